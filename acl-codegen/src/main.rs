@@ -1,1 +1,163 @@
-fn main() {}
+//! The acl-codegen command line: `generate` and `check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acl_codegen::{Error, Generator, Settings, Severity};
+use clap::{Args, Parser, Subcommand};
+
+/// Turns an external system's contract into an anti-corruption layer.
+#[derive(Parser)]
+#[command(name = "acl-codegen", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate Rust code from a contract.
+    Generate {
+        /// The contract (OpenAPI 3.0/3.1, Swagger 2.0 or JSON Schema; JSON or YAML).
+        contract: PathBuf,
+        /// Where to write: module files, or a whole crate with `--crate`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write a complete Cargo crate with this name.
+        #[arg(long = "crate")]
+        crate_name: Option<String>,
+        /// Make the crate's acl-runtime dependency a path dependency.
+        #[arg(long)]
+        runtime_path: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check a contract: list what is unsupported or broken, and a summary.
+    Check {
+        /// The contract.
+        contract: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Treat warnings as errors.
+    #[arg(long)]
+    strict: bool,
+    /// Derive schemars::JsonSchema on generated types.
+    #[arg(long)]
+    schemars: bool,
+    /// Refuse enum values the contract does not list (default: keep them).
+    #[arg(long)]
+    closed_enums: bool,
+    /// Serve references under a URI prefix from a local folder: PREFIX=DIR.
+    #[arg(long = "map-uri", value_name = "PREFIX=DIR")]
+    map_uri: Vec<String>,
+}
+
+impl Common {
+    fn settings(&self) -> Result<Settings, String> {
+        let mut s = Settings {
+            strict: self.strict,
+            schemars: self.schemars,
+            open_enums: !self.closed_enums,
+            ..Settings::default()
+        };
+        for m in &self.map_uri {
+            let (prefix, dir) = m
+                .split_once('=')
+                .ok_or_else(|| format!("--map-uri takes PREFIX=DIR, got `{m}`"))?;
+            s.uri_map.push((prefix.to_string(), PathBuf::from(dir)));
+        }
+        Ok(s)
+    }
+}
+
+fn print_diagnostics(g: &acl_codegen::Generated) {
+    for d in g.diagnostics.items() {
+        eprintln!("{d}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (contract, common) = match &cli.command {
+        Command::Generate {
+            contract, common, ..
+        }
+        | Command::Check { contract, common } => (contract, common),
+    };
+    let settings = match common.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let generator = Generator::new(settings);
+    let g = match generator.read(contract) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print_diagnostics(&g);
+    let errors = g.diagnostics.errors();
+    match cli.command {
+        Command::Check { .. } => {
+            println!("{}", g.summary());
+            if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Generate {
+            out,
+            crate_name,
+            runtime_path,
+            ..
+        } => {
+            if errors > 0 {
+                eprintln!("{}", g.summary());
+                eprintln!("error: not generating: the contract has errors");
+                return ExitCode::from(1);
+            }
+            let written: Result<Vec<PathBuf>, Error> = match &crate_name {
+                Some(name) => g.write_crate(&out, name, runtime_path.as_deref()),
+                None => g.write_module(&out),
+            };
+            match written {
+                Ok(files) => {
+                    let lines: usize = files
+                        .iter()
+                        .filter_map(|f| std::fs::read_to_string(f).ok())
+                        .map(|t| t.lines().count())
+                        .sum();
+                    let warnings = g
+                        .diagnostics
+                        .items()
+                        .iter()
+                        .filter(|d| d.severity == Severity::Warning)
+                        .count();
+                    println!(
+                        "generated {} ({} lines) into {}: {}",
+                        crate_name.as_deref().unwrap_or("module"),
+                        lines,
+                        out.display(),
+                        g.summary()
+                    );
+                    let _ = warnings;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -25,7 +25,9 @@ impl Serialize for Base64Bytes {
 impl<'de> Deserialize<'de> for Base64Bytes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             if let Ok(bytes) = engine.decode(text.as_bytes()) {
                 return Ok(Base64Bytes(bytes));
@@ -48,7 +50,9 @@ impl Serialize for Never {
 
 impl<'de> Deserialize<'de> for Never {
     fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
-        Err(serde::de::Error::custom("false: the contract allows no value here"))
+        Err(serde::de::Error::custom(
+            "false: the contract allows no value here",
+        ))
     }
 }
 

@@ -32,14 +32,20 @@ pub struct SchemaError {
 
 type Cache = Mutex<HashMap<(usize, &'static str), Arc<jsonschema::Validator>>>;
 
-fn validator(contract: &'static Contract, schema_ref: &'static str) -> Result<Arc<jsonschema::Validator>, SchemaError> {
+fn validator(
+    contract: &'static Contract,
+    schema_ref: &'static str,
+) -> Result<Arc<jsonschema::Validator>, SchemaError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (contract as *const Contract as usize, schema_ref);
     let cache = CACHE.get_or_init(Default::default);
     if let Some(v) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(v.clone());
     }
-    let err = |message: String| SchemaError { schema_ref: schema_ref.to_string(), message };
+    let err = |message: String| SchemaError {
+        schema_ref: schema_ref.to_string(),
+        message,
+    };
     let mut options = jsonschema::options();
     options = match contract.dialect {
         "draft4" => options.with_draft(jsonschema::Draft::Draft4),
@@ -78,7 +84,9 @@ impl jsonschema::Retrieve for ContractDocuments {
 }
 
 /// Validates `value` against the original schema of `T`; every violation is listed.
-pub fn validate<T: BoundarySchema>(value: &Value) -> Result<Result<(), Vec<RawViolation>>, SchemaError> {
+pub fn validate<T: BoundarySchema>(
+    value: &Value,
+) -> Result<Result<(), Vec<RawViolation>>, SchemaError> {
     let v = validator(T::contract(), T::SCHEMA_REF)?;
     let errors: Vec<RawViolation> = v
         .iter_errors(value)
@@ -88,5 +96,9 @@ pub fn validate<T: BoundarySchema>(value: &Value) -> Result<Result<(), Vec<RawVi
             message: e.to_string(),
         })
         .collect();
-    Ok(if errors.is_empty() { Ok(()) } else { Err(errors) })
+    Ok(if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    })
 }

@@ -18,7 +18,9 @@ impl BoundaryError {
     /// (`maxLength`, `pattern`, `oneOf`, ...).
     pub fn rule(&self) -> Option<&str> {
         let (head, _) = self.message.split_once(": ")?;
-        head.chars().all(|c| c.is_ascii_alphanumeric()).then_some(head)
+        head.chars()
+            .all(|c| c.is_ascii_alphanumeric())
+            .then_some(head)
     }
 }
 

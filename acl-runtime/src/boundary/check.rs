@@ -68,7 +68,8 @@ impl<T: Serialize> Checkable for Vec<T> {
     fn check(&self, c: &Constraints) -> Result<(), Violation> {
         check_items(self.len(), c)?;
         if c.unique_items || c.enum_values.is_some() || c.const_value.is_some() {
-            let value = serde_json::to_value(self).map_err(|e| Violation::new("type", e.to_string()))?;
+            let value =
+                serde_json::to_value(self).map_err(|e| Violation::new("type", e.to_string()))?;
             if let Value::Array(items) = &value {
                 check_unique(items, c)?;
             }
@@ -82,7 +83,8 @@ impl<T: Serialize> Checkable for BTreeMap<String, T> {
     fn check(&self, c: &Constraints) -> Result<(), Violation> {
         check_properties(self.len(), c)?;
         if c.enum_values.is_some() || c.const_value.is_some() {
-            let value = serde_json::to_value(self).map_err(|e| Violation::new("type", e.to_string()))?;
+            let value =
+                serde_json::to_value(self).map_err(|e| Violation::new("type", e.to_string()))?;
             check_enum_const(&value, c)?;
         }
         Ok(())
@@ -169,7 +171,10 @@ pub fn check_str(s: &str, c: &Constraints) -> Result<(), Violation> {
     }
     if let Some(format) = c.format {
         if let Err(why) = super::super::formats::check_format(format, s) {
-            return Err(Violation::new("format", format!("{s:?} is not a valid {format}: {why}")));
+            return Err(Violation::new(
+                "format",
+                format!("{s:?} is not a valid {format}: {why}"),
+            ));
         }
     }
     Ok(())
@@ -185,8 +190,9 @@ fn pattern_matches(pattern: &'static str, s: &str) -> Result<bool, String> {
         match map.get(pattern) {
             Some(r) => r.clone(),
             None => {
-                let r = fancy_regex::Regex::new(&translate_ecma(pattern))
-                    .map_err(|e| format!("the contract's pattern /{pattern}/ does not compile: {e}"))?;
+                let r = fancy_regex::Regex::new(&translate_ecma(pattern)).map_err(|e| {
+                    format!("the contract's pattern /{pattern}/ does not compile: {e}")
+                })?;
                 map.insert(pattern, r.clone());
                 r
             }
@@ -228,12 +234,18 @@ pub fn check_num(n: Num, c: &Constraints) -> Result<(), Violation> {
     use std::cmp::Ordering::*;
     if let Some(min) = c.minimum {
         if matches!(n.compare(min), Some(Less) | None) {
-            return Err(Violation::new("minimum", format!("{n} is below the minimum of {min}")));
+            return Err(Violation::new(
+                "minimum",
+                format!("{n} is below the minimum of {min}"),
+            ));
         }
     }
     if let Some(max) = c.maximum {
         if matches!(n.compare(max), Some(Greater) | None) {
-            return Err(Violation::new("maximum", format!("{n} is above the maximum of {max}")));
+            return Err(Violation::new(
+                "maximum",
+                format!("{n} is above the maximum of {max}"),
+            ));
         }
     }
     if let Some(min) = c.exclusive_minimum {
@@ -261,7 +273,10 @@ pub fn check_num(n: Num, c: &Constraints) -> Result<(), Violation> {
             }
         };
         if !ok {
-            return Err(Violation::new("multipleOf", format!("{n} is not a multiple of {m}")));
+            return Err(Violation::new(
+                "multipleOf",
+                format!("{n} is not a multiple of {m}"),
+            ));
         }
     }
     Ok(())
@@ -271,12 +286,18 @@ fn check_items(len: usize, c: &Constraints) -> Result<(), Violation> {
     let len = len as u64;
     if let Some(min) = c.min_items {
         if len < min {
-            return Err(Violation::new("minItems", format!("{len} items, at least {min} required")));
+            return Err(Violation::new(
+                "minItems",
+                format!("{len} items, at least {min} required"),
+            ));
         }
     }
     if let Some(max) = c.max_items {
         if len > max {
-            return Err(Violation::new("maxItems", format!("{len} items, at most {max} allowed")));
+            return Err(Violation::new(
+                "maxItems",
+                format!("{len} items, at most {max} allowed"),
+            ));
         }
     }
     Ok(())

@@ -35,11 +35,9 @@ pub fn one_of<T>(
             Ok(decoded) => match (&found, kind) {
                 (None, UnionKind::AnyOf) => return Ok(decoded),
                 (None, UnionKind::OneOf) => found = Some((variant, decoded)),
-                (Some((first, _)), UnionKind::OneOf) => {
-                    return Err(format!(
-                        "oneOf: the value fits more than one branch of {name} ({first} and {variant})"
-                    ))
-                }
+                (Some((first, _)), UnionKind::OneOf) => return Err(format!(
+                    "oneOf: the value fits more than one branch of {name} ({first} and {variant})"
+                )),
                 (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
             },
             Err(e) => why.push(format!("{variant}: {e}")),
@@ -71,7 +69,9 @@ pub fn tagged<T>(
         return Err(format!("discriminator: {name} needs the property `{tag}`"));
     };
     let Some(found) = found.as_str() else {
-        return Err(format!("discriminator: `{tag}` of {name} must be a string, found {found}"));
+        return Err(format!(
+            "discriminator: `{tag}` of {name} must be a string, found {found}"
+        ));
     };
     for (variant, decode) in variants {
         if *variant == found {

@@ -1,0 +1,35 @@
+//! Emission: from the IR to Rust tokens, formatted with prettyplease.
+//!
+//! Emitters read only the IR. Generated code names its dependencies through
+//! `::acl_runtime::__private`, never through the user's imports.
+
+pub mod docs;
+pub mod graph;
+pub mod types;
+
+use proc_macro2::TokenStream;
+
+/// Choices that change the emitted code.
+#[derive(Debug, Clone)]
+pub struct EmitOptions {
+    /// Derive `schemars::JsonSchema` (through `acl_runtime`'s `schemars` feature).
+    pub schemars: bool,
+    /// How generated code reaches the contract documents for raw validation:
+    /// `Some(tokens)` is an expression per document index giving its JSON text.
+    pub embed_contract: bool,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        Self {
+            schemars: false,
+            embed_contract: true,
+        }
+    }
+}
+
+/// Formats tokens as a Rust file.
+pub fn format_file(tokens: TokenStream) -> Result<String, syn::Error> {
+    let file: syn::File = syn::parse2(tokens)?;
+    Ok(prettyplease::unparse(&file))
+}

@@ -1,0 +1,783 @@
+//! Boundary types: structs, enums, unions, validated values and aliases.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use super::docs::doc_attrs;
+use super::graph::Cycles;
+use super::EmitOptions;
+use crate::ir::{
+    Additional, Api, Constraints, EnumDef, EnumRepr, Number, Primitive, StructDef, TypeDef,
+    TypeKind, TypeRef, UnionDef,
+};
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// Paths generated code uses.
+struct Paths {
+    rt: TokenStream,
+    private: TokenStream,
+    serde: TokenStream,
+    serde_crate: String,
+}
+
+impl Paths {
+    fn new() -> Self {
+        Self {
+            rt: quote!(::acl_runtime),
+            private: quote!(::acl_runtime::__private),
+            serde: quote!(::acl_runtime::__private::serde),
+            serde_crate: "::acl_runtime::__private::serde".into(),
+        }
+    }
+}
+
+struct Emitter<'a> {
+    api: &'a Api,
+    opts: &'a EmitOptions,
+    cycles: Cycles,
+    p: Paths,
+}
+
+/// The contents of the `types` module for `api`. `documents` gives, for each loaded
+/// document, its URI and an expression for its normalised JSON text.
+pub fn types_module(
+    api: &Api,
+    opts: &EmitOptions,
+    documents: &[(String, TokenStream)],
+) -> TokenStream {
+    let e = Emitter {
+        api,
+        opts,
+        cycles: Cycles::new(&api.types),
+        p: Paths::new(),
+    };
+    let mut items = Vec::new();
+    let mut rules = Vec::new();
+    for def in api.types.values() {
+        items.push(e.type_def(def, &mut rules));
+    }
+    let rt = &e.p.rt;
+    let contract = if opts.embed_contract && !documents.is_empty() {
+        let dialect = api
+            .kind
+            .as_ref()
+            .map(|k| k.dialect().to_string())
+            .unwrap_or_else(|| "2020-12".into());
+        let docs = documents.iter().map(|(uri, expr)| quote!((#uri, #expr)));
+        quote! {
+            /// The contract's documents, normalised to JSON Schema, for
+            /// `acl_runtime::raw::validate` (feature `raw-validation`).
+            pub static CONTRACT: #rt::Contract = #rt::Contract {
+                documents: &[#(#docs),*],
+                dialect: #dialect,
+            };
+        }
+    } else {
+        TokenStream::new()
+    };
+    let rules_mod = if rules.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            /// The contract's rules for each validated type (see `acl_runtime::Checked`).
+            pub mod rules {
+                #(#rules)*
+            }
+        }
+    };
+    quote! {
+        #contract
+        #(#items)*
+        #rules_mod
+    }
+}
+
+impl Emitter<'_> {
+    fn prim(&self, p: Primitive) -> TokenStream {
+        let private = &self.p.private;
+        let rt = &self.p.rt;
+        match p {
+            Primitive::String => quote!(::std::string::String),
+            Primitive::DateTime => {
+                quote!(#private::chrono::DateTime<#private::chrono::FixedOffset>)
+            }
+            Primitive::Date => quote!(#private::chrono::NaiveDate),
+            Primitive::Uuid => quote!(#private::uuid::Uuid),
+            Primitive::Uri => quote!(#private::url::Url),
+            Primitive::Ipv4 => quote!(::std::net::Ipv4Addr),
+            Primitive::Ipv6 => quote!(::std::net::Ipv6Addr),
+            Primitive::Bytes => quote!(#rt::Base64Bytes),
+            Primitive::I8 => quote!(i8),
+            Primitive::I16 => quote!(i16),
+            Primitive::I32 => quote!(i32),
+            Primitive::I64 => quote!(i64),
+            Primitive::U8 => quote!(u8),
+            Primitive::U16 => quote!(u16),
+            Primitive::U32 => quote!(u32),
+            Primitive::U64 => quote!(u64),
+            Primitive::F32 => quote!(f32),
+            Primitive::F64 => quote!(f64),
+            Primitive::Bool => quote!(bool),
+            Primitive::Null => quote!(()),
+            Primitive::Any => quote!(#private::serde_json::Value),
+            Primitive::Object => {
+                quote!(#private::serde_json::Map<::std::string::String, #private::serde_json::Value>)
+            }
+            Primitive::Never => quote!(#rt::Never),
+        }
+    }
+
+    /// The Rust type for `t` used inside `owner` (boxing what closes a cycle).
+    fn ty(&self, t: &TypeRef, owner: Option<&str>) -> TokenStream {
+        match t {
+            TypeRef::Named(n) => {
+                let id = ident(n);
+                match owner {
+                    Some(o) if self.cycles.needs_box(o, n) => quote!(::std::boxed::Box<#id>),
+                    _ => quote!(#id),
+                }
+            }
+            TypeRef::Primitive(p) => self.prim(*p),
+            TypeRef::List(inner) => {
+                let i = self.ty(inner, None);
+                quote!(::std::vec::Vec<#i>)
+            }
+            TypeRef::Map(inner) => {
+                let i = self.ty(inner, None);
+                quote!(::std::collections::BTreeMap<::std::string::String, #i>)
+            }
+            TypeRef::Nullable(inner) => {
+                let i = self.ty(inner, owner);
+                quote!(::std::option::Option<#i>)
+            }
+            TypeRef::Tuple(items) => {
+                let is = items.iter().map(|i| self.ty(i, owner));
+                quote!((#(#is,)*))
+            }
+        }
+    }
+
+    fn source_line(&self, def: &TypeDef) -> String {
+        match &def.contract_name {
+            Some(n) => format!("Contract name: `{n}`."),
+            None => format!("Contract location: `#{}`.", def.origin.pointer),
+        }
+    }
+
+    fn boundary_schema(&self, def: &TypeDef) -> TokenStream {
+        if !self.opts.embed_contract {
+            return TokenStream::new();
+        }
+        let rt = &self.p.rt;
+        let name = ident(&def.name);
+        let schema_ref = format!("{}#{}", document_uri(def.origin.doc), def.origin.pointer);
+        quote! {
+            impl #rt::BoundarySchema for #name {
+                fn contract() -> &'static #rt::Contract { &CONTRACT }
+                const SCHEMA_REF: &'static str = #schema_ref;
+            }
+        }
+    }
+
+    fn derives(&self, extra: TokenStream) -> TokenStream {
+        let serde = &self.p.serde;
+        let serde_crate = &self.p.serde_crate;
+        let schemars = if self.opts.schemars {
+            let private = &self.p.private;
+            let krate = "::acl_runtime::__private::schemars";
+            quote!(#[derive(#private::schemars::JsonSchema)] #[schemars(crate = #krate)])
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #[derive(Debug, Clone, PartialEq, #serde::Serialize, #serde::Deserialize #extra)]
+            #schemars
+            #[serde(crate = #serde_crate)]
+        }
+    }
+
+    fn type_def(&self, def: &TypeDef, rules: &mut Vec<TokenStream>) -> TokenStream {
+        let source = self.source_line(def);
+        match &def.kind {
+            TypeKind::Struct(s) => self.struct_def(def, s, &source),
+            TypeKind::Enum(e) => self.enum_def(def, e, &source),
+            TypeKind::Union(u) => self.union_def(def, u, &source),
+            TypeKind::Constrained { inner, constraints } => {
+                let docs = doc_attrs(&def.docs, &[source, describe_constraints(constraints)]);
+                let name = ident(&def.name);
+                let rt = &self.p.rt;
+                let inner_ty = self.ty(inner, None);
+                let c = self.constraints(constraints);
+                let rule_doc = format!(" The rules of [`super::{}`].", def.name);
+                rules.push(quote! {
+                    #[doc = #rule_doc]
+                    #[derive(Debug)]
+                    pub struct #name;
+                    impl #rt::Rule for #name {
+                        const CONSTRAINTS: #rt::Constraints = #c;
+                    }
+                });
+                if self.cycles.newtype_aliases.contains(&def.name) {
+                    let d = self.derives(TokenStream::new());
+                    return quote! {
+                        #docs
+                        #d
+                        #[serde(transparent)]
+                        pub struct #name(pub #rt::Checked<#inner_ty, rules::#name>);
+                    };
+                }
+                quote! {
+                    #docs
+                    pub type #name = #rt::Checked<#inner_ty, rules::#name>;
+                }
+            }
+            TypeKind::Alias(t) => {
+                let docs = doc_attrs(&def.docs, &[source]);
+                let name = ident(&def.name);
+                if self.cycles.newtype_aliases.contains(&def.name) {
+                    let inner = self.ty(t, Some(&def.name));
+                    let d = self.derives(TokenStream::new());
+                    let schema = self.boundary_schema(def);
+                    return quote! {
+                        #docs
+                        #d
+                        #[serde(transparent)]
+                        pub struct #name(pub #inner);
+                        #schema
+                    };
+                }
+                let inner = self.ty(t, None);
+                quote! {
+                    #docs
+                    pub type #name = #inner;
+                }
+            }
+        }
+    }
+
+    fn struct_def(&self, def: &TypeDef, s: &StructDef, source: &str) -> TokenStream {
+        let name = ident(&def.name);
+        let docs = doc_attrs(&def.docs, &[source.to_string()]);
+        let private = &self.p.private;
+        let mut fields = Vec::new();
+        let mut default_fns = Vec::new();
+        for f in &s.fields {
+            let fname = ident(&f.name);
+            let wire = &f.wire_name;
+            let rename = if f.name != f.wire_name {
+                quote!(#[serde(rename = #wire)])
+            } else {
+                TokenStream::new()
+            };
+            let inner = self.ty(&f.ty, Some(&def.name));
+            let mut extra_docs = Vec::new();
+            if f.read_only {
+                extra_docs.push("Read-only: sent by the server, not by clients.".to_string());
+            }
+            if f.write_only {
+                extra_docs.push("Write-only: sent by clients, not returned.".to_string());
+            }
+            if let Some(d) = &f.default {
+                extra_docs.push(format!("Default: `{d}`."));
+            }
+            let fdocs = doc_attrs(&f.docs, &extra_docs);
+            let (ty, attrs) = match (f.required, f.nullable, &f.default) {
+                (true, false, _) => (inner, TokenStream::new()),
+                (true, true, _) => {
+                    let path = "::acl_runtime::__private::nullable";
+                    (
+                        quote!(::std::option::Option<#inner>),
+                        quote!(#[serde(deserialize_with = #path)]),
+                    )
+                }
+                (false, false, Some(d)) => {
+                    let fn_name = format_ident!("__default_{}", f.name.trim_start_matches('_'));
+                    let value = self.default_expr(d, &f.ty);
+                    default_fns.push(quote! {
+                        fn #fn_name() -> #inner { #value }
+                    });
+                    let path = format!("{}::{}", def.name, fn_name);
+                    (inner, quote!(#[serde(default = #path)]))
+                }
+                (false, false, None) => (
+                    quote!(::std::option::Option<#inner>),
+                    quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")]),
+                ),
+                (false, true, _) => {
+                    let path = "::acl_runtime::__private::optional_nullable";
+                    (
+                        quote!(::std::option::Option<::std::option::Option<#inner>>),
+                        quote!(#[serde(default, deserialize_with = #path, skip_serializing_if = "::std::option::Option::is_none")]),
+                    )
+                }
+            };
+            fields.push(quote! {
+                #fdocs
+                #rename
+                #attrs
+                pub #fname: #ty,
+            });
+        }
+        let mut container = TokenStream::new();
+        match &s.additional {
+            Additional::Deny => container = quote!(#[serde(deny_unknown_fields)]),
+            Additional::Typed(t) => {
+                let used: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
+                let mut extra = "additional_properties".to_string();
+                while used.contains(&extra.as_str()) {
+                    extra.push('_');
+                }
+                let extra = ident(&extra);
+                let vt = self.ty(t, None);
+                fields.push(quote! {
+                    /// Properties the contract does not list by name.
+                    #[serde(flatten)]
+                    pub #extra: ::std::collections::BTreeMap<::std::string::String, #vt>,
+                });
+            }
+            Additional::Ignore => {}
+        }
+        let d = self.derives(TokenStream::new());
+        let defaults = if default_fns.is_empty() {
+            TokenStream::new()
+        } else {
+            quote! { impl #name { #(#default_fns)* } }
+        };
+        let schema = self.boundary_schema(def);
+        let _ = private;
+        quote! {
+            #docs
+            #d
+            #container
+            pub struct #name {
+                #(#fields)*
+            }
+            #defaults
+            #schema
+        }
+    }
+
+    fn default_expr(&self, d: &Value, t: &TypeRef) -> TokenStream {
+        match (t, d) {
+            (TypeRef::Primitive(Primitive::String), Value::String(s)) => {
+                quote!(::std::string::String::from(#s))
+            }
+            (TypeRef::Primitive(Primitive::Bool), Value::Bool(b)) => quote!(#b),
+            (TypeRef::Primitive(Primitive::F32 | Primitive::F64), Value::Number(n)) => {
+                let lit = Literal::f64_unsuffixed(n.as_f64().unwrap_or_default());
+                quote!(#lit as _)
+            }
+            (TypeRef::Primitive(_), Value::Number(n)) => {
+                let lit = match n.as_i64() {
+                    Some(i) => Literal::i64_unsuffixed(i),
+                    None => Literal::u64_unsuffixed(n.as_u64().unwrap_or_default()),
+                };
+                quote!(#lit)
+            }
+            (TypeRef::Named(n), v) => {
+                let ty = ident(n);
+                let variant = match self.api.types.get(n).map(|t| &t.kind) {
+                    Some(TypeKind::Enum(e)) => e
+                        .variants
+                        .iter()
+                        .find(|x| &x.value == v)
+                        .map(|x| ident(&x.name)),
+                    _ => None,
+                };
+                match variant {
+                    Some(variant) => quote!(#ty::#variant),
+                    None => quote!(::std::default::Default::default()),
+                }
+            }
+            _ => quote!(::std::default::Default::default()),
+        }
+    }
+
+    fn enum_def(&self, def: &TypeDef, e: &EnumDef, source: &str) -> TokenStream {
+        let name = ident(&def.name);
+        let serde = &self.p.serde;
+        let docs = doc_attrs(&def.docs, &[source.to_string()]);
+        let names: Vec<Ident> = e.variants.iter().map(|v| ident(&v.name)).collect();
+        let variant_docs = e.variants.iter().map(|v| format!(" `{}`", v.value));
+        let mut fallback_name = "Unknown".to_string();
+        while e.variants.iter().any(|v| v.name == fallback_name) {
+            fallback_name.push_str("Value");
+        }
+        let fallback = ident(&fallback_name);
+        let (wire_ty, fallback_ty) = match e.repr {
+            EnumRepr::String => (quote!(str), quote!(::std::string::String)),
+            EnumRepr::Integer => (quote!(i64), quote!(i64)),
+        };
+        let fallback_variant = if e.open {
+            quote! {
+                /// A value this version of the contract does not list (the vendor may add
+                /// values without notice); kept as received.
+                #fallback(#fallback_ty),
+            }
+        } else {
+            TokenStream::new()
+        };
+        let schema = self.boundary_schema(def);
+        let schemars = self.enum_schemars(def, e);
+        match e.repr {
+            EnumRepr::String => {
+                let values: Vec<String> = e
+                    .variants
+                    .iter()
+                    .map(|v| v.value.as_str().unwrap_or_default().to_string())
+                    .collect();
+                let fallback_arm = if e.open {
+                    quote!(Self::#fallback(s) => s.as_str(),)
+                } else {
+                    TokenStream::new()
+                };
+                let unknown = if e.open {
+                    quote!(_ => Self::#fallback(s.into_owned()),)
+                } else {
+                    quote!(_ => return Err(<D::Error as #serde::de::Error>::unknown_variant(&s, Self::VALUES)),)
+                };
+                quote! {
+                    #docs
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+                    pub enum #name {
+                        #(#[doc = #variant_docs] #names,)*
+                        #fallback_variant
+                    }
+                    impl #name {
+                        /// Every value the contract lists.
+                        pub const VALUES: &'static [&'static str] = &[#(#values),*];
+                        /// The value on the wire.
+                        pub fn as_str(&self) -> &str {
+                            match self {
+                                #(Self::#names => #values,)*
+                                #fallback_arm
+                            }
+                        }
+                    }
+                    impl ::std::fmt::Display for #name {
+                        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(self.as_str())
+                        }
+                    }
+                    impl #serde::Serialize for #name {
+                        fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                            serializer.serialize_str(self.as_str())
+                        }
+                    }
+                    impl<'de> #serde::Deserialize<'de> for #name {
+                        fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                            let s = <::std::borrow::Cow<'de, #wire_ty> as #serde::Deserialize>::deserialize(deserializer)?;
+                            Ok(match &*s {
+                                #(#values => Self::#names,)*
+                                #unknown
+                            })
+                        }
+                    }
+                    #schema
+                    #schemars
+                }
+            }
+            EnumRepr::Integer => {
+                let values: Vec<Literal> = e
+                    .variants
+                    .iter()
+                    .map(|v| Literal::i64_unsuffixed(v.value.as_i64().unwrap_or_default()))
+                    .collect();
+                let fallback_arm = if e.open {
+                    quote!(Self::#fallback(v) => *v,)
+                } else {
+                    TokenStream::new()
+                };
+                let unknown = if e.open {
+                    quote!(other => Self::#fallback(other),)
+                } else {
+                    quote!(other => return Err(<D::Error as #serde::de::Error>::custom(::std::format_args!("enum: {} is not one of {:?}", other, Self::VALUES))),)
+                };
+                quote! {
+                    #docs
+                    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+                    pub enum #name {
+                        #(#[doc = #variant_docs] #names,)*
+                        #fallback_variant
+                    }
+                    impl #name {
+                        /// Every value the contract lists.
+                        pub const VALUES: &'static [i64] = &[#(#values),*];
+                        /// The value on the wire.
+                        pub fn value(&self) -> i64 {
+                            match self {
+                                #(Self::#names => #values,)*
+                                #fallback_arm
+                            }
+                        }
+                    }
+                    impl #serde::Serialize for #name {
+                        fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                            serializer.serialize_i64(self.value())
+                        }
+                    }
+                    impl<'de> #serde::Deserialize<'de> for #name {
+                        fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                            let v = <i64 as #serde::Deserialize>::deserialize(deserializer)?;
+                            Ok(match v {
+                                #(#values => Self::#names,)*
+                                #unknown
+                            })
+                        }
+                    }
+                    #schema
+                    #schemars
+                }
+            }
+        }
+    }
+
+    fn enum_schemars(&self, def: &TypeDef, e: &EnumDef) -> TokenStream {
+        if !self.opts.schemars {
+            return TokenStream::new();
+        }
+        let private = &self.p.private;
+        let name = ident(&def.name);
+        let type_name = &def.name;
+        let values: Vec<String> = e.variants.iter().map(|v| v.value.to_string()).collect();
+        let kind = match e.repr {
+            EnumRepr::String => "string",
+            EnumRepr::Integer => "integer",
+        };
+        let schema = if e.open {
+            format!(
+                "{{\"type\":\"{kind}\",\"description\":\"Known values: {}\"}}",
+                values.join(", ").replace('"', "\\\"")
+            )
+        } else {
+            format!("{{\"type\":\"{kind}\",\"enum\":[{}]}}", values.join(","))
+        };
+        quote! {
+            impl #private::schemars::JsonSchema for #name {
+                fn schema_name() -> ::std::borrow::Cow<'static, str> { ::std::borrow::Cow::Borrowed(#type_name) }
+                fn json_schema(_: &mut #private::schemars::SchemaGenerator) -> #private::schemars::Schema {
+                    let value: #private::serde_json::Value = #private::serde_json::from_str(#schema).unwrap_or_default();
+                    #private::schemars::Schema::try_from(value).unwrap_or_default()
+                }
+            }
+        }
+    }
+
+    fn union_def(&self, def: &TypeDef, u: &UnionDef, source: &str) -> TokenStream {
+        let name = ident(&def.name);
+        let type_name = &def.name;
+        let serde = &self.p.serde;
+        let private = &self.p.private;
+        let mut extra = vec![source.to_string()];
+        extra.push(match (&u.discriminator, u.exclusive) {
+            (Some(tag), _) => format!("The property `{tag}` names the branch."),
+            (None, true) => "Exactly one branch must match (`oneOf`).".into(),
+            (None, false) => "The first branch that matches is taken (`anyOf`).".into(),
+        });
+        let docs = doc_attrs(&def.docs, &extra);
+        let names: Vec<Ident> = u.variants.iter().map(|v| ident(&v.name)).collect();
+        let tys: Vec<TokenStream> = u
+            .variants
+            .iter()
+            .map(|v| self.ty(&v.ty, Some(&def.name)))
+            .collect();
+        let decode = match &u.discriminator {
+            Some(tag) => {
+                let mut entries = Vec::new();
+                for (v, ty) in u.variants.iter().zip(&tys) {
+                    let n = ident(&v.name);
+                    for t in &v.tags {
+                        entries.push(quote! {
+                            (#t, &|v: &#private::serde_json::Value| <#ty as #serde::Deserialize>::deserialize(v).map(Self::#n))
+                        });
+                    }
+                }
+                quote! {
+                    let variants: &[#private::Variant<'_, Self>] = &[#(#entries),*];
+                    #private::tagged(#type_name, #tag, &value, variants)
+                }
+            }
+            None => {
+                let labels = u.variants.iter().map(|v| v.name.clone());
+                let kind = if u.exclusive {
+                    quote!(#private::UnionKind::OneOf)
+                } else {
+                    quote!(#private::UnionKind::AnyOf)
+                };
+                quote! {
+                    let variants: &[#private::Variant<'_, Self>] = &[
+                        #((#labels, &|v: &#private::serde_json::Value| <#tys as #serde::Deserialize>::deserialize(v).map(Self::#names))),*
+                    ];
+                    #private::one_of(#type_name, #kind, &value, variants)
+                }
+            }
+        };
+        let schema = self.boundary_schema(def);
+        let schemars = if self.opts.schemars {
+            quote! {
+                impl #private::schemars::JsonSchema for #name {
+                    fn schema_name() -> ::std::borrow::Cow<'static, str> { ::std::borrow::Cow::Borrowed(#type_name) }
+                    fn json_schema(generator: &mut #private::schemars::SchemaGenerator) -> #private::schemars::Schema {
+                        let branches = ::std::vec![#(#private::serde_json::Value::from(generator.subschema_for::<#tys>())),*];
+                        let mut map = #private::serde_json::Map::new();
+                        map.insert("anyOf".into(), #private::serde_json::Value::Array(branches));
+                        #private::schemars::Schema::from(map)
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq)]
+            pub enum #name {
+                #(#[allow(missing_docs)] #names(#tys),)*
+            }
+            impl #serde::Serialize for #name {
+                fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    match self {
+                        #(Self::#names(v) => #serde::Serialize::serialize(v, serializer),)*
+                    }
+                }
+            }
+            impl<'de> #serde::Deserialize<'de> for #name {
+                fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let value = <#private::serde_json::Value as #serde::Deserialize>::deserialize(deserializer)?;
+                    let decoded: ::std::result::Result<Self, ::std::string::String> = { #decode };
+                    decoded.map_err(<D::Error as #serde::de::Error>::custom)
+                }
+            }
+            #schema
+            #schemars
+        }
+    }
+
+    fn constraints(&self, c: &Constraints) -> TokenStream {
+        let rt = &self.p.rt;
+        let mut fields = Vec::new();
+        let count = |name: &str, v: Option<u64>, fields: &mut Vec<TokenStream>| {
+            if let Some(v) = v {
+                let id = ident(name);
+                fields.push(quote!(#id: ::std::option::Option::Some(#v)));
+            }
+        };
+        count("min_length", c.min_length, &mut fields);
+        count("max_length", c.max_length, &mut fields);
+        count("min_items", c.min_items, &mut fields);
+        count("max_items", c.max_items, &mut fields);
+        count("min_properties", c.min_properties, &mut fields);
+        count("max_properties", c.max_properties, &mut fields);
+        let num = |name: &str, v: Option<Number>, fields: &mut Vec<TokenStream>| {
+            if let Some(v) = v {
+                let id = ident(name);
+                let n = match v {
+                    Number::Int(i) => {
+                        let lit = Literal::i128_unsuffixed(i);
+                        quote!(#rt::Num::Int(#lit))
+                    }
+                    Number::Float(f) => {
+                        let lit = Literal::f64_suffixed(f);
+                        quote!(#rt::Num::Float(#lit))
+                    }
+                };
+                fields.push(quote!(#id: ::std::option::Option::Some(#n)));
+            }
+        };
+        num("minimum", c.minimum, &mut fields);
+        num("maximum", c.maximum, &mut fields);
+        num("exclusive_minimum", c.exclusive_minimum, &mut fields);
+        num("exclusive_maximum", c.exclusive_maximum, &mut fields);
+        num("multiple_of", c.multiple_of, &mut fields);
+        if let Some(p) = &c.pattern {
+            fields.push(quote!(pattern: ::std::option::Option::Some(#p)));
+        }
+        if let Some(f) = &c.format {
+            fields.push(quote!(format: ::std::option::Option::Some(#f)));
+        }
+        if c.unique_items {
+            fields.push(quote!(unique_items: true));
+        }
+        if let Some(values) = &c.enum_values {
+            let texts = values.iter().map(|v| v.to_string());
+            fields.push(quote!(enum_values: ::std::option::Option::Some(&[#(#texts),*])));
+        }
+        if let Some(v) = &c.const_value {
+            let t = v.to_string();
+            fields.push(quote!(const_value: ::std::option::Option::Some(#t)));
+        }
+        quote!(#rt::Constraints { #(#fields,)* ..#rt::Constraints::NONE })
+    }
+}
+
+/// The URI under which document `doc` is embedded (see [`crate::Generated`]).
+pub fn document_uri(doc: usize) -> String {
+    format!("https://acl.invalid/contract/{doc}.json")
+}
+
+fn describe_constraints(c: &Constraints) -> String {
+    let mut parts = Vec::new();
+    let n = |v: Number| match v {
+        Number::Int(i) => i.to_string(),
+        Number::Float(f) => f.to_string(),
+    };
+    if let Some(v) = c.min_length {
+        parts.push(format!("minLength {v}"));
+    }
+    if let Some(v) = c.max_length {
+        parts.push(format!("maxLength {v}"));
+    }
+    if let Some(v) = &c.pattern {
+        parts.push(format!("pattern `{}`", v.replace('`', "\\`")));
+    }
+    if let Some(v) = &c.format {
+        parts.push(format!("format {v}"));
+    }
+    if let Some(v) = c.minimum {
+        parts.push(format!("minimum {}", n(v)));
+    }
+    if let Some(v) = c.maximum {
+        parts.push(format!("maximum {}", n(v)));
+    }
+    if let Some(v) = c.exclusive_minimum {
+        parts.push(format!("exclusiveMinimum {}", n(v)));
+    }
+    if let Some(v) = c.exclusive_maximum {
+        parts.push(format!("exclusiveMaximum {}", n(v)));
+    }
+    if let Some(v) = c.multiple_of {
+        parts.push(format!("multipleOf {}", n(v)));
+    }
+    if let Some(v) = c.min_items {
+        parts.push(format!("minItems {v}"));
+    }
+    if let Some(v) = c.max_items {
+        parts.push(format!("maxItems {v}"));
+    }
+    if c.unique_items {
+        parts.push("uniqueItems".into());
+    }
+    if let Some(v) = c.min_properties {
+        parts.push(format!("minProperties {v}"));
+    }
+    if let Some(v) = c.max_properties {
+        parts.push(format!("maxProperties {v}"));
+    }
+    if let Some(v) = &c.enum_values {
+        parts.push(format!(
+            "one of {}",
+            v.iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(v) = &c.const_value {
+        parts.push(format!("exactly `{v}`"));
+    }
+    format!("Rules: {}.", parts.join(", "))
+}

@@ -1,0 +1,533 @@
+//! The one core every front end calls: settings in, IR and Rust files out.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::Value;
+
+use crate::diagnostics::{Diagnostics, Severity};
+use crate::emit::{self, EmitOptions};
+use crate::ir::{Api, ContractKind};
+use crate::load::{Documents, LoadError};
+use crate::lower::{Dialect, Lowerer};
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A contract file could not be read or parsed at all.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The contract has errors (listed in the diagnostics).
+    #[error("the contract has {} error(s):\n{}", .0.errors(), render(.0))]
+    Contract(Diagnostics),
+    /// Writing output failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Generated code did not parse (a bug in acl-codegen).
+    #[error("internal error: generated code does not parse: {0}")]
+    Emit(String),
+    /// A setting is wrong.
+    #[error("{0}")]
+    Settings(String),
+}
+
+fn render(d: &Diagnostics) -> String {
+    d.items()
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Settings shared by the CLI, `build.rs` and the macros.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// String enums keep a fallback variant for values the contract does not list
+    /// (default: on; external systems add values without notice).
+    pub open_enums: bool,
+    /// Warnings are errors.
+    pub strict: bool,
+    /// Generated types derive `schemars::JsonSchema` (needs acl-runtime's `schemars`
+    /// feature).
+    pub schemars: bool,
+    /// Embed the contract's documents so payloads can be validated raw
+    /// (`acl_runtime::raw`, feature `raw-validation`).
+    pub embed_contract: bool,
+    /// Name of the root type of a standalone JSON Schema (default: its title or file name).
+    pub root_name: Option<String>,
+    /// Dialect of JSON Schema documents that do not say (`$schema`).
+    pub default_dialect: Dialect,
+    /// URI prefixes served from local folders (`https://example.com/schemas/` -> `schemas/`).
+    pub uri_map: Vec<(String, PathBuf)>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            open_enums: true,
+            strict: false,
+            schemars: false,
+            embed_contract: true,
+            root_name: None,
+            default_dialect: Dialect::Draft2020,
+            uri_map: Vec::new(),
+        }
+    }
+}
+
+/// Reads contracts and generates code.
+#[derive(Debug, Clone, Default)]
+pub struct Generator {
+    settings: Settings,
+}
+
+/// The result of reading one contract.
+#[derive(Debug)]
+pub struct Generated {
+    /// The IR.
+    pub api: Api,
+    /// Everything found along the way, with positions.
+    pub diagnostics: Diagnostics,
+    /// Every file the contract pulled in (for `cargo:rerun-if-changed`).
+    pub files: Vec<PathBuf>,
+    /// The root file name (for the generated header).
+    pub contract_name: String,
+    /// Each document normalised to JSON Schema, as JSON text (index = document index).
+    pub documents: Vec<String>,
+    settings: Settings,
+}
+
+/// Where generated code finds the embedded contract documents.
+#[derive(Debug, Clone)]
+pub enum Embed {
+    /// Next to the module file: `include_str!("contract/N.json")`.
+    Relative,
+    /// In `OUT_DIR`, named `<module>.contract.N.json`.
+    OutDir(String),
+}
+
+impl Generator {
+    /// A generator with these settings.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Reads a contract into the IR. Fails only when the file cannot be read or parsed;
+    /// problems inside the contract are diagnostics.
+    pub fn read(&self, path: &Path) -> Result<Generated, Error> {
+        let mut docs = Documents::new(self.settings.uri_map.clone());
+        let root = docs.load_path(path)?;
+        let settings = &self.settings;
+        // Lowering recurses once per nesting level of a schema; give it room so that
+        // a deep (but bounded) contract never overflows a small thread stack.
+        let (api, mut diagnostics, docs) = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("acl-lower".into())
+                .stack_size(256 << 20)
+                .spawn_scoped(scope, move || {
+                    let (api, diags) = Lowerer::new(&mut docs, settings).lower(root);
+                    (api, diags, docs)
+                })
+                .expect("spawning the lowering thread")
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        for d in diagnostics.items_mut() {
+            if let Some(doc) = docs.all().iter().find(|doc| doc.path == d.location.file) {
+                if let Some((line, col)) = doc.position(&d.location.pointer) {
+                    d.location.line = Some(line);
+                    d.location.column = Some(col);
+                }
+            }
+        }
+        if self.settings.strict {
+            diagnostics.make_strict();
+        }
+        let openapi30 = matches!(
+            api.kind,
+            Some(ContractKind::OpenApi30(_)) | Some(ContractKind::Swagger2)
+        );
+        let documents = docs
+            .all()
+            .iter()
+            .map(|d| {
+                let mut v = d.value.clone();
+                if openapi30 {
+                    normalize_openapi30(&mut v);
+                }
+                serde_json::to_string(&v).unwrap_or_default()
+            })
+            .collect();
+        Ok(Generated {
+            api,
+            diagnostics,
+            files: docs.all().iter().map(|d| d.path.clone()).collect(),
+            contract_name: path
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or("contract")
+                .to_string(),
+            documents,
+            settings: self.settings.clone(),
+        })
+    }
+
+    /// Reads a contract and fails if it has errors.
+    pub fn generate(&self, path: &Path) -> Result<Generated, Error> {
+        let g = self.read(path)?;
+        if g.diagnostics.errors() > 0 {
+            return Err(Error::Contract(g.diagnostics));
+        }
+        Ok(g)
+    }
+}
+
+/// OpenAPI 3.0 / Swagger schemas are JSON Schema draft-04 plus `nullable` and `file`:
+/// rewrite those so a standard validator reads them the way the contract means them.
+fn normalize_openapi30(v: &mut Value) {
+    let mut stack = vec![v];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                if map.get("nullable") == Some(&Value::Bool(true)) {
+                    if let Some(Value::String(t)) = map.get("type").cloned() {
+                        map.insert(
+                            "type".into(),
+                            Value::Array(vec![Value::String(t), Value::String("null".into())]),
+                        );
+                    }
+                    if let Some(Value::Array(e)) = map.get_mut("enum") {
+                        if !e.contains(&Value::Null) {
+                            e.push(Value::Null);
+                        }
+                    }
+                    if let Some(r) = map.remove("$ref") {
+                        let mut branch = serde_json::Map::new();
+                        branch.insert("$ref".into(), r);
+                        map.insert(
+                            "anyOf".into(),
+                            Value::Array(vec![
+                                Value::Object(branch),
+                                serde_json::json!({"type": "null"}),
+                            ]),
+                        );
+                    }
+                }
+                if map.get("type").and_then(Value::as_str) == Some("file") {
+                    map.remove("type");
+                }
+                for (k, child) in map.iter_mut() {
+                    if !matches!(
+                        k.as_str(),
+                        "example" | "examples" | "enum" | "default" | "const"
+                    ) {
+                        stack.push(child);
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
+const FILE_LINTS: &str = "#![allow(clippy::all, clippy::pedantic, missing_docs, deprecated, dead_code, unused_imports, non_camel_case_types, rustdoc::all)]";
+
+impl Generated {
+    /// `N types, M operations, W warnings, E errors`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} types, {} operations, {} warnings, {} errors",
+            self.api.types.len(),
+            self.api.operations.len() + self.api.webhooks.len(),
+            self.diagnostics.warnings(),
+            self.diagnostics.errors()
+        )
+    }
+
+    fn header(&self) -> String {
+        let mut title = self.api.title.clone();
+        if !self.api.version.is_empty() {
+            title.push(' ');
+            title.push_str(&self.api.version);
+        }
+        format!(
+            "Generated by acl-codegen from `{}` ({}). Do not edit: regenerate.",
+            self.contract_name,
+            title.replace('`', "'")
+        )
+    }
+
+    fn types_tokens(&self, embed: &Embed) -> TokenStream {
+        let documents: Vec<(String, TokenStream)> = (0..self.documents.len())
+            .map(|i| {
+                let uri = emit::types::document_uri(i);
+                let expr = match embed {
+                    Embed::Relative => {
+                        let p = format!("contract/{i}.json");
+                        quote!(include_str!(#p))
+                    }
+                    Embed::OutDir(module) => {
+                        let p = format!("/{module}.contract.{i}.json");
+                        quote!(include_str!(concat!(env!("OUT_DIR"), #p)))
+                    }
+                };
+                (uri, expr)
+            })
+            .collect();
+        let opts = EmitOptions {
+            schemars: self.settings.schemars,
+            embed_contract: self.settings.embed_contract,
+        };
+        emit::types::types_module(&self.api, &opts, &documents)
+    }
+
+    /// The `types` module as a file (for `types.rs`).
+    pub fn types_file(&self, embed: &Embed) -> Result<String, Error> {
+        let body = self.types_tokens(embed);
+        let header = format!(
+            " Boundary types of {}\n\n {}",
+            self.api.title,
+            self.header()
+        );
+        let lints: TokenStream = FILE_LINTS
+            .parse()
+            .map_err(|e| Error::Emit(format!("{e}")))?;
+        let tokens = quote! {
+            #![doc = #header]
+            #lints
+            #body
+        };
+        emit::format_file(tokens).map_err(|e| Error::Emit(e.to_string()))
+    }
+
+    /// One file holding `pub mod <module> { pub mod types { ... } }`, for `OUT_DIR`.
+    pub fn single_file(&self, module: &str) -> Result<String, Error> {
+        let body = self.types_tokens(&Embed::OutDir(module.to_string()));
+        let m = syn::parse_str::<syn::Ident>(module)
+            .map_err(|_| Error::Settings(format!("`{module}` is not a valid module name")))?;
+        let header = self.header();
+        let lints: TokenStream = FILE_LINTS
+            .parse()
+            .map_err(|e| Error::Emit(format!("{e}")))?;
+        let tokens = quote! {
+            #[doc = #header]
+            pub mod #m {
+                /// Boundary types: what the external system sends and accepts, validated.
+                pub mod types {
+                    #lints
+                    #body
+                }
+            }
+        };
+        emit::format_file(tokens).map_err(|e| Error::Emit(e.to_string()))
+    }
+
+    fn write(path: &Path, text: &str) -> Result<(), Error> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        // Leave files alone when unchanged, so cargo does not rebuild for nothing.
+        if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+            return Ok(());
+        }
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn write_documents(&self, dir: &Path, name: impl Fn(usize) -> String) -> Result<(), Error> {
+        if !self.settings.embed_contract {
+            return Ok(());
+        }
+        for (i, text) in self.documents.iter().enumerate() {
+            Self::write(&dir.join(name(i)), text)?;
+        }
+        Ok(())
+    }
+
+    /// Writes module files into `dir`: `mod.rs`, `types.rs`, `contract/N.json`.
+    pub fn write_module(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        let mod_rs = format!("//! {}\n\npub mod types;\n", self.header());
+        Self::write(&dir.join("mod.rs"), &mod_rs)?;
+        Self::write(&dir.join("types.rs"), &self.types_file(&Embed::Relative)?)?;
+        self.write_documents(dir, |i| format!("contract/{i}.json"))?;
+        Ok(vec![dir.join("mod.rs"), dir.join("types.rs")])
+    }
+
+    /// Writes a complete crate into `dir` that builds as is.
+    pub fn write_crate(
+        &self,
+        dir: &Path,
+        name: &str,
+        runtime_path: Option<&Path>,
+    ) -> Result<Vec<PathBuf>, Error> {
+        let runtime = match runtime_path {
+            Some(p) => {
+                let p = std::path::absolute(p).map_err(|source| Error::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                format!("{{ path = {:?}", p.display().to_string())
+            }
+            None => format!("{{ version = \"{}\"", env!("CARGO_PKG_VERSION")),
+        };
+        let features = if self.settings.schemars {
+            ", features = [\"schemars\"]"
+        } else {
+            ""
+        };
+        let description = format!("Boundary types for {}", self.api.title).replace('"', "'");
+        let cargo = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"{description}\"\npublish = false\n\n[dependencies]\nacl-runtime = {runtime}{features} }}\n\n[workspace]\n"
+        );
+        Self::write(&dir.join("Cargo.toml"), &cargo)?;
+        let lib = format!("//! {}\n\npub mod types;\n", self.header());
+        Self::write(&dir.join("src/lib.rs"), &lib)?;
+        Self::write(
+            &dir.join("src/types.rs"),
+            &self.types_file(&Embed::Relative)?,
+        )?;
+        self.write_documents(&dir.join("src"), |i| format!("contract/{i}.json"))?;
+        Ok(vec![
+            dir.join("Cargo.toml"),
+            dir.join("src/lib.rs"),
+            dir.join("src/types.rs"),
+        ])
+    }
+
+    /// Writes `<out>/<module>.rs` (and its documents) for `include_contract!`.
+    pub fn write_out_dir(&self, out: &Path, module: &str) -> Result<PathBuf, Error> {
+        let path = out.join(format!("{module}.rs"));
+        Self::write(&path, &self.single_file(module)?)?;
+        self.write_documents(out, |i| format!("{module}.contract.{i}.json"))?;
+        Ok(path)
+    }
+}
+
+/// `build.rs` entry point, in the style of `prost-build`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> Result<(), acl_codegen::Error> {
+///     acl_codegen::Builder::new("contracts/payments.yaml")
+///         .module("payments")
+///         .generate()
+/// }
+/// // src/lib.rs: acl_runtime::include_contract!("payments");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    contract: PathBuf,
+    module: Option<String>,
+    out_dir: Option<PathBuf>,
+    settings: Settings,
+}
+
+impl Builder {
+    /// Generates from the contract at `path` (relative to the crate root).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            contract: path.into(),
+            module: None,
+            out_dir: None,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The generated module's name (default: the contract's file name in snake_case).
+    pub fn module(mut self, name: impl Into<String>) -> Self {
+        self.module = Some(name.into());
+        self
+    }
+
+    /// Where to write (default: `OUT_DIR`).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Warnings become errors.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.settings.strict = strict;
+        self
+    }
+
+    /// Derive `schemars::JsonSchema` on generated types.
+    pub fn schemars(mut self, on: bool) -> Self {
+        self.settings.schemars = on;
+        self
+    }
+
+    /// Keep (default) or drop the fallback variant of string enums.
+    pub fn open_enums(mut self, on: bool) -> Self {
+        self.settings.open_enums = on;
+        self
+    }
+
+    /// Serve references under `prefix` from the local folder `dir`.
+    pub fn map_uri(mut self, prefix: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
+        self.settings.uri_map.push((prefix.into(), dir.into()));
+        self
+    }
+
+    /// All settings at once.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Generates, writes `<OUT_DIR>/<module>.rs`, and tells cargo which files to watch.
+    pub fn generate(self) -> Result<(), Error> {
+        let out = match self.out_dir {
+            Some(d) => d,
+            None => PathBuf::from(std::env::var_os("OUT_DIR").ok_or_else(|| {
+                Error::Settings(
+                    "OUT_DIR is not set: call Builder::generate from build.rs or set out_dir"
+                        .into(),
+                )
+            })?),
+        };
+        let module = self.module.unwrap_or_else(|| {
+            let stem = self
+                .contract
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("contract");
+            crate::lower::names::snake(stem.split('.').next().unwrap_or(stem), "contract")
+        });
+        let generator = Generator::new(self.settings);
+        let result = generator.read(&self.contract);
+        println!("cargo:rerun-if-changed={}", self.contract.display());
+        let g = result?;
+        for f in &g.files {
+            println!("cargo:rerun-if-changed={}", f.display());
+        }
+        for d in g.diagnostics.items() {
+            if d.severity == Severity::Warning {
+                println!("cargo:warning={}", d.to_string().replace('\n', " "));
+            }
+        }
+        if g.diagnostics.errors() > 0 {
+            return Err(Error::Contract(g.diagnostics));
+        }
+        g.write_out_dir(&out, &module)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,333 @@
+//! What one schema says, with `allOf` merged in: the step between the raw JSON of a
+//! schema and the shape of its Rust type.
+
+use serde_json::{Map, Value};
+
+use crate::ir::{Constraints, Docs, Number};
+
+use super::Loc;
+
+/// `additionalProperties` / `items` and friends: a schema or a boolean.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubSchema {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A schema at this location.
+    Schema(Loc),
+}
+
+/// A discriminator.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Discriminator {
+    /// The property that names the branch.
+    pub property: String,
+    /// Explicit mapping: tag value to `$ref`.
+    pub mapping: Vec<(String, String)>,
+}
+
+/// Everything a schema says that acl acts on.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub loc: Loc,
+    pub docs: Docs,
+    /// `type`, when given (after `allOf` merging: the intersection).
+    pub types: Option<Vec<String>>,
+    /// `nullable: true` (OpenAPI 3.0) or `null` in `type`.
+    pub nullable: bool,
+    pub properties: Vec<(String, Loc)>,
+    pub required: Vec<String>,
+    pub additional: Option<SubSchema>,
+    pub items: Option<SubSchema>,
+    /// `prefixItems`, or `items` as an array (before 2020-12).
+    pub prefix_items: Option<Vec<Loc>>,
+    pub enum_values: Option<Vec<Value>>,
+    pub const_value: Option<Value>,
+    pub format: Option<String>,
+    pub constraints: Constraints,
+    pub one_of: Option<Vec<Loc>>,
+    pub any_of: Option<Vec<Loc>>,
+    pub discriminator: Option<Discriminator>,
+    pub default: Option<Value>,
+    pub read_only: bool,
+    pub write_only: bool,
+    /// `false` as a schema (or something that can never hold).
+    pub never: bool,
+    /// Keywords present that the generated type does not enforce, with where they are.
+    pub unenforced: Vec<(String, Loc)>,
+    /// Pattern-keyed properties exist (unknown keys may be valid even when
+    /// `additionalProperties` is false).
+    pub has_pattern_properties: bool,
+}
+
+/// Keywords that are only annotations: a `$ref` next to them is still a plain reference.
+pub const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "summary",
+    "example",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "default",
+    "externalDocs",
+    "xml",
+    "$comment",
+    "$id",
+    "id",
+    "$schema",
+    "$anchor",
+    "$defs",
+    "definitions",
+    "discriminator",
+];
+
+/// Keywords that acl reads but does not enforce in the generated type.
+pub const UNENFORCED: &[&str] = &[
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependencies",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+    "propertyNames",
+    "contains",
+    "minContains",
+    "maxContains",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "$dynamicRef",
+    "$recursiveRef",
+];
+
+pub fn number(v: &Value) -> Option<Number> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(Number::Int(i as i128));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(Number::Int(u as i128));
+    }
+    let f = n.as_f64()?;
+    if f.fract() == 0.0 && f.abs() < 1e36 {
+        Some(Number::Int(f as i128))
+    } else {
+        Some(Number::Float(f))
+    }
+}
+
+fn count(v: Option<&Value>) -> Option<u64> {
+    let v = v?;
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+            .map(|f| f as u64)
+    })
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+pub fn docs_of(map: &Map<String, Value>) -> Docs {
+    Docs {
+        title: text(map.get("title")),
+        description: text(map.get("description")),
+        deprecated: map
+            .get("deprecated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        example: map.get("example").cloned().or_else(|| {
+            map.get("examples")
+                .and_then(|e| e.as_array())
+                .and_then(|a| a.first().cloned())
+        }),
+    }
+}
+
+fn larger(a: Option<Number>, b: Option<Number>) -> Option<Number> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if as_f64(x) >= as_f64(y) { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
+fn smaller(a: Option<Number>, b: Option<Number>) -> Option<Number> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if as_f64(x) <= as_f64(y) { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
+fn as_f64(n: Number) -> f64 {
+    match n {
+        Number::Int(i) => i as f64,
+        Number::Float(f) => f,
+    }
+}
+
+/// Combines the constraints of two `allOf` parts: the stricter bound wins.
+pub fn merge_constraints(a: &mut Constraints, b: &Constraints) {
+    a.min_length = a.min_length.max(b.min_length);
+    a.max_length = match (a.max_length, b.max_length) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    if a.pattern.is_none() {
+        a.pattern = b.pattern.clone();
+    }
+    if a.format.is_none() {
+        a.format = b.format.clone();
+    }
+    a.minimum = larger(a.minimum, b.minimum);
+    a.maximum = smaller(a.maximum, b.maximum);
+    a.exclusive_minimum = larger(a.exclusive_minimum, b.exclusive_minimum);
+    a.exclusive_maximum = smaller(a.exclusive_maximum, b.exclusive_maximum);
+    if a.multiple_of.is_none() {
+        a.multiple_of = b.multiple_of;
+    }
+    a.min_items = a.min_items.max(b.min_items);
+    a.max_items = match (a.max_items, b.max_items) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    a.unique_items |= b.unique_items;
+    a.min_properties = a.min_properties.max(b.min_properties);
+    a.max_properties = match (a.max_properties, b.max_properties) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+}
+
+/// Reads the constraints of one schema object. `exclusive_bool` is the draft-04 /
+/// OpenAPI 3.0 form where `exclusiveMinimum: true` modifies `minimum`.
+pub fn constraints_of(map: &Map<String, Value>) -> Constraints {
+    let mut c = Constraints {
+        min_length: count(map.get("minLength")),
+        max_length: count(map.get("maxLength")),
+        pattern: text(map.get("pattern")),
+        minimum: map.get("minimum").and_then(number),
+        maximum: map.get("maximum").and_then(number),
+        multiple_of: map.get("multipleOf").and_then(number),
+        min_items: count(map.get("minItems")),
+        max_items: count(map.get("maxItems")),
+        unique_items: map
+            .get("uniqueItems")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        min_properties: count(map.get("minProperties")),
+        max_properties: count(map.get("maxProperties")),
+        ..Constraints::default()
+    };
+    match map.get("exclusiveMinimum") {
+        Some(Value::Bool(true)) => c.exclusive_minimum = c.minimum.take(),
+        Some(v) => c.exclusive_minimum = number(v),
+        None => {}
+    }
+    match map.get("exclusiveMaximum") {
+        Some(Value::Bool(true)) => c.exclusive_maximum = c.maximum.take(),
+        Some(v) => c.exclusive_maximum = number(v),
+        None => {}
+    }
+    if c.min_length == Some(0) {
+        c.min_length = None;
+    }
+    if c.min_items == Some(0) {
+        c.min_items = None;
+    }
+    if c.min_properties == Some(0) {
+        c.min_properties = None;
+    }
+    c
+}
+
+impl Facts {
+    /// Merges an `allOf` part into these facts.
+    pub fn merge_part(&mut self, part: Facts) {
+        self.types = match (self.types.take(), part.types) {
+            (Some(a), Some(b)) => {
+                let both: Vec<String> = a
+                    .iter()
+                    .filter(|t| {
+                        b.contains(t)
+                            || (t.as_str() == "integer" && b.iter().any(|x| x == "number"))
+                    })
+                    .cloned()
+                    .chain(
+                        b.iter()
+                            .filter(|t| t.as_str() == "integer" && a.iter().any(|x| x == "number"))
+                            .cloned(),
+                    )
+                    .collect();
+                if both.is_empty() {
+                    self.never = true;
+                }
+                Some(both)
+            }
+            (a, b) => a.or(b),
+        };
+        for (name, loc) in part.properties {
+            if let Some(existing) = self.properties.iter_mut().find(|(n, _)| *n == name) {
+                // The same property in two parts: keep the first (usually the more
+                // specific own declaration comes later, but both must hold; the first
+                // is the base's, which derived parts only narrow).
+                let _ = existing;
+            } else {
+                self.properties.push((name, loc));
+            }
+        }
+        for r in part.required {
+            if !self.required.contains(&r) {
+                self.required.push(r);
+            }
+        }
+        if matches!(part.additional, Some(SubSchema::Schema(_))) && self.additional.is_none() {
+            self.additional = part.additional;
+        }
+        if self.items.is_none() {
+            self.items = part.items;
+        }
+        if self.prefix_items.is_none() {
+            self.prefix_items = part.prefix_items;
+        }
+        if self.enum_values.is_none() {
+            self.enum_values = part.enum_values;
+        }
+        if self.const_value.is_none() {
+            self.const_value = part.const_value;
+        }
+        if self.format.is_none() {
+            self.format = part.format;
+        }
+        merge_constraints(&mut self.constraints, &part.constraints);
+        match (&self.one_of, part.one_of) {
+            (None, p) => self.one_of = p,
+            (Some(_), Some(p)) => self
+                .unenforced
+                .push(("allOf with two oneOf".into(), p[0].clone())),
+            _ => {}
+        }
+        match (&self.any_of, part.any_of) {
+            (None, p) => self.any_of = p,
+            (Some(_), Some(p)) => self
+                .unenforced
+                .push(("allOf with two anyOf".into(), p[0].clone())),
+            _ => {}
+        }
+        if self.discriminator.is_none() {
+            self.discriminator = part.discriminator;
+        }
+        if self.docs.description.is_none() && self.docs.title.is_none() {
+            self.docs.description = part.docs.description;
+            self.docs.title = part.docs.title;
+        }
+        self.never |= part.never;
+        self.has_pattern_properties |= part.has_pattern_properties;
+        self.unenforced.extend(part.unenforced);
+    }
+}

@@ -1,0 +1,820 @@
+//! OpenAPI 3.x and Swagger 2.0 documents: operations, parameters, bodies, responses,
+//! security schemes, servers and webhooks.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::facts::docs_of;
+use super::names::{camel, snake, Namespace};
+use super::{Loc, Lowerer};
+use crate::diagnostics::Severity;
+use crate::ir::{
+    Additional, Api, Content, Docs, Field, Method, Operation, ParamLocation, Parameter, Primitive,
+    RequestBody, Response, ResponseHeader, SecurityRequirement, SecurityScheme, Server,
+    ServerVariable, Status, StructDef, TypeKind, TypeRef,
+};
+use crate::load::{escape, DocId};
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+fn extensions(map: &Map<String, Value>) -> BTreeMap<String, Value> {
+    map.iter()
+        .filter(|(k, _)| k.starts_with("x-acl-"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn security_list(v: Option<&Value>) -> Option<Vec<SecurityRequirement>> {
+    let list = v?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_object)
+            .map(|req| {
+                req.iter()
+                    .map(|(k, scopes)| {
+                        let scopes = scopes
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_string)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (k.clone(), scopes)
+                    })
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+struct OpContext {
+    swagger: bool,
+    consumes: Vec<String>,
+    produces: Vec<String>,
+}
+
+pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
+    let doc = l.docs.get(root).value.clone();
+    let swagger = doc.get("swagger").is_some();
+    let info = doc
+        .get("info")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    api.title = text(info.get("title")).unwrap_or_else(|| "API".into());
+    api.version = text(info.get("version")).unwrap_or_default();
+    api.description = text(info.get("description"));
+    if let Some(obj) = doc.as_object() {
+        api.extensions = extensions(obj);
+    }
+    api.servers = servers(&doc, swagger);
+    api.security = security_list(doc.get("security")).unwrap_or_default();
+
+    // Names of definitions first, so inline types never take them.
+    let defs_ptr = if swagger {
+        "/definitions"
+    } else {
+        "/components/schemas"
+    };
+    let def_keys: Vec<String> = crate::load::at_pointer(&doc, defs_ptr)
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    l.reserve_definitions(root, defs_ptr, &def_keys);
+    for key in &def_keys {
+        l.named_type(&(root, format!("{defs_ptr}/{}", escape(key))));
+    }
+
+    api.security_schemes = security_schemes(l, root, &doc, swagger);
+
+    let ctx = OpContext {
+        swagger,
+        consumes: strings(doc.get("consumes")),
+        produces: strings(doc.get("produces")),
+    };
+    let mut op_names = Namespace::default();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for path in paths.keys() {
+            let loc = (root, format!("/paths/{}", escape(path)));
+            let ops = path_item(l, &loc, path, &ctx, &mut op_names);
+            api.operations.extend(ops);
+        }
+    } else if !swagger && doc.get("webhooks").is_none() && doc.get("components").is_none() {
+        l.diag(
+            Severity::Warning,
+            "no-paths",
+            &(root, String::new()),
+            "the document has no `paths`",
+            None,
+        );
+    }
+    if let Some(hooks) = doc.get("webhooks").and_then(Value::as_object) {
+        let mut hook_names = Namespace::default();
+        for name in hooks.keys() {
+            let loc = (root, format!("/webhooks/{}", escape(name)));
+            api.webhooks
+                .extend(path_item(l, &loc, name, &ctx, &mut hook_names));
+        }
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn servers(doc: &Value, swagger: bool) -> Vec<Server> {
+    if swagger {
+        let Some(host) = doc.get("host").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let base = doc.get("basePath").and_then(Value::as_str).unwrap_or("");
+        let schemes = strings(doc.get("schemes"));
+        let scheme = if schemes.iter().any(|s| s == "https") || schemes.is_empty() {
+            "https"
+        } else {
+            "http"
+        };
+        return vec![Server {
+            url: format!("{scheme}://{host}{base}"),
+            description: None,
+            variables: BTreeMap::new(),
+        }];
+    }
+    doc.get("servers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_object)
+                .filter_map(|s| {
+                    Some(Server {
+                        url: s.get("url")?.as_str()?.to_string(),
+                        description: text(s.get("description")),
+                        variables: s
+                            .get("variables")
+                            .and_then(Value::as_object)
+                            .map(|vars| {
+                                vars.iter()
+                                    .map(|(k, v)| {
+                                        (
+                                            k.clone(),
+                                            ServerVariable {
+                                                default: v
+                                                    .get("default")
+                                                    .map(|d| {
+                                                        d.as_str()
+                                                            .map(str::to_string)
+                                                            .unwrap_or_else(|| d.to_string())
+                                                    })
+                                                    .unwrap_or_default(),
+                                                allowed: strings(v.get("enum")),
+                                            },
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn location_of(s: &str) -> Option<ParamLocation> {
+    Some(match s {
+        "path" => ParamLocation::Path,
+        "query" => ParamLocation::Query,
+        "header" => ParamLocation::Header,
+        "cookie" => ParamLocation::Cookie,
+        _ => return None,
+    })
+}
+
+fn security_schemes(
+    l: &mut Lowerer<'_>,
+    root: DocId,
+    doc: &Value,
+    swagger: bool,
+) -> BTreeMap<String, SecurityScheme> {
+    let ptr = if swagger {
+        "/securityDefinitions"
+    } else {
+        "/components/securitySchemes"
+    };
+    let mut out = BTreeMap::new();
+    let Some(schemes) = crate::load::at_pointer(doc, ptr).and_then(Value::as_object) else {
+        return out;
+    };
+    for name in schemes.keys() {
+        let loc = (root, format!("{ptr}/{}", escape(name)));
+        let scheme = match l.deref_object(&loc) {
+            Some((_, m)) => m,
+            None => continue,
+        };
+        let kind = scheme.get("type").and_then(Value::as_str).unwrap_or("");
+        let lowered = match kind {
+            "apiKey" => {
+                let location = scheme
+                    .get("in")
+                    .and_then(Value::as_str)
+                    .and_then(location_of);
+                match (text(scheme.get("name")), location) {
+                    (Some(name), Some(location)) => Some(SecurityScheme::ApiKey { name, location }),
+                    _ => None,
+                }
+            }
+            "http" => Some(SecurityScheme::Http {
+                scheme: text(scheme.get("scheme"))
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+                bearer_format: text(scheme.get("bearerFormat")),
+            }),
+            "basic" => Some(SecurityScheme::Http {
+                scheme: "basic".into(),
+                bearer_format: None,
+            }),
+            "oauth2" => {
+                let mut scopes = BTreeMap::new();
+                let mut cc = None;
+                let mut ac = None;
+                if swagger {
+                    let flow = scheme.get("flow").and_then(Value::as_str).unwrap_or("");
+                    let token = text(scheme.get("tokenUrl"));
+                    match flow {
+                        "application" => cc = token,
+                        "accessCode" => ac = token,
+                        _ => {}
+                    }
+                    if let Some(s) = scheme.get("scopes").and_then(Value::as_object) {
+                        scopes.extend(
+                            s.iter()
+                                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())),
+                        );
+                    }
+                } else if let Some(flows) = scheme.get("flows").and_then(Value::as_object) {
+                    cc = flows
+                        .get("clientCredentials")
+                        .and_then(|f| text(f.get("tokenUrl")));
+                    ac = flows
+                        .get("authorizationCode")
+                        .and_then(|f| text(f.get("tokenUrl")));
+                    for flow in flows.values() {
+                        if let Some(s) = flow.get("scopes").and_then(Value::as_object) {
+                            scopes.extend(
+                                s.iter().map(|(k, v)| {
+                                    (k.clone(), v.as_str().unwrap_or("").to_string())
+                                }),
+                            );
+                        }
+                    }
+                }
+                Some(SecurityScheme::OAuth2 {
+                    client_credentials_token_url: cc,
+                    authorization_code_token_url: ac,
+                    scopes,
+                })
+            }
+            "openIdConnect" => text(scheme.get("openIdConnectUrl"))
+                .map(|url| SecurityScheme::OpenIdConnect { url }),
+            "mutualTLS" => Some(SecurityScheme::MutualTls),
+            _ => None,
+        };
+        match lowered {
+            Some(s) => {
+                out.insert(name.clone(), s);
+            }
+            None => l.diag(
+                Severity::Warning,
+                "unsupported-security",
+                &loc,
+                format!("security scheme `{name}` (type `{kind}`) is incomplete or unknown; it is skipped"),
+                None,
+            ),
+        }
+    }
+    out
+}
+
+impl Lowerer<'_> {
+    /// Follows `$ref`s (components/parameters, responses, ...) to an object.
+    pub(crate) fn deref_object(&mut self, loc: &Loc) -> Option<(Loc, Map<String, Value>)> {
+        let mut current = loc.clone();
+        for _ in 0..32 {
+            let map = match self.value(&current) {
+                Some(Value::Object(m)) => m.clone(),
+                Some(_) => {
+                    self.diag(
+                        Severity::Error,
+                        "not-an-object",
+                        &current,
+                        "an object is required here",
+                        None,
+                    );
+                    return None;
+                }
+                None => {
+                    self.diag(
+                        Severity::Error,
+                        "dangling-pointer",
+                        &current,
+                        "nothing here",
+                        None,
+                    );
+                    return None;
+                }
+            };
+            match map.get("$ref").and_then(Value::as_str) {
+                Some(r) => match self.resolve_ref(&current, r) {
+                    Ok(next) => current = next,
+                    Err(e) => {
+                        self.ref_failed(&current, e);
+                        return None;
+                    }
+                },
+                None => return Some((current, map)),
+            }
+        }
+        self.diag(
+            Severity::Error,
+            "ref-cycle",
+            loc,
+            "`$ref` chain does not end",
+            None,
+        );
+        None
+    }
+}
+
+fn path_item(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    path: &str,
+    ctx: &OpContext,
+    op_names: &mut Namespace,
+) -> Vec<Operation> {
+    let Some((item_loc, item)) = l.deref_object(loc) else {
+        return Vec::new();
+    };
+    let shared: Vec<Loc> = item
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| {
+            (0..a.len())
+                .map(|i| (item_loc.0, format!("{}/parameters/{i}", item_loc.1)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for method in Method::ALL {
+        let Some(Value::Object(op)) = item.get(method.key()) else {
+            continue;
+        };
+        let op_loc = (item_loc.0, format!("{}/{}", item_loc.1, method.key()));
+        out.push(operation(
+            l, &op_loc, op, method, path, &shared, ctx, op_names,
+        ));
+    }
+    out
+}
+
+fn derived_id(method: Method, path: &str) -> String {
+    let mut words = vec![method.key().to_string()];
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        if let Some(p) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            words.push(format!("by_{p}"));
+        } else {
+            words.push(seg.to_string());
+        }
+    }
+    words.join("_")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn operation(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    op: &Map<String, Value>,
+    method: Method,
+    path: &str,
+    shared: &[Loc],
+    ctx: &OpContext,
+    op_names: &mut Namespace,
+) -> Operation {
+    let given_id = text(op.get("operationId"));
+    let id = given_id.clone().unwrap_or_else(|| derived_id(method, path));
+    let name = op_names.claim(&snake(&id, "operation"));
+    let type_base = camel(&name, "Operation");
+    let docs = Docs {
+        title: text(op.get("summary")),
+        description: text(op.get("description")),
+        deprecated: op.get("deprecated") == Some(&Value::Bool(true)),
+        example: None,
+    };
+
+    // Parameters: the operation's replace the path item's of the same name and place.
+    let own: Vec<Loc> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| {
+            (0..a.len())
+                .map(|i| (loc.0, format!("{}/parameters/{i}", loc.1)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut resolved: Vec<(Loc, Map<String, Value>)> = Vec::new();
+    for p in shared.iter().chain(own.iter()) {
+        if let Some((ploc, pmap)) = l.deref_object(p) {
+            let key = (text(pmap.get("name")), text(pmap.get("in")));
+            resolved.retain(|(_, m)| (text(m.get("name")), text(m.get("in"))) != key);
+            resolved.push((ploc, pmap));
+        }
+    }
+    let mut param_names = Namespace::with_reserved(&["body"]);
+    let mut parameters = Vec::new();
+    let mut swagger_body: Option<RequestBody> = None;
+    let mut form_fields: Vec<(Loc, Map<String, Value>)> = Vec::new();
+    for (ploc, pmap) in resolved {
+        let Some(pname) = text(pmap.get("name")) else {
+            l.diag(
+                Severity::Error,
+                "bad-parameter",
+                &ploc,
+                "a parameter needs a `name`",
+                None,
+            );
+            continue;
+        };
+        let where_ = text(pmap.get("in")).unwrap_or_default();
+        if ctx.swagger && where_ == "body" {
+            let ty = l.schema_type(
+                &(ploc.0, format!("{}/schema", ploc.1)),
+                &format!("{type_base}Body"),
+            );
+            let media = if ctx.consumes.is_empty() || op.get("consumes").is_some() {
+                let own = strings(op.get("consumes"));
+                if own.is_empty() {
+                    vec!["application/json".to_string()]
+                } else {
+                    own
+                }
+            } else {
+                ctx.consumes.clone()
+            };
+            swagger_body = Some(RequestBody {
+                required: pmap.get("required") == Some(&Value::Bool(true)),
+                contents: media
+                    .into_iter()
+                    .map(|m| Content {
+                        media_type: m,
+                        ty: Some(ty.clone()),
+                    })
+                    .collect(),
+                docs: docs_of(&pmap),
+            });
+            continue;
+        }
+        if ctx.swagger && where_ == "formData" {
+            form_fields.push((ploc, pmap));
+            continue;
+        }
+        let Some(location) = location_of(&where_) else {
+            l.diag(
+                Severity::Error,
+                "bad-parameter",
+                &ploc,
+                format!("parameter `{pname}` has an unknown location `{where_}`"),
+                None,
+            );
+            continue;
+        };
+        let hint = format!("{type_base}{}", camel(&pname, "Param"));
+        let ty = if ctx.swagger {
+            l.schema_type(&ploc, &hint)
+        } else if pmap.contains_key("schema") {
+            l.schema_type(&(ploc.0, format!("{}/schema", ploc.1)), &hint)
+        } else if let Some(content) = pmap.get("content").and_then(Value::as_object) {
+            match content.keys().next() {
+                Some(media) => l.schema_type(
+                    &(
+                        ploc.0,
+                        format!("{}/content/{}/schema", ploc.1, escape(media)),
+                    ),
+                    &hint,
+                ),
+                None => TypeRef::Primitive(Primitive::String),
+            }
+        } else {
+            TypeRef::Primitive(Primitive::String)
+        };
+        let (style, explode) = if ctx.swagger {
+            match pmap.get("collectionFormat").and_then(Value::as_str) {
+                Some("multi") => ("form".to_string(), true),
+                Some("ssv") => ("spaceDelimited".to_string(), false),
+                Some("pipes") => ("pipeDelimited".to_string(), false),
+                Some("tsv") => ("tabDelimited".to_string(), false),
+                _ => (
+                    if matches!(location, ParamLocation::Query | ParamLocation::Cookie) {
+                        "form"
+                    } else {
+                        "simple"
+                    }
+                    .to_string(),
+                    false,
+                ),
+            }
+        } else {
+            let default_style = if matches!(location, ParamLocation::Query | ParamLocation::Cookie)
+            {
+                "form"
+            } else {
+                "simple"
+            };
+            let style = text(pmap.get("style")).unwrap_or_else(|| default_style.to_string());
+            let explode = pmap
+                .get("explode")
+                .and_then(Value::as_bool)
+                .unwrap_or(style == "form");
+            (style, explode)
+        };
+        parameters.push(Parameter {
+            rust_name: param_names.claim(&snake(&pname, "param")),
+            name: pname,
+            location,
+            required: location == ParamLocation::Path
+                || pmap.get("required") == Some(&Value::Bool(true)),
+            ty,
+            style,
+            explode,
+            docs: docs_of(&pmap),
+        });
+    }
+
+    let request_body = if let Some(b) = swagger_body {
+        Some(b)
+    } else if !form_fields.is_empty() {
+        Some(form_body(l, loc, op, &type_base, form_fields, ctx))
+    } else if let Some(_b) = op.get("requestBody") {
+        request_body(l, &(loc.0, format!("{}/requestBody", loc.1)), &type_base)
+    } else {
+        None
+    };
+
+    let mut responses = Vec::new();
+    if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+        for key in rs.keys() {
+            let status = match key.as_str() {
+                "default" => Status::Default,
+                k if k.len() == 3 && k[1..].eq_ignore_ascii_case("xx") => {
+                    match k[..1].parse::<u8>() {
+                        Ok(d) => Status::Range(d),
+                        Err(_) => continue,
+                    }
+                }
+                k => match k.parse::<u16>() {
+                    Ok(c) => Status::Code(c),
+                    Err(_) => {
+                        if !k.starts_with("x-") {
+                            l.diag(
+                                Severity::Warning,
+                                "bad-status",
+                                &(loc.0, format!("{}/responses/{}", loc.1, escape(k))),
+                                format!("`{k}` is not a status code; skipped"),
+                                None,
+                            );
+                        }
+                        continue;
+                    }
+                },
+            };
+            let rloc = (loc.0, format!("{}/responses/{}", loc.1, escape(key)));
+            let suffix = match &status {
+                Status::Code(c) => c.to_string(),
+                Status::Range(d) => format!("{d}XX"),
+                Status::Default => "Default".into(),
+            };
+            if let Some(r) = response(
+                l,
+                &rloc,
+                &format!("{type_base}Response{suffix}"),
+                status,
+                ctx,
+                op,
+            ) {
+                responses.push(r);
+            }
+        }
+    }
+
+    let mut callbacks = Vec::new();
+    if let Some(cbs) = op.get("callbacks").and_then(Value::as_object) {
+        for cb_name in cbs.keys() {
+            let cb_loc = (loc.0, format!("{}/callbacks/{}", loc.1, escape(cb_name)));
+            let Some((cb_loc, cb)) = l.deref_object(&cb_loc) else {
+                continue;
+            };
+            let mut names = Namespace::default();
+            let mut ops = Vec::new();
+            for expr in cb.keys() {
+                let item_loc = (cb_loc.0, format!("{}/{}", cb_loc.1, escape(expr)));
+                ops.extend(path_item(l, &item_loc, expr, ctx, &mut names));
+            }
+            callbacks.push((cb_name.clone(), ops));
+        }
+    }
+
+    Operation {
+        id,
+        name,
+        has_operation_id: given_id.is_some(),
+        method,
+        path: path.to_string(),
+        tags: strings(op.get("tags")),
+        docs,
+        parameters,
+        request_body,
+        responses,
+        security: security_list(op.get("security")),
+        extensions: extensions(op),
+        callbacks,
+        origin: l.origin(loc),
+    }
+}
+
+fn form_body(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    op: &Map<String, Value>,
+    type_base: &str,
+    fields: Vec<(Loc, Map<String, Value>)>,
+    ctx: &OpContext,
+) -> RequestBody {
+    let name = l.names.claim(&format!("{type_base}Form"));
+    let mut ns = Namespace::default();
+    let mut out = Vec::new();
+    let mut has_file = false;
+    for (ploc, pmap) in fields {
+        let wire = text(pmap.get("name")).unwrap_or_default();
+        has_file |= pmap.get("type").and_then(Value::as_str) == Some("file");
+        let ty = l.schema_type(&ploc, &format!("{name}{}", camel(&wire, "Field")));
+        out.push(Field {
+            name: ns.claim(&snake(&wire, "field")),
+            wire_name: wire,
+            ty,
+            required: pmap.get("required") == Some(&Value::Bool(true)),
+            nullable: false,
+            default: None,
+            docs: docs_of(&pmap),
+            read_only: false,
+            write_only: false,
+        });
+    }
+    l.insert_type(
+        name.clone(),
+        None,
+        loc,
+        Docs::default(),
+        TypeKind::Struct(StructDef {
+            fields: out,
+            additional: Additional::Ignore,
+        }),
+    );
+    let mut media = strings(op.get("consumes"));
+    if media.is_empty() {
+        media = ctx.consumes.clone();
+    }
+    media.retain(|m| m.contains("form"));
+    if media.is_empty() {
+        media.push(
+            if has_file {
+                "multipart/form-data"
+            } else {
+                "application/x-www-form-urlencoded"
+            }
+            .to_string(),
+        );
+    }
+    RequestBody {
+        required: true,
+        contents: media
+            .into_iter()
+            .map(|m| Content {
+                media_type: m,
+                ty: Some(TypeRef::Named(name.clone())),
+            })
+            .collect(),
+        docs: Docs::default(),
+    }
+}
+
+fn request_body(l: &mut Lowerer<'_>, loc: &Loc, type_base: &str) -> Option<RequestBody> {
+    let (bloc, body) = l.deref_object(loc)?;
+    let contents = contents(l, &bloc, &body, &format!("{type_base}Body"));
+    Some(RequestBody {
+        required: body.get("required") == Some(&Value::Bool(true)),
+        contents,
+        docs: docs_of(&body),
+    })
+}
+
+/// The `content` map of a body or response: one type per media type; media types that
+/// share a schema share its type.
+fn contents(l: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str) -> Vec<Content> {
+    let Some(content) = map.get("content").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let many = content.len() > 1;
+    content
+        .iter()
+        .map(|(media, m)| {
+            let ty = m.get("schema").map(|_| {
+                let sloc = (loc.0, format!("{}/content/{}/schema", loc.1, escape(media)));
+                let h = if many && !media.contains("json") {
+                    format!("{hint}{}", camel(media, ""))
+                } else {
+                    hint.to_string()
+                };
+                l.schema_type(&sloc, &h)
+            });
+            Content {
+                media_type: media.clone(),
+                ty,
+            }
+        })
+        .collect()
+}
+
+fn response(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    hint: &str,
+    status: Status,
+    ctx: &OpContext,
+    op: &Map<String, Value>,
+) -> Option<Response> {
+    let (rloc, r) = l.deref_object(loc)?;
+    let contents = if ctx.swagger {
+        match r.get("schema") {
+            Some(_) => {
+                let ty = l.schema_type(&(rloc.0, format!("{}/schema", rloc.1)), hint);
+                let mut media = strings(op.get("produces"));
+                if media.is_empty() {
+                    media = ctx.produces.clone();
+                }
+                if media.is_empty() {
+                    media.push("application/json".into());
+                }
+                media
+                    .into_iter()
+                    .map(|m| Content {
+                        media_type: m,
+                        ty: Some(ty.clone()),
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    } else {
+        contents(l, &rloc, &r, hint)
+    };
+    let mut headers = Vec::new();
+    if let Some(hs) = r.get("headers").and_then(Value::as_object) {
+        for name in hs.keys() {
+            let hloc = (rloc.0, format!("{}/headers/{}", rloc.1, escape(name)));
+            let Some((hloc, h)) = l.deref_object(&hloc) else {
+                continue;
+            };
+            let hint = format!("{hint}{}", camel(name, "Header"));
+            let ty = if h.contains_key("schema") {
+                l.schema_type(&(hloc.0, format!("{}/schema", hloc.1)), &hint)
+            } else if h.contains_key("type") {
+                l.schema_type(&hloc, &hint)
+            } else {
+                TypeRef::Primitive(Primitive::String)
+            };
+            headers.push(ResponseHeader {
+                name: name.clone(),
+                ty,
+                required: h.get("required") == Some(&Value::Bool(true)),
+                docs: docs_of(&h),
+            });
+        }
+    }
+    Some(Response {
+        status,
+        description: text(r.get("description")),
+        contents,
+        headers,
+    })
+}
