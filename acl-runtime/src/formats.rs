@@ -98,3 +98,94 @@ fn check_hostname(s: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// The one string a `const` (or one-value `enum`) allows, e.g. a `"type": "message"` tag.
+/// Zero-sized: the value lives in `R`.
+pub struct Tag<R>(std::marker::PhantomData<fn() -> R>);
+
+/// The string of a [`Tag`].
+pub trait TagValue: 'static {
+    /// The only value allowed.
+    const VALUE: &'static str;
+}
+
+impl<R: TagValue> Tag<R> {
+    /// The tag (there is only one value).
+    pub const fn new() -> Self {
+        Tag(std::marker::PhantomData)
+    }
+
+    /// The value on the wire.
+    pub fn as_str(&self) -> &'static str {
+        R::VALUE
+    }
+}
+
+impl<R: TagValue> Default for Tag<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R> Clone for Tag<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Tag<R> {}
+
+impl<R> PartialEq for Tag<R> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<R> Eq for Tag<R> {}
+
+impl<R> std::hash::Hash for Tag<R> {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl<R: TagValue> fmt::Debug for Tag<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", R::VALUE)
+    }
+}
+
+impl<R: TagValue> fmt::Display for Tag<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(R::VALUE)
+    }
+}
+
+impl<R: TagValue> Serialize for Tag<R> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(R::VALUE)
+    }
+}
+
+impl<'de, R: TagValue> Deserialize<'de> for Tag<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        if s == R::VALUE {
+            Ok(Self::new())
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "const: expected {:?}, found {:?}",
+                R::VALUE,
+                s
+            )))
+        }
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl<R: TagValue> schemars::JsonSchema for Tag<R> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(R::VALUE)
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "const": R::VALUE })
+    }
+}

@@ -24,7 +24,7 @@ pub mod raw;
 pub mod wire;
 
 pub use boundary::{Checkable, Checked, Constraints, Num, Rule, Violation};
-pub use formats::{Base64Bytes, Never};
+pub use formats::{Base64Bytes, Never, Tag, TagValue};
 pub use wire::{from_json, from_value, BoundaryError};
 
 /// Where a generated boundary type comes from in its contract, so that a raw payload can

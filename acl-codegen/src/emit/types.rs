@@ -169,7 +169,8 @@ impl Emitter<'_> {
     }
 
     fn boundary_schema(&self, def: &TypeDef) -> TokenStream {
-        if !self.opts.embed_contract {
+        // Named definitions only: inline types are reached through them.
+        if !self.opts.embed_contract || def.contract_name.is_none() {
             return TokenStream::new();
         }
         let rt = &self.p.rt;
@@ -206,6 +207,37 @@ impl Emitter<'_> {
             TypeKind::Struct(s) => self.struct_def(def, s, &source),
             TypeKind::Enum(e) => self.enum_def(def, e, &source),
             TypeKind::Union(u) => self.union_def(def, u, &source),
+            TypeKind::Constrained { inner, constraints }
+                if matches!(inner, TypeRef::Primitive(Primitive::String))
+                    && matches!(&constraints.const_value, Some(Value::String(_)))
+                    && Constraints {
+                        const_value: None,
+                        ..constraints.clone()
+                    }
+                    .is_empty() =>
+            {
+                let value = constraints
+                    .const_value
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let docs = doc_attrs(&def.docs, &[source, format!("Always `{value:?}`.")]);
+                let name = ident(&def.name);
+                let rt = &self.p.rt;
+                let rule_doc = format!(" The value of [`super::{}`].", def.name);
+                rules.push(quote! {
+                    #[doc = #rule_doc]
+                    #[derive(Debug)]
+                    pub struct #name;
+                    impl #rt::TagValue for #name {
+                        const VALUE: &'static str = #value;
+                    }
+                });
+                quote! {
+                    #docs
+                    pub type #name = #rt::Tag<rules::#name>;
+                }
+            }
             TypeKind::Constrained { inner, constraints } => {
                 let docs = doc_attrs(&def.docs, &[source, describe_constraints(constraints)]);
                 let name = ident(&def.name);
@@ -287,13 +319,10 @@ impl Emitter<'_> {
             let fdocs = doc_attrs(&f.docs, &extra_docs);
             let (ty, attrs) = match (f.required, f.nullable, &f.default) {
                 (true, false, _) => (inner, TokenStream::new()),
-                (true, true, _) => {
-                    let path = "::acl_runtime::__private::nullable";
-                    (
-                        quote!(::std::option::Option<#inner>),
-                        quote!(#[serde(deserialize_with = #path)]),
-                    )
-                }
+                // Required but nullable: `null` and (leniently) absence both read as
+                // `None`. A per-field `deserialize_with` to refuse absence costs a
+                // wrapper type per field, which large contracts pay for in build time.
+                (true, true, _) => (quote!(::std::option::Option<#inner>), TokenStream::new()),
                 (false, false, Some(d)) => {
                     let fn_name = format_ident!("__default_{}", f.name.trim_start_matches('_'));
                     let value = self.default_expr(d, &f.ty);

@@ -57,6 +57,8 @@ pub struct Facts {
     /// Pattern-keyed properties exist (unknown keys may be valid even when
     /// `additionalProperties` is false).
     pub has_pattern_properties: bool,
+    /// Some properties come from `allOf` parts rather than the schema itself.
+    pub properties_from_parts: bool,
 }
 
 /// Keywords that are only annotations: a `$ref` next to them is still a plain reference.
@@ -171,6 +173,27 @@ fn as_f64(n: Number) -> f64 {
     }
 }
 
+fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// What two `allOf` parts both require that one set of constraints cannot say.
+pub fn unmergeable(a: &Constraints, b: &Constraints) -> Option<&'static str> {
+    if a.pattern.is_some() && b.pattern.is_some() && a.pattern != b.pattern {
+        return Some("pattern");
+    }
+    if let (Some(x), Some(y)) = (a.multiple_of, b.multiple_of) {
+        if !matches!((x, y), (Number::Int(_), Number::Int(_))) && x != y {
+            return Some("multipleOf");
+        }
+    }
+    None
+}
+
 /// Combines the constraints of two `allOf` parts: the stricter bound wins.
 pub fn merge_constraints(a: &mut Constraints, b: &Constraints) {
     a.min_length = a.min_length.max(b.min_length);
@@ -184,13 +207,16 @@ pub fn merge_constraints(a: &mut Constraints, b: &Constraints) {
     if a.format.is_none() {
         a.format = b.format.clone();
     }
+    a.multiple_of = match (a.multiple_of, b.multiple_of) {
+        (Some(Number::Int(x)), Some(Number::Int(y))) if x > 0 && y > 0 => {
+            Some(Number::Int(x / gcd(x, y) * y))
+        }
+        (x, y) => x.or(y),
+    };
     a.minimum = larger(a.minimum, b.minimum);
     a.maximum = smaller(a.maximum, b.maximum);
     a.exclusive_minimum = larger(a.exclusive_minimum, b.exclusive_minimum);
     a.exclusive_maximum = smaller(a.exclusive_maximum, b.exclusive_maximum);
-    if a.multiple_of.is_none() {
-        a.multiple_of = b.multiple_of;
-    }
     a.min_items = a.min_items.max(b.min_items);
     a.max_items = match (a.max_items, b.max_items) {
         (Some(x), Some(y)) => Some(x.min(y)),
@@ -279,6 +305,7 @@ impl Facts {
                 let _ = existing;
             } else {
                 self.properties.push((name, loc));
+                self.properties_from_parts = true;
             }
         }
         for r in part.required {
@@ -303,6 +330,10 @@ impl Facts {
         }
         if self.format.is_none() {
             self.format = part.format;
+        }
+        if let Some(keyword) = unmergeable(&self.constraints, &part.constraints) {
+            self.unenforced
+                .push((format!("{keyword} (in two allOf parts)"), part.loc.clone()));
         }
         merge_constraints(&mut self.constraints, &part.constraints);
         match (&self.one_of, part.one_of) {

@@ -41,6 +41,9 @@ pub enum Dialect {
 
 impl Dialect {
     fn from_schema_uri(uri: &str) -> Option<Dialect> {
+        if !uri.contains("json-schema.org/") {
+            return None;
+        }
         Some(if uri.contains("draft-04") || uri.contains("draft-03") {
             Dialect::Draft4
         } else if uri.contains("draft-06") {
@@ -82,6 +85,8 @@ pub struct Lowerer<'a> {
     pub(crate) names: Namespace,
     /// Types already made for a schema location.
     pub(crate) by_loc: HashMap<Loc, TypeRef>,
+    /// Inline types already made for a schema text (per document).
+    pub(crate) by_content: HashMap<(DocId, String), TypeRef>,
     /// Names set aside for definitions (`components/schemas/X`), claimed up front so
     /// inline types never take a contract's own names.
     pub(crate) reserved: HashMap<Loc, (String, String)>,
@@ -105,6 +110,7 @@ impl<'a> Lowerer<'a> {
             types: BTreeMap::new(),
             names: Namespace::with_reserved(RESERVED_TYPE_NAMES),
             by_loc: HashMap::new(),
+            by_content: HashMap::new(),
             reserved: HashMap::new(),
             ids: refs::IdIndex::default(),
             depth: 0,
@@ -234,11 +240,21 @@ impl<'a> Lowerer<'a> {
             api.kind = Some(ContractKind::Swagger2);
             openapi::lower_document(&mut self, root, &mut api);
         } else {
-            self.dialect = obj
-                .get("$schema")
-                .and_then(Value::as_str)
-                .and_then(Dialect::from_schema_uri)
-                .unwrap_or(self.settings.default_dialect);
+            let declared = obj.get("$schema").and_then(Value::as_str);
+            self.dialect = match declared.map(|uri| (uri, Dialect::from_schema_uri(uri))) {
+                Some((_, Some(d))) => d,
+                Some((uri, None)) => {
+                    self.diag(
+                        Severity::Warning,
+                        "unknown-dialect",
+                        &(root, "/$schema".into()),
+                        format!("`$schema` names an unknown meta-schema ({uri}); the schema is read as {} with all validation keywords", self.settings.default_dialect.name()),
+                        None,
+                    );
+                    self.settings.default_dialect
+                }
+                None => self.settings.default_dialect,
+            };
             api.kind = Some(ContractKind::JsonSchema(self.dialect.name().to_string()));
             self.lower_json_schema(root, &mut api);
         }

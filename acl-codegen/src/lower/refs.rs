@@ -69,10 +69,14 @@ impl Lowerer<'_> {
             match node {
                 Value::Object(map) => {
                     let mut base = base;
-                    let id = map
-                        .get(id_key)
-                        .or_else(|| map.get("$id"))
-                        .and_then(Value::as_str);
+                    // Before 2019-09, `$ref` makes its siblings (even `$id`) ignored.
+                    let id = if self.dialect <= Dialect::Draft7 && map.contains_key("$ref") {
+                        None
+                    } else {
+                        map.get(id_key)
+                            .or_else(|| map.get("$id"))
+                            .and_then(Value::as_str)
+                    };
                     if let Some(id) = id {
                         if let Some(anchor) = id.strip_prefix('#') {
                             let mut u = base.clone();

@@ -102,8 +102,18 @@ impl Lowerer<'_> {
         match self.classify(&f) {
             Class::Inline => self.lower_inline(&f, hint),
             Class::Named => {
+                // Vendors repeat the same inline object many times (GitHub's webhook
+                // schemas inline `repository` and `sender` in every event): one type
+                // per distinct schema text keeps the output small and the types shared.
+                let key = (loc.0, shape_key(&map));
+                if let Some(t) = self.by_content.get(&key) {
+                    let t = t.clone();
+                    self.by_loc.insert(loc.clone(), t.clone());
+                    return t;
+                }
                 let name = self.names.claim(&camel(hint, "Type"));
                 let t = wrap(TypeRef::Named(name.clone()), f.nullable);
+                self.by_content.insert(key, t.clone());
                 self.by_loc.insert(loc.clone(), t.clone());
                 let kind = self.lower_named(&f, &name);
                 self.insert_type(name, None, loc, f.docs.clone(), kind);
@@ -443,6 +453,9 @@ impl Lowerer<'_> {
         }
         if let Some(Value::Array(values)) = map.get("enum") {
             f.enum_values = Some(values.clone());
+            if values.iter().any(Value::is_null) && values.iter().any(|v| !v.is_null()) {
+                f.nullable = true;
+            }
         }
         if let Some(c) = map.get("const") {
             f.const_value = Some(c.clone());
@@ -450,8 +463,16 @@ impl Lowerer<'_> {
         if let Some(fmt) = map.get("format").and_then(Value::as_str) {
             f.format = Some(fmt.to_string());
         }
+        let mut parts: Vec<Loc> = Vec::new();
         for key in ["oneOf", "anyOf"] {
             if let Some(Value::Array(items)) = map.get(key) {
+                if items.len() == 1
+                    && !(items[0].get("type").and_then(Value::as_str) == Some("null"))
+                {
+                    // One branch: it must hold, like an `allOf` part.
+                    parts.push((loc.0, format!("{}/{key}/0", loc.1)));
+                    continue;
+                }
                 let locs: Vec<Loc> = (0..items.len())
                     .map(|i| (loc.0, format!("{}/{key}/{i}", loc.1)))
                     .collect();
@@ -496,8 +517,11 @@ impl Lowerer<'_> {
                 f.unenforced.push((key.to_string(), child(key)));
             }
         }
+        if f.one_of.is_some() && f.any_of.is_some() {
+            f.unenforced
+                .push(("anyOf (next to oneOf)".into(), child("anyOf")));
+        }
         // `$ref` with siblings (2019-09 and later): both apply, like `allOf`.
-        let mut parts: Vec<Loc> = Vec::new();
         if let Some(r) = map.get("$ref").and_then(Value::as_str) {
             if self.dialect >= Dialect::Draft2019 {
                 match self.resolve_ref(loc, r) {
@@ -576,15 +600,12 @@ impl Lowerer<'_> {
         if f.items.is_some() || f.prefix_items.is_some() {
             ts.push("array".to_string());
         }
-        if ts.is_empty() && f.format.as_deref().is_some_and(is_typed_string_format) {
-            ts.push("string".to_string());
-        }
         let _ = c;
         ts
     }
 
     fn classify(&self, f: &Facts) -> Class {
-        if f.never {
+        if f.never || f.enum_values.as_ref().is_some_and(Vec::is_empty) {
             return Class::Inline;
         }
         if let Some(values) = &f.enum_values {
@@ -693,6 +714,37 @@ impl Lowerer<'_> {
             .any(|l| matches!(self.value(l), Some(Value::Object(m)) if is_null_only(m)))
     }
 
+    /// A union whose own schema also constrains the value (`type: string` next to
+    /// `anyOf`, or `oneOf` and `anyOf` together) is more than the union can say.
+    fn union_base_unenforced(&mut self, f: &Facts) {
+        if f.one_of.is_some() && f.any_of.is_some() {
+            self.diag(
+                Severity::Warning,
+                "unenforced-keyword",
+                &f.loc,
+                "`oneOf` and `anyOf` together: only `oneOf` is enforced",
+                None,
+            );
+        }
+        if self.union_variants(f).is_some_and(|v| v.len() > 1)
+            && f.properties.is_empty()
+            && (!f.constraints.is_empty()
+                || f.enum_values.is_some()
+                || f.const_value.is_some()
+                || f.types
+                    .as_ref()
+                    .is_some_and(|t| !t.iter().all(|t| t == "object")))
+        {
+            self.diag(
+                Severity::Warning,
+                "unenforced-keyword",
+                &f.loc,
+                "`type` or constraints next to `oneOf`/`anyOf` are not enforced; each branch is",
+                None,
+            );
+        }
+    }
+
     fn report_unenforced(&mut self, f: &Facts) {
         for (key, loc) in f.unenforced.clone() {
             self.diag(
@@ -709,7 +761,7 @@ impl Lowerer<'_> {
     fn lower_inline(&mut self, f: &Facts, hint: &str) -> TypeRef {
         self.report_unenforced(f);
         let mut nullable = f.nullable;
-        if f.never {
+        if f.never || f.enum_values.as_ref().is_some_and(Vec::is_empty) {
             return TypeRef::Primitive(Primitive::Never);
         }
         if f.enum_values.is_some() || f.const_value.is_some() {
@@ -721,6 +773,15 @@ impl Lowerer<'_> {
                 Some(v) if v.len() == 1 => {
                     let t = self.schema_type(&v[0], hint);
                     return wrap(t, nullable);
+                }
+                None if self.union_is_nullable(f)
+                    && f.one_of.as_ref().or(f.any_of.as_ref()).is_some_and(|l| {
+                        l.iter().all(
+                            |l| matches!(self.value(l), Some(Value::Object(m)) if is_null_only(m)),
+                        )
+                    }) =>
+                {
+                    return TypeRef::Primitive(Primitive::Null);
                 }
                 None => {
                     let which = if f.one_of.is_some() { "oneOf" } else { "anyOf" };
@@ -861,6 +922,7 @@ impl Lowerer<'_> {
         }
         if let Some(variants) = self.union_variants(f) {
             if variants.len() > 1 {
+                self.union_base_unenforced(f);
                 return TypeKind::Union(self.lower_union(f, name, variants));
             }
         }
@@ -906,6 +968,10 @@ impl Lowerer<'_> {
             }
             Some("array") => {
                 let inner = self.list_type(f, name);
+                if matches!(inner, TypeRef::Tuple(_)) {
+                    // A closed tuple already has its length.
+                    return TypeKind::Alias(inner);
+                }
                 TypeKind::Constrained {
                     inner,
                     constraints: Constraints {
@@ -951,7 +1017,18 @@ impl Lowerer<'_> {
     }
 
     fn lower_enum(&mut self, f: &Facts, values: &[Value]) -> TypeKind {
-        let non_null: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+        let mut non_null: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+        non_null.dedup();
+        if let [Value::String(_)] = non_null.as_slice() {
+            // One allowed string: a tag or constant, not a set that may grow.
+            return TypeKind::Constrained {
+                inner: TypeRef::Primitive(Primitive::String),
+                constraints: Constraints {
+                    const_value: non_null.pop(),
+                    ..Constraints::default()
+                },
+            };
+        }
         let all_strings = non_null.iter().all(Value::is_string);
         let all_ints = non_null.iter().all(|v| v.as_i64().is_some());
         let types = self.effective_types(f);
@@ -1052,6 +1129,20 @@ impl Lowerer<'_> {
                     write_only: false,
                 });
             }
+        }
+        if f.properties_from_parts
+            && matches!(
+                f.additional,
+                Some(SubSchema::Bool(false)) | Some(SubSchema::Schema(_))
+            )
+        {
+            self.diag(
+                Severity::Warning,
+                "unenforced-keyword",
+                &f.loc,
+                "`additionalProperties` next to `allOf` parts with properties: the parts' properties are accepted as listed",
+                None,
+            );
         }
         let additional = if keep_rest || f.has_pattern_properties {
             Additional::Typed(TypeRef::Primitive(Primitive::Any))
@@ -1188,6 +1279,48 @@ impl Lowerer<'_> {
             variants,
         }
     }
+}
+
+/// The schema text without its documentation, at every level: two inline schemas that
+/// differ only in descriptions or examples make the same type.
+fn shape_key(map: &Map<String, Value>) -> String {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "description" | "title" | "example" | "examples" | "$comment"
+                        )
+                    })
+                    .map(|(k, v)| {
+                        // Under `properties` the keys are names, not keywords.
+                        if k == "properties"
+                            || k == "$defs"
+                            || k == "definitions"
+                            || k == "patternProperties"
+                        {
+                            let inner = match v {
+                                Value::Object(p) => Value::Object(
+                                    p.iter().map(|(n, s)| (n.clone(), strip(s))).collect(),
+                                ),
+                                other => other.clone(),
+                            };
+                            (k.clone(), inner)
+                        } else if matches!(k.as_str(), "enum" | "const" | "default") {
+                            (k.clone(), v.clone())
+                        } else {
+                            (k.clone(), strip(v))
+                        }
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    strip(&Value::Object(map.clone())).to_string()
 }
 
 fn sub(map: &Map<String, Value>, key: &str, loc: &Loc) -> Option<SubSchema> {

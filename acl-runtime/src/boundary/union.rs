@@ -35,9 +35,11 @@ pub fn one_of<T>(
             Ok(decoded) => match (&found, kind) {
                 (None, UnionKind::AnyOf) => return Ok(decoded),
                 (None, UnionKind::OneOf) => found = Some((variant, decoded)),
-                (Some((first, _)), UnionKind::OneOf) => return Err(format!(
+                (Some((first, _)), UnionKind::OneOf) => {
+                    return Err(format!(
                     "oneOf: the value fits more than one branch of {name} ({first} and {variant})"
-                )),
+                ))
+                }
                 (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
             },
             Err(e) => why.push(format!("{variant}: {e}")),
