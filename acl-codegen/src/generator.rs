@@ -127,23 +127,24 @@ impl Generator {
     /// Reads a contract into the IR. Fails only when the file cannot be read or parsed;
     /// problems inside the contract are diagnostics.
     pub fn read(&self, path: &Path) -> Result<Generated, Error> {
-        let mut docs = Documents::new(self.settings.uri_map.clone());
-        let root = docs.load_path(path)?;
         let settings = &self.settings;
-        // Lowering recurses once per nesting level of a schema; give it room so that
-        // a deep (but bounded) contract never overflows a small thread stack.
+        // The YAML parser and lowering recurse with the nesting of the input; both are
+        // bounded, and a thread with room for the bound keeps a hostile contract from
+        // overflowing a small (test or build-script) thread stack.
         let (api, mut diagnostics, docs) = std::thread::scope(|scope| {
             std::thread::Builder::new()
-                .name("acl-lower".into())
+                .name("acl-codegen".into())
                 .stack_size(256 << 20)
                 .spawn_scoped(scope, move || {
+                    let mut docs = Documents::new(settings.uri_map.clone());
+                    let root = docs.load_path(path)?;
                     let (api, diags) = Lowerer::new(&mut docs, settings).lower(root);
-                    (api, diags, docs)
+                    Ok::<_, Error>((api, diags, docs))
                 })
-                .expect("spawning the lowering thread")
+                .map_err(|e| Error::Settings(format!("cannot start the generator thread: {e}")))?
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
+        })?;
         for d in diagnostics.items_mut() {
             if let Some(doc) = docs.all().iter().find(|doc| doc.path == d.location.file) {
                 if let Some((line, col)) = doc.position(&d.location.pointer) {

@@ -1,0 +1,232 @@
+//! The command line on good and bad input: exit codes, diagnostics that name the place,
+//! never a panic or a hang.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("acl-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acl-codegen"))
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("exited by signal (a crash)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    (code, stdout, stderr)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const PETS: &str = "openapi: 3.0.3\ninfo: {title: Pets, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    Pet:\n      type: object\n      properties:\n        name: {type: string}\n";
+
+#[test]
+fn check_prints_a_summary_and_exits_zero() {
+    let dir = scratch("ok");
+    let f = write(&dir, "pets.yaml", PETS);
+    let (code, stdout, _) = run(&["check", &f]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), "1 types, 0 operations, 0 warnings, 0 errors");
+}
+
+#[test]
+fn generate_writes_module_files_and_a_crate() {
+    let dir = scratch("gen");
+    let f = write(&dir, "pets.yaml", PETS);
+    let out = dir.join("out");
+    let (code, stdout, stderr) = run(&["generate", &f, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("1 types"), "{stdout}");
+    let types = std::fs::read_to_string(out.join("types.rs")).unwrap();
+    assert!(types.contains("pub struct Pet"));
+    assert!(out.join("mod.rs").exists() && out.join("contract/0.json").exists());
+
+    let krate = dir.join("crate");
+    let (code, _, stderr) = run(&[
+        "generate",
+        &f,
+        "--out",
+        krate.to_str().unwrap(),
+        "--crate",
+        "pets-acl",
+        "--runtime-path",
+        "/opt/acl-runtime",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"pets-acl\""));
+    assert!(
+        manifest.contains("acl-runtime = { path = \"/opt/acl-runtime\""),
+        "{manifest}"
+    );
+    assert!(krate.join("src/lib.rs").exists() && krate.join("src/types.rs").exists());
+}
+
+#[test]
+fn unreadable_and_unparsable_files_exit_two_with_a_position() {
+    let dir = scratch("parse");
+    let (code, _, stderr) = run(&["check", dir.join("missing.yaml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+
+    let truncated = write(
+        &dir,
+        "truncated.json",
+        "{\"openapi\": \"3.1.0\", \"info\": {\"title\": ",
+    );
+    let (code, _, stderr) = run(&["check", &truncated]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("truncated.json:1:"), "{stderr}");
+
+    let bad_yaml = write(
+        &dir,
+        "bad.yaml",
+        "openapi: 3.1.0\ninfo:\n  title: [unclosed\n  version: 1\n",
+    );
+    let (code, _, stderr) = run(&["check", &bad_yaml]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad.yaml:"), "{stderr}");
+
+    let binary = dir.join("binary.yaml");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let (code, _, stderr) = run(&["check", binary.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+}
+
+#[test]
+fn broken_contracts_exit_one_naming_the_pointer_and_line() {
+    let dir = scratch("broken");
+    let dangling = write(
+        &dir,
+        "dangling.yaml",
+        "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        b: {$ref: '#/components/schemas/Missing'}\n",
+    );
+    let (code, stdout, stderr) = run(&["check", &dangling]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error[dangling-ref]"), "{stderr}");
+    assert!(stderr.contains("dangling.yaml:9:"), "{stderr}");
+    assert!(
+        stderr.contains("#/components/schemas/A/properties/b/$ref"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("1 errors"), "{stdout}");
+    // generate refuses too, and says why.
+    let (code, _, stderr) = run(&[
+        "generate",
+        &dangling,
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not generating"), "{stderr}");
+
+    let cycle = write(
+        &dir,
+        "cycle.json",
+        r##"{"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "components": {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}}}"##,
+    );
+    let (code, _, stderr) = run(&["check", &cycle]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[ref-cycle]"), "{stderr}");
+
+    let not_object = write(&dir, "list.yaml", "- openapi\n- 3.1.0\n");
+    let (code, _, stderr) = run(&["check", &not_object]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[not-an-object]"), "{stderr}");
+
+    let bad_schema = write(
+        &dir,
+        "bad-schema.yaml",
+        "openapi: 3.1.0\ninfo: {title: T, version: '1'}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        b: 42\n",
+    );
+    let (code, _, stderr) = run(&["check", &bad_schema]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error[not-a-schema]") && stderr.contains("bad-schema.yaml:8:"),
+        "{stderr}"
+    );
+
+    let version = write(
+        &dir,
+        "v4.yaml",
+        "openapi: 4.0.0\ninfo: {title: T, version: '1'}\n",
+    );
+    let (code, _, stderr) = run(&["check", &version]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("unsupported-version"), "{stderr}");
+}
+
+#[test]
+fn strict_turns_warnings_into_errors() {
+    let dir = scratch("strict");
+    let f = write(
+        &dir,
+        "warn.yaml",
+        "openapi: 3.1.0\ninfo: {title: T, version: '1'}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        b: {type: string}\n      dependentRequired: {b: [c]}\n",
+    );
+    let (code, stdout, stderr) = run(&["check", &f]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning[unenforced-keyword]"), "{stderr}");
+    assert!(stdout.contains("1 warnings, 0 errors"), "{stdout}");
+    let (code, _, _) = run(&["check", "--strict", &f]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let dir = scratch("deep");
+    let json = write(
+        &dir,
+        "deep.json",
+        &("[".repeat(100_000) + &"]".repeat(100_000)),
+    );
+    let (code, _, stderr) = run(&["check", &json]);
+    assert_eq!(code, 2, "{stderr}");
+    let yaml = write(&dir, "deep.yaml", &("- ".repeat(5_000) + "x\n"));
+    let (code, _, stderr) = run(&["check", &yaml]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("nesting"), "{stderr}");
+    // Deep but within the parser's limit: schemas nested through `properties`.
+    let mut schema = String::from("{\"type\": \"string\"}");
+    for _ in 0..60 {
+        schema = format!("{{\"type\": \"object\", \"properties\": {{\"a\": {schema}}}}}");
+    }
+    let nested = write(&dir, "nested.json", &schema);
+    let (code, stdout, stderr) = run(&["check", &nested]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(stdout.contains("types"), "{stdout}");
+}
+
+#[test]
+fn a_fifty_megabyte_contract_is_read_and_its_error_reported() {
+    let dir = scratch("big");
+    let filler = "x".repeat(1000);
+    let mut text = String::from("{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"Big\", \"version\": \"1\"}, \"x-filler\": [");
+    for i in 0..50_000 {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push('"');
+        text.push_str(&filler);
+        text.push('"');
+    }
+    text.push_str("], \"components\": {\"schemas\": {\"A\": {\"$ref\": \"#/nowhere\"}}}}");
+    assert!(text.len() > 50_000_000);
+    let f = write(&dir, "big.json", &text);
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("dangling-ref"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
