@@ -1215,7 +1215,14 @@ impl Lowerer<'_> {
                     tagged = false;
                 }
             }
-            let base = variant_name(&ty);
+            let mut base = variant_name(&ty);
+            // `Shape::ShapeCircle` reads better as `Shape::Circle`.
+            if base.len() > name.len()
+                && base.starts_with(name)
+                && base[name.len()..].starts_with(|c: char| c.is_uppercase())
+            {
+                base = base[name.len()..].to_string();
+            }
             out.push(UnionVariant {
                 name: ns.claim(&base),
                 tags,

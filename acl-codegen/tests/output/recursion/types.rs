@@ -26,9 +26,9 @@ pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     #[allow(missing_docs)]
-    ExprLit(ExprLit),
+    Lit(ExprLit),
     #[allow(missing_docs)]
-    ExprAdd(::std::boxed::Box<ExprAdd>),
+    Add(::std::boxed::Box<ExprAdd>),
 }
 impl ::acl_runtime::__private::serde::Serialize for Expr {
     fn serialize<S: ::acl_runtime::__private::serde::Serializer>(
@@ -36,12 +36,8 @@ impl ::acl_runtime::__private::serde::Serialize for Expr {
         serializer: S,
     ) -> ::std::result::Result<S::Ok, S::Error> {
         match self {
-            Self::ExprLit(v) => {
-                ::acl_runtime::__private::serde::Serialize::serialize(v, serializer)
-            }
-            Self::ExprAdd(v) => {
-                ::acl_runtime::__private::serde::Serialize::serialize(v, serializer)
-            }
+            Self::Lit(v) => ::acl_runtime::__private::serde::Serialize::serialize(v, serializer),
+            Self::Add(v) => ::acl_runtime::__private::serde::Serialize::serialize(v, serializer),
         }
     }
 }
@@ -54,24 +50,18 @@ impl<'de> ::acl_runtime::__private::serde::Deserialize<'de> for Expr {
         )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[::acl_runtime::__private::Variant<'_, Self>] = &[
-                (
-                    "ExprLit",
-                    &|v: &::acl_runtime::__private::serde_json::Value| {
-                        <ExprLit as ::acl_runtime::__private::serde::Deserialize>::deserialize(v)
-                            .map(Self::ExprLit)
-                    },
-                ),
-                (
-                    "ExprAdd",
-                    &|v: &::acl_runtime::__private::serde_json::Value| {
-                        <::std::boxed::Box<
+                ("Lit", &|v: &::acl_runtime::__private::serde_json::Value| {
+                    <ExprLit as ::acl_runtime::__private::serde::Deserialize>::deserialize(v)
+                        .map(Self::Lit)
+                }),
+                ("Add", &|v: &::acl_runtime::__private::serde_json::Value| {
+                    <::std::boxed::Box<
                             ExprAdd,
                         > as ::acl_runtime::__private::serde::Deserialize>::deserialize(
                                 v,
                             )
-                            .map(Self::ExprAdd)
-                    },
-                ),
+                            .map(Self::Add)
+                }),
             ];
             ::acl_runtime::__private::one_of(
                 "Expr",

@@ -182,9 +182,9 @@ impl ::acl_runtime::BoundarySchema for Pet {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
     #[allow(missing_docs)]
-    ShapeCircle(ShapeCircle),
+    Circle(ShapeCircle),
     #[allow(missing_docs)]
-    ShapeSquare(ShapeSquare),
+    Square(ShapeSquare),
 }
 impl ::acl_runtime::__private::serde::Serialize for Shape {
     fn serialize<S: ::acl_runtime::__private::serde::Serializer>(
@@ -192,12 +192,8 @@ impl ::acl_runtime::__private::serde::Serialize for Shape {
         serializer: S,
     ) -> ::std::result::Result<S::Ok, S::Error> {
         match self {
-            Self::ShapeCircle(v) => {
-                ::acl_runtime::__private::serde::Serialize::serialize(v, serializer)
-            }
-            Self::ShapeSquare(v) => {
-                ::acl_runtime::__private::serde::Serialize::serialize(v, serializer)
-            }
+            Self::Circle(v) => ::acl_runtime::__private::serde::Serialize::serialize(v, serializer),
+            Self::Square(v) => ::acl_runtime::__private::serde::Serialize::serialize(v, serializer),
         }
     }
 }
@@ -211,21 +207,21 @@ impl<'de> ::acl_runtime::__private::serde::Deserialize<'de> for Shape {
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[::acl_runtime::__private::Variant<'_, Self>] = &[
                 (
-                    "ShapeCircle",
+                    "Circle",
                     &|v: &::acl_runtime::__private::serde_json::Value| {
                         <ShapeCircle as ::acl_runtime::__private::serde::Deserialize>::deserialize(
                             v,
                         )
-                        .map(Self::ShapeCircle)
+                        .map(Self::Circle)
                     },
                 ),
                 (
-                    "ShapeSquare",
+                    "Square",
                     &|v: &::acl_runtime::__private::serde_json::Value| {
                         <ShapeSquare as ::acl_runtime::__private::serde::Deserialize>::deserialize(
                             v,
                         )
-                        .map(Self::ShapeSquare)
+                        .map(Self::Square)
                     },
                 ),
             ];
