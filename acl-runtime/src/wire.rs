@@ -24,7 +24,7 @@ impl BoundaryError {
     }
 }
 
-fn render_path(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn render_path(path: &serde_path_to_error::Path) -> String {
     let mut out = String::from("$");
     for segment in path.iter() {
         match segment {
@@ -47,6 +47,18 @@ fn render_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// Joins the path that a union branch put inside the message to the outer path.
+fn join(path: String, message: String) -> BoundaryError {
+    let (sub, rest) = crate::boundary::union::split_path(&message);
+    if sub.is_empty() {
+        return BoundaryError { path, message };
+    }
+    BoundaryError {
+        path: format!("{path}{sub}"),
+        message: rest.to_string(),
+    }
+}
+
 fn strip_position(message: String) -> String {
     // serde_json appends " at line L column C"; the path says more.
     match message.rfind(" at line ") {
@@ -58,10 +70,8 @@ fn strip_position(message: String) -> String {
 /// Decodes JSON bytes into `T`, checking every rule of the contract on the way.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| BoundaryError {
-        path: render_path(e.path()),
-        message: strip_position(e.into_inner().to_string()),
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| join(render_path(e.path()), strip_position(e.into_inner().to_string())))?;
     de.end().map_err(|e| BoundaryError {
         path: "$".into(),
         message: strip_position(e.to_string()),
@@ -71,8 +81,5 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> 
 
 /// Decodes an already parsed JSON value into `T`, checking every rule of the contract.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, BoundaryError> {
-    serde_path_to_error::deserialize(value).map_err(|e| BoundaryError {
-        path: render_path(e.path()),
-        message: e.into_inner().to_string(),
-    })
+    serde_path_to_error::deserialize(value).map_err(|e| join(render_path(e.path()), e.into_inner().to_string()))
 }

@@ -621,7 +621,7 @@ impl Emitter<'_> {
                     let n = ident(&v.name);
                     for t in &v.tags {
                         entries.push(quote! {
-                            (#t, &|v: &#private::serde_json::Value| <#ty as #serde::Deserialize>::deserialize(v).map(Self::#n))
+                            (#t, &|v: &#private::serde_json::Value| #private::branch::<#ty>(v).map(Self::#n))
                         });
                     }
                 }
@@ -639,7 +639,7 @@ impl Emitter<'_> {
                 };
                 quote! {
                     let variants: &[#private::Variant<'_, Self>] = &[
-                        #((#labels, &|v: &#private::serde_json::Value| <#tys as #serde::Deserialize>::deserialize(v).map(Self::#names))),*
+                        #((#labels, &|v: &#private::serde_json::Value| #private::branch::<#tys>(v).map(Self::#names))),*
                     ];
                     #private::one_of(#type_name, #kind, &value, variants)
                 }

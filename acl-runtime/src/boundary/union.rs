@@ -18,8 +18,37 @@ pub enum UnionKind {
     AnyOf,
 }
 
-/// One branch of a union: its name and how to decode it.
-pub type Variant<'a, T> = (&'a str, &'a dyn Fn(&Value) -> Result<T, serde_json::Error>);
+/// One branch of a union: its name and how to decode it (see [`branch`]).
+pub type Variant<'a, T> = (&'a str, &'a dyn Fn(&Value) -> Result<T, String>);
+
+/// Marks the start of a path inside an error message, so that [`crate::wire`] can
+/// join the path inside a union branch to the path of the union.
+pub(crate) const PATH_MARK: char = '\u{1}';
+
+/// Decodes one branch of a union, keeping the path of the bad value inside it.
+pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.inner().to_string();
+        let path = crate::wire::render_path(e.path());
+        let (nested, message) = split_path(&inner);
+        let sub = format!("{}{}", &path[1..], nested);
+        if sub.is_empty() {
+            message.to_string()
+        } else {
+            format!("{PATH_MARK}{sub}{PATH_MARK}{message}")
+        }
+    })
+}
+
+/// Splits a message made by [`branch`] into (sub-path, message).
+pub(crate) fn split_path(message: &str) -> (&str, &str) {
+    if let Some(rest) = message.strip_prefix(PATH_MARK) {
+        if let Some((path, msg)) = rest.split_once(PATH_MARK) {
+            return (path, msg);
+        }
+    }
+    ("", message)
+}
 
 /// Decodes `value` as the union `name` of `variants`.
 pub fn one_of<T>(
@@ -42,7 +71,10 @@ pub fn one_of<T>(
                 }
                 (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
             },
-            Err(e) => why.push(format!("{variant}: {e}")),
+            Err(e) => {
+                let (path, message) = split_path(&e);
+                why.push(if path.is_empty() { format!("{variant}: {message}") } else { format!("{variant}: at {path}: {message}") })
+            }
         }
     }
     match found {
@@ -77,7 +109,14 @@ pub fn tagged<T>(
     };
     for (variant, decode) in variants {
         if *variant == found {
-            return decode(value).map_err(|e| format!("{name} ({tag} = {found:?}): {e}"));
+            return decode(value).map_err(|e| {
+                let (path, message) = split_path(&e);
+                if path.is_empty() {
+                    format!("{message} (in {name}, {tag} = {found:?})")
+                } else {
+                    format!("{PATH_MARK}{path}{PATH_MARK}{message} (in {name}, {tag} = {found:?})")
+                }
+            });
         }
     }
     let known: Vec<&str> = variants.iter().map(|(v, _)| *v).collect();
