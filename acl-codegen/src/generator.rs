@@ -164,7 +164,7 @@ impl Generator {
             .all()
             .iter()
             .map(|d| {
-                let mut v = d.value.clone();
+                let mut v = d.value.as_ref().clone();
                 if openapi30 {
                     normalize_openapi30(&mut v);
                 }

@@ -55,8 +55,8 @@ pub struct Document {
     pub path: PathBuf,
     /// Its text, kept for positions.
     pub text: String,
-    /// Its content.
-    pub value: Value,
+    /// Its content (shared, so lowering can hold it while it reports diagnostics).
+    pub value: std::sync::Arc<Value>,
     positions: OnceLock<HashMap<String, (usize, usize)>>,
 }
 
@@ -161,7 +161,7 @@ impl Documents {
             uri,
             path,
             text,
-            value,
+            value: std::sync::Arc::new(value),
             positions: OnceLock::new(),
         });
         id

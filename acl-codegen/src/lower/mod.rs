@@ -122,6 +122,11 @@ impl<'a> Lowerer<'a> {
         at_pointer(&self.docs.get(loc.0).value, &loc.1)
     }
 
+    /// The document holding `loc`, shared: read from it while `self` changes.
+    pub(crate) fn doc_value(&self, loc: &Loc) -> std::sync::Arc<Value> {
+        self.docs.get(loc.0).value.clone()
+    }
+
     pub(crate) fn diag(
         &mut self,
         severity: Severity,
@@ -181,6 +186,7 @@ impl<'a> Lowerer<'a> {
     /// Lowers the whole contract whose root document is `root`.
     pub(crate) fn lower(mut self, root: DocId) -> (Api, Diagnostics) {
         let doc = self.docs.get(root).value.clone();
+        let doc = doc.as_ref();
         let mut api = Api::default();
         let Some(obj) = doc.as_object() else {
             self.diag(
@@ -274,6 +280,7 @@ impl<'a> Lowerer<'a> {
             .unwrap_or("Root")
             .to_string();
         let value = doc.value.clone();
+        let value = value.as_ref();
         let title = value
             .get("title")
             .and_then(Value::as_str)

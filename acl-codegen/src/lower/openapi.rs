@@ -60,6 +60,7 @@ struct OpContext {
 
 pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     let doc = l.docs.get(root).value.clone();
+    let doc = doc.as_ref();
     let swagger = doc.get("swagger").is_some();
     let info = doc
         .get("info")

@@ -63,7 +63,8 @@ impl Lowerer<'_> {
         }
         let id_key = self.id_keyword();
         let uri = self.docs.get(doc).uri.clone();
-        let value = &self.docs.get(doc).value;
+        let value = self.docs.get(doc).value.clone();
+        let value = value.as_ref();
         let mut stack: Vec<(&Value, String, Url)> = vec![(value, String::new(), uri)];
         while let Some((node, ptr, base)) = stack.pop() {
             match node {

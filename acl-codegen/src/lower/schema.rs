@@ -57,7 +57,8 @@ impl Lowerer<'_> {
     }
 
     fn schema_type_inner(&mut self, loc: &Loc, hint: &str) -> TypeRef {
-        let Some(value) = self.value(loc).cloned() else {
+        let doc = self.doc_value(loc);
+        let Some(value) = crate::load::at_pointer(&doc, &loc.1) else {
             self.diag(
                 Severity::Error,
                 "dangling-pointer",
@@ -78,14 +79,14 @@ impl Lowerer<'_> {
                     loc,
                     format!(
                         "a schema must be an object or a boolean, found {}",
-                        kind_name(&other)
+                        kind_name(other)
                     ),
                     None,
                 );
                 return TypeRef::Primitive(Primitive::Any);
             }
         };
-        if let Some(target) = self.plain_ref(loc, &map) {
+        if let Some(target) = self.plain_ref(loc, map) {
             return match target {
                 Some(target) => {
                     let t = self.named_type(&target);
@@ -105,7 +106,7 @@ impl Lowerer<'_> {
                 // Vendors repeat the same inline object many times (GitHub's webhook
                 // schemas inline `repository` and `sender` in every event): one type
                 // per distinct schema text keeps the output small and the types shared.
-                let key = (loc.0, shape_key(&map));
+                let key = (loc.0, shape_key(map));
                 if let Some(t) = self.by_content.get(&key) {
                     let t = t.clone();
                     self.by_loc.insert(loc.clone(), t.clone());
@@ -178,10 +179,12 @@ impl Lowerer<'_> {
                 (self.names.claim(&camel(&base, "Schema")), None)
             }
         };
-        let value = self.value(loc).cloned();
+        let doc = self.doc_value(loc);
+        let value = crate::load::at_pointer(&doc, &loc.1);
         let map = match value {
             Some(Value::Object(map)) => map,
             Some(Value::Bool(b)) => {
+                let b = *b;
                 let t = TypeRef::Primitive(if b { Primitive::Any } else { Primitive::Never });
                 self.by_loc
                     .insert(loc.clone(), TypeRef::Named(name.clone()));
@@ -236,7 +239,7 @@ impl Lowerer<'_> {
                         name.clone(),
                         contract_name,
                         loc,
-                        docs_of(&map),
+                        docs_of(map),
                         TypeKind::Alias(TypeRef::Primitive(Primitive::Any)),
                     );
                     return TypeRef::Named(name);
@@ -255,7 +258,7 @@ impl Lowerer<'_> {
         }
         self.depth += 1;
         let nullable_def = self.openapi30 && map.get("nullable") == Some(&Value::Bool(true));
-        let result = if let Some(target) = self.plain_ref(loc, &map) {
+        let result = if let Some(target) = self.plain_ref(loc, map) {
             self.by_loc
                 .insert(loc.clone(), TypeRef::Named(name.clone()));
             let t = match target {
@@ -267,7 +270,7 @@ impl Lowerer<'_> {
                 name.clone(),
                 contract_name,
                 loc,
-                docs_of(&map),
+                docs_of(map),
                 TypeKind::Alias(t),
             );
             TypeRef::Named(name)
@@ -349,8 +352,9 @@ impl Lowerer<'_> {
             loc: loc.clone(),
             ..Facts::default()
         };
-        let map = match self.value(loc) {
-            Some(Value::Object(m)) => m.clone(),
+        let doc = self.doc_value(loc);
+        let map = match crate::load::at_pointer(&doc, &loc.1) {
+            Some(Value::Object(m)) => m,
             Some(Value::Bool(false)) => {
                 f.never = true;
                 return f;
@@ -368,8 +372,8 @@ impl Lowerer<'_> {
             return f;
         }
         let child = |key: &str| (loc.0, format!("{}/{}", loc.1, escape(key)));
-        f.docs = docs_of(&map);
-        f.constraints = constraints_of(&map);
+        f.docs = docs_of(map);
+        f.constraints = constraints_of(map);
         f.default = map.get("default").cloned();
         f.read_only = map.get("readOnly") == Some(&Value::Bool(true));
         f.write_only = map.get("writeOnly") == Some(&Value::Bool(true));
@@ -421,7 +425,7 @@ impl Lowerer<'_> {
                 .map(str::to_string)
                 .collect();
         }
-        f.additional = sub(&map, "additionalProperties", &child("additionalProperties"));
+        f.additional = sub(map, "additionalProperties", &child("additionalProperties"));
         f.has_pattern_properties = map
             .get("patternProperties")
             .and_then(Value::as_object)
@@ -433,12 +437,12 @@ impl Lowerer<'_> {
                         .map(|i| (loc.0, format!("{}/items/{i}", loc.1)))
                         .collect(),
                 );
-                f.items = sub(&map, "additionalItems", &child("additionalItems"));
+                f.items = sub(map, "additionalItems", &child("additionalItems"));
                 if f.items.is_none() {
                     f.items = Some(SubSchema::Bool(true));
                 }
             }
-            Some(_) => f.items = sub(&map, "items", &child("items")),
+            Some(_) => f.items = sub(map, "items", &child("items")),
             None => {}
         }
         if let Some(Value::Array(items)) = map.get("prefixItems") {
