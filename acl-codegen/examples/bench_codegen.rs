@@ -18,19 +18,42 @@ use acl_codegen::{Generator, Settings};
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0)
 }
 
 /// Child mode: generate one contract into a crate, print `secs kb lines types`.
 fn one(contract: &Path, out: &Path) {
     let started = Instant::now();
-    let g = Generator::new(Settings::default()).generate(contract).expect("generates");
+    let g = Generator::new(Settings::default())
+        .generate(contract)
+        .expect("generates");
     let read = started.elapsed().as_secs_f64();
-    let files = g.write_crate(out, "bench-generated", Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../acl-runtime"))).unwrap();
+    let files = g
+        .write_crate(
+            out,
+            "bench-generated",
+            Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../acl-runtime")),
+        )
+        .unwrap();
     let secs = started.elapsed().as_secs_f64();
-    let lines: usize = files.iter().map(|f| std::fs::read_to_string(f).unwrap().lines().count()).sum();
-    println!("{secs} {} {lines} {} {read}", peak_rss_kb(), g.api.types.len());
+    let lines: usize = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+        .sum();
+    println!(
+        "{secs} {} {lines} {} {read}",
+        peak_rss_kb(),
+        g.api.types.len()
+    );
 }
 
 /// `cargo check` of a crate, with `/usr/bin/time` for peak memory when present.
@@ -43,13 +66,19 @@ fn cargo_check(dir: &Path, target: &Path) -> (f64, Option<u64>) {
     } else {
         Command::new(env!("CARGO"))
     };
-    cmd.args(["check", "--quiet"]).env("CARGO_TARGET_DIR", target).env("CARGO_INCREMENTAL", "0").current_dir(dir);
+    cmd.args(["check", "--quiet"])
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(dir);
     let started = Instant::now();
     let out = cmd.output().expect("cargo runs");
     let secs = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "cargo check failed:\n{stderr}");
-    let kb = stderr.lines().find_map(|l| l.strip_prefix("ACL_MAXRSS ")).and_then(|v| v.trim().parse().ok());
+    let kb = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ACL_MAXRSS "))
+        .and_then(|v| v.trim().parse().ok());
     (secs, kb)
 }
 
@@ -69,45 +98,90 @@ fn main() {
     let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
     // Warm the dependency build so the timings below cover only generated code.
     let warm = work.join("warm");
-    let petstore = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/petstore.yaml");
+    let petstore =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/petstore.yaml");
     Generator::new(Settings::default())
         .generate(&petstore)
         .unwrap()
-        .write_crate(&warm, "bench-warm", Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../acl-runtime")))
+        .write_crate(
+            &warm,
+            "bench-warm",
+            Some(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../acl-runtime")),
+        )
         .unwrap();
     std::fs::copy(&lock, warm.join("Cargo.lock")).unwrap();
     cargo_check(&warm, &target);
 
-    let contracts: [(&str, PathBuf, Option<(f64, f64)>); 2] = [
-        ("octokit-webhooks", shared.join("jsonschema/octokit-webhooks-schemas.json"), Some((3.7, 78.0))),
-        ("openai-3.1", shared.join("openapi/openai.openapi-3.1.yaml"), None),
+    /// (name, path, typify's figures from the issue: generate s, cargo check s)
+    type Bench<'a> = (&'a str, PathBuf, Option<(f64, f64)>);
+    let contracts: [Bench; 2] = [
+        (
+            "octokit-webhooks",
+            shared.join("jsonschema/octokit-webhooks-schemas.json"),
+            Some((3.7, 78.0)),
+        ),
+        (
+            "openai-3.1",
+            shared.join("openapi/openai.openapi-3.1.yaml"),
+            None,
+        ),
     ];
-    let typify = Command::new("cargo-typify").arg("--version").output().is_ok_and(|o| o.status.success());
-    println!("{:<18} {:>9} {:>10} {:>8} {:>7} {:>10} {:>10}", "contract", "generate", "peak mem", "lines", "types", "check", "check mem");
+    let typify = Command::new("cargo-typify")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    println!(
+        "{:<18} {:>9} {:>10} {:>8} {:>7} {:>10} {:>10}",
+        "contract", "generate", "peak mem", "lines", "types", "check", "check mem"
+    );
     for (name, path, typify_reference) in contracts {
         let out = work.join(name);
-        let child = Command::new(std::env::current_exe().unwrap()).args(["--one", path.to_str().unwrap(), out.to_str().unwrap()]).output().unwrap();
-        assert!(child.status.success(), "{}", String::from_utf8_lossy(&child.stderr));
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--one", path.to_str().unwrap(), out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            child.status.success(),
+            "{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
         let text = String::from_utf8_lossy(&child.stdout);
         let f: Vec<&str> = text.split_whitespace().collect();
-        let (gen_secs, gen_kb, lines, types): (f64, u64, usize, usize) = (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap());
+        let (gen_secs, gen_kb, lines, types): (f64, u64, usize, usize) = (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+        );
         let read_secs: f64 = f[4].parse().unwrap();
         std::fs::copy(&lock, out.join("Cargo.lock")).unwrap();
         let (check_secs, check_kb) = cargo_check(&out, &target);
-        println!("  {name}: reading and lowering {read_secs:.3}s, emitting and writing {:.3}s", gen_secs - read_secs);
+        println!(
+            "  {name}: reading and lowering {read_secs:.3}s, emitting and writing {:.3}s",
+            gen_secs - read_secs
+        );
         println!(
             "{name:<18} {gen_secs:>8.3}s {:>8.1}MB {lines:>8} {types:>7} {check_secs:>9.1}s {:>8}",
             gen_kb as f64 / 1024.0,
-            check_kb.map(|k| format!("{:.0}MB", k as f64 / 1024.0)).unwrap_or_else(|| "n/a".into())
+            check_kb
+                .map(|k| format!("{:.0}MB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "n/a".into())
         );
         if let Some((typify_gen, typify_check)) = typify_reference {
             if typify {
-                println!("  (cargo-typify is installed; run it on {} for a same-run comparison)", path.display());
+                println!(
+                    "  (cargo-typify is installed; run it on {} for a same-run comparison)",
+                    path.display()
+                );
             }
             println!(
                 "  reference, typify on the same machine class (figures from the issue, not this run): generate {typify_gen}s, cargo check {typify_check}s"
             );
-            println!("  generate_ratio={:.3} check_ratio={:.3} (acl/typify reference)", gen_secs / typify_gen, check_secs / typify_check);
+            println!(
+                "  generate_ratio={:.3} check_ratio={:.3} (acl/typify reference)",
+                gen_secs / typify_gen,
+                check_secs / typify_check
+            );
         }
     }
 }

@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::TokenStream;
-use quote::quote;
 use serde_json::Value;
 
 use crate::diagnostics::{Diagnostics, Severity};
@@ -271,18 +269,14 @@ impl Generated {
         )
     }
 
-    fn types_tokens(&self, embed: &Embed) -> TokenStream {
-        let documents: Vec<(String, TokenStream)> = (0..self.documents.len())
+    fn types_source(&self, embed: &Embed) -> Result<String, Error> {
+        let documents: Vec<(String, String)> = (0..self.documents.len())
             .map(|i| {
                 let uri = emit::types::document_uri(i);
                 let expr = match embed {
-                    Embed::Relative => {
-                        let p = format!("contract/{i}.json");
-                        quote!(include_str!(#p))
-                    }
+                    Embed::Relative => format!("include_str!(\"contract/{i}.json\")"),
                     Embed::OutDir(module) => {
-                        let p = format!("/{module}.contract.{i}.json");
-                        quote!(include_str!(concat!(env!("OUT_DIR"), #p)))
+                        format!("include_str!(concat!(env!(\"OUT_DIR\"), \"/{module}.contract.{i}.json\"))")
                     }
                 };
                 (uri, expr)
@@ -292,48 +286,40 @@ impl Generated {
             schemars: self.settings.schemars,
             embed_contract: self.settings.embed_contract,
         };
-        emit::types::types_module(&self.api, &opts, &documents)
+        emit::types::types_source(&self.api, &opts, &documents).map_err(Error::Emit)
     }
 
     /// The `types` module as a file (for `types.rs`).
     pub fn types_file(&self, embed: &Embed) -> Result<String, Error> {
-        let body = self.types_tokens(embed);
-        let header = format!(
-            " Boundary types of {}\n\n {}",
-            self.api.title,
+        let body = self.types_source(embed)?;
+        let mut out = format!(
+            "//! Boundary types of {}\n//!\n//! {}\n",
+            self.api.title.replace('\n', " "),
             self.header()
         );
-        let lints: TokenStream = FILE_LINTS
-            .parse()
-            .map_err(|e| Error::Emit(format!("{e}")))?;
-        let tokens = quote! {
-            #![doc = #header]
-            #lints
-            #body
-        };
-        emit::format_file(tokens).map_err(|e| Error::Emit(e.to_string()))
+        out.push_str(
+            &FILE_LINTS
+                .replace(", ", ",\n    ")
+                .replace("#![allow(", "#![allow(\n    ")
+                .replace(")]", ",\n)]\n"),
+        );
+        out.push_str(&body);
+        Ok(out)
     }
 
     /// One file holding `pub mod <module> { pub mod types { ... } }`, for `OUT_DIR`.
     pub fn single_file(&self, module: &str) -> Result<String, Error> {
-        let body = self.types_tokens(&Embed::OutDir(module.to_string()));
-        let m = syn::parse_str::<syn::Ident>(module)
+        syn::parse_str::<syn::Ident>(module)
             .map_err(|_| Error::Settings(format!("`{module}` is not a valid module name")))?;
-        let header = self.header();
-        let lints: TokenStream = FILE_LINTS
-            .parse()
-            .map_err(|e| Error::Emit(format!("{e}")))?;
-        let tokens = quote! {
-            #[doc = #header]
-            pub mod #m {
-                /// Boundary types: what the external system sends and accepts, validated.
-                pub mod types {
-                    #lints
-                    #body
-                }
-            }
-        };
-        emit::format_file(tokens).map_err(|e| Error::Emit(e.to_string()))
+        let body = self.types_source(&Embed::OutDir(module.to_string()))?;
+        let lints = FILE_LINTS
+            .replace(", ", ",\n        ")
+            .replace("#![allow(", "#![allow(\n        ")
+            .replace(")]", ",\n    )]");
+        Ok(format!(
+            "/// {}\npub mod {module} {{\n/// Boundary types: what the external system sends and accepts, validated.\npub mod types {{\n    {lints}\n{body}}}\n}}\n",
+            self.header()
+        ))
     }
 
     fn write(path: &Path, text: &str) -> Result<(), Error> {

@@ -119,6 +119,7 @@ pub struct TypeDef {
 }
 
 /// The shape of a named type.
+#[allow(clippy::large_enum_variant)] // built once per type; boxing would only add noise
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum TypeKind {
     /// An object with known properties.

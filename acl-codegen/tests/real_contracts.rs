@@ -126,3 +126,51 @@ fn every_real_contract_generates_and_compiles() {
     println!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `--schemars`: generated types derive `schemars::JsonSchema` and the crate builds with
+/// acl-runtime's `schemars` feature; the schema of a type can then be published.
+#[test]
+fn schemars_derives_compile_and_describe_the_types() {
+    let contract =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/petstore.yaml");
+    let settings = Settings {
+        schemars: true,
+        ..Settings::default()
+    };
+    let g = Generator::new(settings).generate(&contract).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemars-petstore");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../acl-runtime");
+    g.write_crate(&dir, "schemars-petstore", Some(&runtime))
+        .unwrap();
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("features = [\"schemars\"]"), "{manifest}");
+    // A test inside the generated crate asks schemars for a schema.
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(
+        dir.join("tests/schema.rs"),
+        "#[test] fn schema() { let s = acl_runtime::__private::schemars::schema_for!(schemars_petstore::types::Pet); \
+         let text = acl_runtime::__private::serde_json::to_string(&s).unwrap(); assert!(text.contains(\"created_at\"), \"{text}\"); }\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--quiet", "--offline"])
+        .env(
+            "CARGO_TARGET_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("real-contracts/target"),
+        )
+        .env("CARGO_INCREMENTAL", "0")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

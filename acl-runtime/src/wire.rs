@@ -70,8 +70,12 @@ fn strip_position(message: String) -> String {
 /// Decodes JSON bytes into `T`, checking every rule of the contract on the way.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| join(render_path(e.path()), strip_position(e.into_inner().to_string())))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        join(
+            render_path(e.path()),
+            strip_position(e.into_inner().to_string()),
+        )
+    })?;
     de.end().map_err(|e| BoundaryError {
         path: "$".into(),
         message: strip_position(e.to_string()),
@@ -81,5 +85,6 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> 
 
 /// Decodes an already parsed JSON value into `T`, checking every rule of the contract.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, BoundaryError> {
-    serde_path_to_error::deserialize(value).map_err(|e| join(render_path(e.path()), e.into_inner().to_string()))
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| join(render_path(e.path()), e.into_inner().to_string()))
 }

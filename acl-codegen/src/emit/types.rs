@@ -26,11 +26,13 @@ struct Paths {
 
 impl Paths {
     fn new() -> Self {
+        // Short paths through one `use` at the top of the module: a large contract
+        // emits these paths hundreds of thousands of times.
         Self {
             rt: quote!(::acl_runtime),
-            private: quote!(::acl_runtime::__private),
-            serde: quote!(::acl_runtime::__private::serde),
-            serde_crate: "::acl_runtime::__private::serde".into(),
+            private: quote!(__acl),
+            serde: quote!(__acl::serde),
+            serde_crate: "__acl::serde".into(),
         }
     }
 }
@@ -38,62 +40,95 @@ impl Paths {
 struct Emitter<'a> {
     api: &'a Api,
     opts: &'a EmitOptions,
-    cycles: Cycles,
+    cycles: &'a Cycles,
     p: Paths,
 }
 
-/// The contents of the `types` module for `api`. `documents` gives, for each loaded
-/// document, its URI and an expression for its normalised JSON text.
-pub fn types_module(
+/// The `types` module of `api` as formatted source. `documents` gives, for each loaded
+/// document, its URI and an expression (as Rust source) for its normalised JSON text.
+///
+/// The types are emitted and formatted in two halves on two threads: turning a large
+/// contract's tokens into a syntax tree and back into text is most of the work, and it
+/// splits cleanly at item boundaries.
+pub fn types_source(
     api: &Api,
     opts: &EmitOptions,
-    documents: &[(String, TokenStream)],
-) -> TokenStream {
-    let e = Emitter {
-        api,
-        opts,
-        cycles: Cycles::new(&api.types),
-        p: Paths::new(),
-    };
-    let mut items = Vec::new();
-    let mut rules = Vec::new();
-    for def in api.types.values() {
-        items.push(e.type_def(def, &mut rules));
-    }
-    let rt = &e.p.rt;
-    let contract = if opts.embed_contract && !documents.is_empty() {
-        let dialect = api
-            .kind
-            .as_ref()
-            .map(|k| k.dialect().to_string())
-            .unwrap_or_else(|| "2020-12".into());
-        let docs = documents.iter().map(|(uri, expr)| quote!((#uri, #expr)));
-        quote! {
-            /// The contract's documents, normalised to JSON Schema, for
-            /// `acl_runtime::raw::validate` (feature `raw-validation`).
-            pub static CONTRACT: #rt::Contract = #rt::Contract {
-                documents: &[#(#docs),*],
-                dialect: #dialect,
-            };
+    documents: &[(String, String)],
+) -> Result<String, String> {
+    let cycles = Cycles::new(&api.types);
+    let defs: Vec<&TypeDef> = api.types.values().collect();
+    let (first, second) = defs.split_at(defs.len() / 2);
+    let emit_half = |defs: &[&TypeDef]| -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let e = Emitter {
+            api,
+            opts,
+            cycles: &cycles,
+            p: Paths::new(),
+        };
+        let mut items = Vec::new();
+        let mut rules = Vec::new();
+        for def in defs {
+            items.push(e.type_def(def, &mut rules));
         }
-    } else {
-        TokenStream::new()
+        (items, rules)
     };
-    let rules_mod = if rules.is_empty() {
-        TokenStream::new()
-    } else {
-        quote! {
-            /// The contract's rules for each validated type (see `acl_runtime::Checked`).
-            pub mod rules {
-                #(#rules)*
+    let format = |tokens: TokenStream| super::format_file(tokens).map_err(|e| e.to_string());
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| {
+            let (items, rules) = emit_half(second);
+            let text = format(quote!(#(#items)*))?;
+            // Tokens cannot cross threads; their text can.
+            let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
+            Ok::<_, String>((text, rules))
+        });
+        let (items, mut rules) = emit_half(first);
+        let rt = quote!(::acl_runtime);
+        let contract = if opts.embed_contract && !documents.is_empty() {
+            let dialect = api
+                .kind
+                .as_ref()
+                .map(|k| k.dialect().to_string())
+                .unwrap_or_else(|| "2020-12".into());
+            let mut docs = Vec::new();
+            for (uri, expr) in documents {
+                let expr: TokenStream = expr.parse().map_err(|e| format!("{e}"))?;
+                docs.push(quote!((#uri, #expr)));
             }
+            quote! {
+                /// The contract's documents, normalised to JSON Schema, for
+                /// `acl_runtime::raw::validate` (feature `raw-validation`).
+                pub static CONTRACT: #rt::Contract = #rt::Contract {
+                    documents: &[#(#docs),*],
+                    dialect: #dialect,
+                };
+            }
+        } else {
+            TokenStream::new()
+        };
+        let head = format(quote! {
+            #[allow(unused_imports)]
+            use ::acl_runtime::__private as __acl;
+            #contract
+            #(#items)*
+        })?;
+        let (tail, later_rules) = later
+            .join()
+            .map_err(|_| "the emitting thread panicked".to_string())??;
+        for r in later_rules {
+            rules.push(r.parse().map_err(|e| format!("{e}"))?);
         }
-    };
-    quote! {
-        #contract
-        #(#items)*
-        #rules_mod
-    }
+        let rules_mod = if rules.is_empty() {
+            String::new()
+        } else {
+            format(quote! {
+                /// The contract's rules for each validated type (see `acl_runtime::Checked`).
+                pub mod rules {
+                    #(#rules)*
+                }
+            })?
+        };
+        Ok(format!("{head}{tail}{rules_mod}"))
+    })
 }
 
 impl Emitter<'_> {
@@ -189,7 +224,7 @@ impl Emitter<'_> {
         let serde_crate = &self.p.serde_crate;
         let schemars = if self.opts.schemars {
             let private = &self.p.private;
-            let krate = "::acl_runtime::__private::schemars";
+            let krate = "__acl::schemars";
             quote!(#[derive(#private::schemars::JsonSchema)] #[schemars(crate = #krate)])
         } else {
             TokenStream::new()
@@ -337,7 +372,7 @@ impl Emitter<'_> {
                     quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")]),
                 ),
                 (false, true, _) => {
-                    let path = "::acl_runtime::__private::optional_nullable";
+                    let path = "__acl::optional_nullable";
                     (
                         quote!(::std::option::Option<::std::option::Option<#inner>>),
                         quote!(#[serde(default, deserialize_with = #path, skip_serializing_if = "::std::option::Option::is_none")]),

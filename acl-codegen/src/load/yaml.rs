@@ -324,10 +324,8 @@ pub fn positions(text: &str) -> HashMap<String, (usize, usize)> {
                         self.out.insert(p, pos);
                     }
                 }
-                Event::Alias(_) => {
-                    if !self.stack.is_empty() {
-                        self.child_pointer(None);
-                    }
+                Event::Alias(_) if !self.stack.is_empty() => {
+                    self.child_pointer(None);
                 }
                 Event::SequenceStart(..) | Event::MappingStart(..) => {
                     let is_map = matches!(ev, Event::MappingStart(..));

@@ -73,7 +73,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     if let Some(obj) = doc.as_object() {
         api.extensions = extensions(obj);
     }
-    api.servers = servers(&doc, swagger);
+    api.servers = servers(doc, swagger);
     api.security = security_list(doc.get("security")).unwrap_or_default();
 
     // Names of definitions first, so inline types never take them.
@@ -82,7 +82,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     } else {
         "/components/schemas"
     };
-    let def_keys: Vec<String> = crate::load::at_pointer(&doc, defs_ptr)
+    let def_keys: Vec<String> = crate::load::at_pointer(doc, defs_ptr)
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
@@ -91,7 +91,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         l.named_type(&(root, format!("{defs_ptr}/{}", escape(key))));
     }
 
-    api.security_schemes = security_schemes(l, root, &doc, swagger);
+    api.security_schemes = security_schemes(l, root, doc, swagger);
 
     let ctx = OpContext {
         swagger,

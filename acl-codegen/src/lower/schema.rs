@@ -470,8 +470,7 @@ impl Lowerer<'_> {
         let mut parts: Vec<Loc> = Vec::new();
         for key in ["oneOf", "anyOf"] {
             if let Some(Value::Array(items)) = map.get(key) {
-                if items.len() == 1
-                    && !(items[0].get("type").and_then(Value::as_str) == Some("null"))
+                if items.len() == 1 && items[0].get("type").and_then(Value::as_str) != Some("null")
                 {
                     // One branch: it must hold, like an `allOf` part.
                     parts.push((loc.0, format!("{}/{key}/0", loc.1)));
@@ -671,9 +670,10 @@ impl Lowerer<'_> {
                 }
             }
             Some("string") => {
-                if f.format.as_deref().is_some_and(is_typed_string_format) {
-                    Class::Inline
-                } else if string_constraints(f).is_empty() {
+                // A format with a type of its own carries its rules in that type.
+                if f.format.as_deref().is_some_and(is_typed_string_format)
+                    || string_constraints(f).is_empty()
+                {
                     Class::Inline
                 } else {
                     Class::Named

@@ -73,7 +73,11 @@ pub fn one_of<T>(
             },
             Err(e) => {
                 let (path, message) = split_path(&e);
-                why.push(if path.is_empty() { format!("{variant}: {message}") } else { format!("{variant}: at {path}: {message}") })
+                why.push(if path.is_empty() {
+                    format!("{variant}: {message}")
+                } else {
+                    format!("{variant}: at {path}: {message}")
+                })
             }
         }
     }

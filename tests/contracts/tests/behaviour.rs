@@ -136,7 +136,9 @@ fn unions_pick_the_right_branch_or_say_why_not() {
     // Inside a branch, the path still leads to the bad value.
     let e = refuse::<Pet>(json!({"pet_type": "kitty", "meows": 3}));
     assert_eq!(e.path, "$.meows", "{e}");
-    let e = refuse::<recursion::types::Expr>(json!({"left": {"lit": 1}, "right": {"left": {"lit": "x"}, "right": {"lit": 2}}}));
+    let e = refuse::<recursion::types::Expr>(
+        json!({"left": {"lit": 1}, "right": {"left": {"lit": "x"}, "right": {"lit": 2}}}),
+    );
     assert_eq!(e.rule(), Some("oneOf"), "{e}");
     let e = refuse::<Pet>(json!({"pet_type": "parrot"}));
     assert_eq!(e.rule(), Some("discriminator"), "{e}");

@@ -10,6 +10,7 @@
 //! - `integer-float`: `1.0` is an integer in JSON Schema; Rust integers refuse it.
 //! - `format-annotation`: in 2020-12 `format` is only an annotation; acl maps formats
 //!   to types (`date-time` to `DateTime`) and so asserts them.
+//!
 //! Any other disagreement fails the test.
 
 use acl_contract_tests::suite::{Case, AVAILABLE, CASES, UNSUPPORTED};
