@@ -114,6 +114,9 @@ pub struct TypeDef {
     pub origin: Origin,
     /// Its documentation.
     pub docs: Docs,
+    /// What the generated type does not say or enforce about the schema, and why
+    /// (from the diagnostics at this schema).
+    pub notes: Vec<String>,
     /// What it is.
     pub kind: TypeKind,
 }

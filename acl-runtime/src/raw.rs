@@ -87,7 +87,17 @@ impl jsonschema::Retrieve for ContractDocuments {
 pub fn validate<T: BoundarySchema>(
     value: &Value,
 ) -> Result<Result<(), Vec<RawViolation>>, SchemaError> {
-    let v = validator(T::contract(), T::SCHEMA_REF)?;
+    validate_at(T::contract(), T::SCHEMA_REF, value)
+}
+
+/// Validates `value` against the schema at `schema_ref` in `contract` (generated code
+/// lists every definition's reference in `types::schema_refs`, aliases included).
+pub fn validate_at(
+    contract: &'static Contract,
+    schema_ref: &'static str,
+    value: &Value,
+) -> Result<Result<(), Vec<RawViolation>>, SchemaError> {
+    let v = validator(contract, schema_ref)?;
     let errors: Vec<RawViolation> = v
         .iter_errors(value)
         .map(|e| RawViolation {

@@ -94,6 +94,15 @@ pub fn types_source(
                 let expr: TokenStream = expr.parse().map_err(|e| format!("{e}"))?;
                 docs.push(quote!((#uri, #expr)));
             }
+            let refs = api
+                .types
+                .values()
+                .filter(|d| d.contract_name.is_some())
+                .map(|d| {
+                    let name = ident(&d.name);
+                    let r = format!("{}#{}", document_uri(d.origin.doc), d.origin.pointer);
+                    quote!(pub const #name: &str = #r;)
+                });
             quote! {
                 /// The contract's documents, normalised to JSON Schema, for
                 /// `acl_runtime::raw::validate` (feature `raw-validation`).
@@ -101,6 +110,12 @@ pub fn types_source(
                     documents: &[#(#docs),*],
                     dialect: #dialect,
                 };
+                /// Where each definition's schema is in [`CONTRACT`], for
+                /// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+                #[allow(non_upper_case_globals)]
+                pub mod schema_refs {
+                    #(#refs)*
+                }
             }
         } else {
             TokenStream::new()
@@ -197,10 +212,17 @@ impl Emitter<'_> {
     }
 
     fn source_line(&self, def: &TypeDef) -> String {
-        match &def.contract_name {
+        let mut line = match &def.contract_name {
             Some(n) => format!("Contract name: `{n}`."),
             None => format!("Contract location: `#{}`.", def.origin.pointer),
+        };
+        for note in &def.notes {
+            line.push_str(&format!(
+                "\n\nNot enforced here: {}.",
+                note.trim_end_matches('.')
+            ));
         }
+        line
     }
 
     fn boundary_schema(&self, def: &TypeDef) -> TokenStream {

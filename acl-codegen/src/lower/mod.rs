@@ -93,6 +93,8 @@ pub struct Lowerer<'a> {
     pub(crate) ids: refs::IdIndex,
     pub(crate) depth: usize,
     pub(crate) allof_stack: HashSet<Loc>,
+    /// Diagnostics by place, for the doc comments of the types they concern.
+    pub(crate) notes: Vec<(Loc, String)>,
 }
 
 /// Names generated code uses at the top of the `types` module.
@@ -115,6 +117,7 @@ impl<'a> Lowerer<'a> {
             ids: refs::IdIndex::default(),
             depth: 0,
             allof_stack: HashSet::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -135,6 +138,8 @@ impl<'a> Lowerer<'a> {
         message: impl Into<String>,
         help: Option<&str>,
     ) {
+        let message = message.into();
+        self.notes.push((loc.clone(), message.clone()));
         let doc = self.docs.get(loc.0);
         self.diags.push(Diagnostic {
             severity,
@@ -145,7 +150,7 @@ impl<'a> Lowerer<'a> {
                 line: None,
                 column: None,
             },
-            message: message.into(),
+            message,
             help: help.map(str::to_string),
         });
     }

@@ -334,6 +334,23 @@ impl Lowerer<'_> {
         kind: TypeKind,
     ) {
         let origin = self.origin(loc);
+        let notes = self
+            .notes
+            .iter()
+            .filter(|(at, _)| {
+                at.0 == loc.0
+                    && (at.1 == loc.1
+                        || at
+                            .1
+                            .strip_prefix(&loc.1)
+                            .and_then(|rest| rest.strip_prefix('/'))
+                            .is_some_and(|rest| !rest.contains('/'))
+                        || at.1.strip_prefix(&loc.1).is_some_and(|rest| {
+                            rest.ends_with("/$ref") && rest.matches('/').count() <= 3
+                        }))
+            })
+            .map(|(_, m)| m.clone())
+            .collect();
         self.types.insert(
             name.clone(),
             TypeDef {
@@ -341,6 +358,7 @@ impl Lowerer<'_> {
                 contract_name,
                 origin,
                 docs,
+                notes,
                 kind,
             },
         );

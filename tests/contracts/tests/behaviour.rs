@@ -289,3 +289,20 @@ fn raw_payloads_are_checked_against_the_original_schema() {
     assert!(paths.contains(&"/id"), "{violations:?}");
     assert!(paths.contains(&"/limit"), "{violations:?}");
 }
+
+#[test]
+fn what_is_not_enforced_is_kept_not_lost() {
+    use acl_contract_tests::unsupported::types::*;
+    let c: Conditional = accept(json!({"country": "NL", "x-note": "kept", "other": 1}));
+    assert_eq!(c.additional_properties.get("x-note"), Some(&json!("kept")));
+    assert_eq!(c.additional_properties.get("other"), Some(&json!(1)));
+    let r: Remote = accept(json!({"address": {"street": "Main"}}));
+    assert_eq!(r.address, Some(json!({"street": "Main"})));
+    // The raw check still sees the rule the type could not express.
+    let _: NotString = accept(json!("a string"));
+    let violations =
+        acl_runtime::raw::validate_at(&CONTRACT, schema_refs::NotString, &json!("a string"))
+            .unwrap()
+            .unwrap_err();
+    assert_eq!(violations.len(), 1);
+}

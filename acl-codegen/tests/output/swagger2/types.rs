@@ -9,19 +9,24 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "draft4",
 };
+/// Where each definition's schema is in [`CONTRACT`], for
+/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+#[allow(non_upper_case_globals)]
+pub mod schema_refs {
+    pub const Pet: &str = "https://acl.invalid/contract/0.json#/definitions/Pet";
+}
 /// Contract name: `Pet`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
 #[serde(crate = "__acl::serde")]

@@ -1,0 +1,3 @@
+//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.
+
+pub mod types;
