@@ -18,9 +18,11 @@
 #![deny(missing_docs)]
 
 pub mod boundary;
+pub mod classify;
 pub mod formats;
 #[cfg(feature = "raw-validation")]
 pub mod raw;
+pub mod retry;
 pub mod wire;
 
 pub use boundary::{Checkable, Checked, Constraints, Num, Rule, Violation};
@@ -49,7 +51,7 @@ pub struct Contract {
 
 /// Includes the module that `acl_codegen::Builder` wrote into `OUT_DIR` from `build.rs`.
 ///
-/// ```ignore
+/// ```text
 /// acl_runtime::include_contract!("payments");
 /// use payments::types::Charge;
 /// ```
