@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod boundary;
+pub mod breaker;
 pub mod classify;
 pub mod formats;
 #[cfg(feature = "raw-validation")]

@@ -1,0 +1,637 @@
+//! A circuit breaker per external system (or operation): closed → open → half-open,
+//! in resilience4j's vocabulary.
+//!
+//! - **Closed**: calls pass; outcomes fill a sliding window (the last N calls, or the
+//!   calls of the last T). Once the window holds `minimum_calls`, a failure rate or a
+//!   slow-call rate at or above its threshold opens the circuit; so do
+//!   `consecutive_failures` in a row.
+//! - **Open**: calls fail at once with [`OpenError`], which says how long until the
+//!   breaker tries again. Each reopening may wait longer (`open_multiplier`).
+//! - **Half-open**: at most `half_open_permits` probes are admitted, ever, until they
+//!   have all reported; a probe whose [`Permit`] is dropped without a result gives its
+//!   place back. Their failure rate decides: open again, or close.
+//!
+//! Time is passed in (`now`), so the state machine is deterministic under test.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Which calls the closed-state window holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The last `n` calls.
+    Count(u32),
+    /// The calls of the last duration.
+    Time(Duration),
+}
+
+/// Breaker settings, with resilience4j's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// The sliding window (default: the last 100 calls).
+    pub window: Window,
+    /// Failure rate (0 < r ≤ 1) that opens the circuit (default 0.5).
+    pub failure_rate: f64,
+    /// Slow-call rate (0 < r ≤ 1) that opens the circuit (default 1.0).
+    pub slow_call_rate: f64,
+    /// A call slower than this is slow (default 60 s).
+    pub slow_call_duration: Duration,
+    /// Calls the window must hold before rates count (default 100).
+    pub minimum_calls: u32,
+    /// Failures in a row that open the circuit regardless of rates (default: off).
+    pub consecutive_failures: Option<u32>,
+    /// How long the circuit stays open (default 60 s).
+    pub open_for: Duration,
+    /// Each reopening waits this much longer (default 1.0: the same).
+    pub open_multiplier: f64,
+    /// The longest wait when growing (default 10 minutes).
+    pub max_open_for: Duration,
+    /// Probes admitted in half-open (default 10).
+    pub half_open_permits: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            window: Window::Count(100),
+            failure_rate: 0.5,
+            slow_call_rate: 1.0,
+            slow_call_duration: Duration::from_secs(60),
+            minimum_calls: 100,
+            consecutive_failures: None,
+            open_for: Duration::from_secs(60),
+            open_multiplier: 1.0,
+            max_open_for: Duration::from_secs(600),
+            half_open_permits: 10,
+        }
+    }
+}
+
+/// A breaker setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid breaker setting `{field}`: {reason}")]
+pub struct InvalidBreaker {
+    /// The setting.
+    pub field: &'static str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl BreakerConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), InvalidBreaker> {
+        let rate = |v: f64| v.is_finite() && v > 0.0 && v <= 1.0;
+        let bad = |field, reason| Err(InvalidBreaker { field, reason });
+        if !rate(self.failure_rate) {
+            return bad("failure_rate", "must be above 0 and at most 1");
+        }
+        if !rate(self.slow_call_rate) {
+            return bad("slow_call_rate", "must be above 0 and at most 1");
+        }
+        match self.window {
+            Window::Count(0) => return bad("window", "must hold at least one call"),
+            Window::Time(d) if d.is_zero() => return bad("window", "must be longer than zero"),
+            _ => {}
+        }
+        if self.minimum_calls == 0 {
+            return bad("minimum_calls", "must be at least 1");
+        }
+        if self.consecutive_failures == Some(0) {
+            return bad("consecutive_failures", "must be at least 1 when set");
+        }
+        if self.open_for.is_zero() {
+            return bad("open_for", "must be longer than zero");
+        }
+        if !(self.open_multiplier.is_finite() && self.open_multiplier >= 1.0) {
+            return bad("open_multiplier", "must be at least 1");
+        }
+        if self.max_open_for < self.open_for {
+            return bad("max_open_for", "must not be below open_for");
+        }
+        if self.half_open_permits == 0 {
+            return bad("half_open_permits", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The breaker's state, as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Calls pass.
+    Closed,
+    /// Calls fail fast.
+    Open,
+    /// A few probes pass.
+    HalfOpen,
+}
+
+/// A call refused because the circuit is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("circuit open: the breaker tries again in {retry_in:?}")]
+pub struct OpenError {
+    /// Time left until the breaker admits probes.
+    pub retry_in: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    at: Instant,
+    failed: bool,
+    slow: bool,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Closed {
+        calls: VecDeque<Call>,
+        consecutive: u32,
+    },
+    Open {
+        until: Instant,
+    },
+    HalfOpen {
+        in_flight: u32,
+        done: u32,
+        failed: u32,
+        slow: u32,
+    },
+}
+
+/// A state change, for alerting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// Before.
+    pub from: State,
+    /// After.
+    pub to: State,
+}
+
+type Hook = Box<dyn Fn(Transition) + Send + Sync>;
+
+/// The breaker.
+pub struct CircuitBreaker {
+    config: BreakerConfig,
+    inner: Mutex<(Inner, u32)>,
+    hook: Option<Hook>,
+}
+
+impl std::fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("config", &self.config)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// Admission for one call; report its result with [`Permit::record`]. Dropped without
+/// a result (the call's future was cancelled), it gives its place back.
+#[must_use = "a permit must report the call's result"]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    probe: bool,
+    recorded: bool,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker; the settings are checked.
+    pub fn new(config: BreakerConfig) -> Result<Self, InvalidBreaker> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            inner: Mutex::new((
+                Inner::Closed {
+                    calls: VecDeque::new(),
+                    consecutive: 0,
+                },
+                0,
+            )),
+            hook: None,
+        })
+    }
+
+    /// Calls `hook` on every state change.
+    pub fn on_transition(mut self, hook: impl Fn(Transition) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Box::new(hook));
+        self
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        match &self.inner.lock().unwrap_or_else(|p| p.into_inner()).0 {
+            Inner::Closed { .. } => State::Closed,
+            Inner::Open { .. } => State::Open,
+            Inner::HalfOpen { .. } => State::HalfOpen,
+        }
+    }
+
+    fn state_of(inner: &Inner) -> State {
+        match inner {
+            Inner::Closed { .. } => State::Closed,
+            Inner::Open { .. } => State::Open,
+            Inner::HalfOpen { .. } => State::HalfOpen,
+        }
+    }
+
+    fn set(&self, slot: &mut (Inner, u32), to: Inner) {
+        let from = Self::state_of(&slot.0);
+        slot.0 = to;
+        let to = Self::state_of(&slot.0);
+        if from != to {
+            if let Some(hook) = &self.hook {
+                hook(Transition { from, to });
+            }
+        }
+    }
+
+    fn open(&self, slot: &mut (Inner, u32), now: Instant) {
+        let times = slot.1;
+        let factor = self.config.open_multiplier.powi(times.min(64) as i32);
+        let wait = Duration::from_secs_f64(
+            (self.config.open_for.as_secs_f64() * factor)
+                .min(self.config.max_open_for.as_secs_f64()),
+        );
+        slot.1 = times.saturating_add(1);
+        self.set(slot, Inner::Open { until: now + wait });
+    }
+
+    /// Asks to make a call at `now`.
+    pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, OpenError> {
+        let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Inner::Open { until } = slot.0 {
+            if now < until {
+                return Err(OpenError {
+                    retry_in: until - now,
+                });
+            }
+            self.set(
+                &mut slot,
+                Inner::HalfOpen {
+                    in_flight: 0,
+                    done: 0,
+                    failed: 0,
+                    slow: 0,
+                },
+            );
+        }
+        match &mut slot.0 {
+            Inner::Closed { .. } => Ok(Permit {
+                breaker: self,
+                probe: false,
+                recorded: false,
+            }),
+            Inner::HalfOpen {
+                in_flight, done, ..
+            } => {
+                if *in_flight + *done < self.config.half_open_permits {
+                    *in_flight += 1;
+                    Ok(Permit {
+                        breaker: self,
+                        probe: true,
+                        recorded: false,
+                    })
+                } else {
+                    // All probes are out: the answer is near; callers wait no time.
+                    Err(OpenError {
+                        retry_in: Duration::ZERO,
+                    })
+                }
+            }
+            Inner::Open { .. } => unreachable!("handled above"),
+        }
+    }
+
+    fn record(&self, probe: bool, failed: bool, took: Duration, now: Instant) {
+        let slow = took >= self.config.slow_call_duration;
+        let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut slot.0 {
+            Inner::Closed { calls, consecutive } if !probe => {
+                calls.push_back(Call {
+                    at: now,
+                    failed,
+                    slow,
+                });
+                match self.config.window {
+                    Window::Count(n) => {
+                        while calls.len() > n as usize {
+                            calls.pop_front();
+                        }
+                    }
+                    Window::Time(d) => {
+                        while calls.front().is_some_and(|c| now.duration_since(c.at) >= d) {
+                            calls.pop_front();
+                        }
+                    }
+                }
+                *consecutive = if failed { *consecutive + 1 } else { 0 };
+                let n = calls.len() as f64;
+                let failures = calls.iter().filter(|c| c.failed).count() as f64;
+                let slows = calls.iter().filter(|c| c.slow).count() as f64;
+                let by_rate = calls.len() >= self.config.minimum_calls as usize
+                    && (failures / n >= self.config.failure_rate
+                        || slows / n >= self.config.slow_call_rate);
+                let by_streak = self
+                    .config
+                    .consecutive_failures
+                    .is_some_and(|k| *consecutive >= k);
+                if by_rate || by_streak {
+                    self.open(&mut slot, now);
+                }
+            }
+            Inner::HalfOpen {
+                in_flight,
+                done,
+                failed: f,
+                slow: s,
+            } if probe => {
+                *in_flight = in_flight.saturating_sub(1);
+                *done += 1;
+                *f += failed as u32;
+                *s += slow as u32;
+                if *done >= self.config.half_open_permits {
+                    let n = *done as f64;
+                    if *f as f64 / n >= self.config.failure_rate
+                        || *s as f64 / n >= self.config.slow_call_rate
+                    {
+                        self.open(&mut slot, now);
+                    } else {
+                        slot.1 = 0;
+                        self.set(
+                            &mut slot,
+                            Inner::Closed {
+                                calls: VecDeque::new(),
+                                consecutive: 0,
+                            },
+                        );
+                    }
+                }
+            }
+            // A result from another era (the state changed while the call ran): ignored.
+            _ => {}
+        }
+    }
+
+    fn release(&self) {
+        let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Inner::HalfOpen { in_flight, .. } = &mut slot.0 {
+            *in_flight = in_flight.saturating_sub(1);
+        }
+    }
+}
+
+impl Permit<'_> {
+    /// Reports the call: whether it failed (in a way that counts: transient failures,
+    /// not the caller's 4xx) and how long it took.
+    pub fn record(mut self, failed: bool, took: Duration, now: Instant) {
+        self.recorded = true;
+        self.breaker.record(self.probe, failed, took, now);
+    }
+}
+
+impl std::fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit")
+            .field("probe", &self.probe)
+            .finish()
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if !self.recorded && self.probe {
+            self.breaker.release();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    const S: Duration = Duration::from_secs(1);
+    const FAST: Duration = Duration::from_millis(10);
+
+    fn config() -> BreakerConfig {
+        BreakerConfig {
+            window: Window::Count(4),
+            minimum_calls: 4,
+            failure_rate: 0.5,
+            open_for: 10 * S,
+            half_open_permits: 2,
+            ..BreakerConfig::default()
+        }
+    }
+
+    #[test]
+    fn walks_closed_open_half_open_open_half_open_closed() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let b = CircuitBreaker::new(config())
+            .unwrap()
+            .on_transition(move |t| log.lock().unwrap().push(t.to));
+        let t0 = Instant::now();
+        // Three calls, two failed: below `minimum_calls`, the rate does not count yet.
+        for failed in [true, false, true] {
+            b.try_acquire(t0).unwrap().record(failed, FAST, t0);
+        }
+        assert_eq!(b.state(), State::Closed);
+        // The fourth makes 2 failed of 4: 50% opens it.
+        b.try_acquire(t0).unwrap().record(false, FAST, t0);
+        assert_eq!(b.state(), State::Open);
+        // Open: refused at once, saying how long until it tries again.
+        assert_eq!(b.try_acquire(t0 + 4 * S).unwrap_err().retry_in, 6 * S);
+        // After `open_for`: half-open, exactly two probes.
+        let t1 = t0 + 10 * S;
+        let p1 = b.try_acquire(t1).unwrap();
+        assert_eq!(b.state(), State::HalfOpen);
+        let p2 = b.try_acquire(t1).unwrap();
+        assert!(b.try_acquire(t1).is_err(), "a third probe is refused");
+        p1.record(true, FAST, t1);
+        p2.record(false, FAST, t1);
+        assert_eq!(b.state(), State::Open, "1 of 2 probes failed: 50%");
+        assert_eq!(b.try_acquire(t1 + S).unwrap_err().retry_in, 9 * S);
+        // Half-open again; both probes succeed: closed.
+        let t2 = t1 + 10 * S;
+        let (p1, p2) = (b.try_acquire(t2).unwrap(), b.try_acquire(t2).unwrap());
+        p1.record(false, FAST, t2);
+        p2.record(false, FAST, t2);
+        assert_eq!(b.state(), State::Closed);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                State::Open,
+                State::HalfOpen,
+                State::Open,
+                State::HalfOpen,
+                State::Closed
+            ]
+        );
+        // Closed with a fresh window: one failure does not reopen it.
+        b.try_acquire(t2).unwrap().record(true, FAST, t2);
+        assert_eq!(b.state(), State::Closed);
+    }
+
+    fn open_breaker(permits: u32) -> (CircuitBreaker, Instant) {
+        let b = CircuitBreaker::new(BreakerConfig {
+            half_open_permits: permits,
+            consecutive_failures: Some(1),
+            ..config()
+        })
+        .unwrap();
+        let t0 = Instant::now();
+        b.try_acquire(t0).unwrap().record(true, FAST, t0);
+        assert_eq!(b.state(), State::Open);
+        (b, t0 + 10 * S)
+    }
+
+    #[test]
+    fn a_dropped_probe_gives_its_place_back() {
+        let (b, t) = open_breaker(1);
+        let probe = b.try_acquire(t).unwrap();
+        assert!(b.try_acquire(t).is_err());
+        drop(probe); // the caller's future was cancelled
+        let probe = b.try_acquire(t).expect("the place was given back");
+        probe.record(false, FAST, t);
+        assert_eq!(b.state(), State::Closed);
+    }
+
+    #[test]
+    fn half_open_admits_no_more_than_its_permits_under_a_thousand_callers() {
+        let (b, t) = open_breaker(5);
+        let b = Arc::new(b);
+        let start = Arc::new(Barrier::new(1000));
+        let hold = Arc::new(Barrier::new(1000));
+        let handles: Vec<_> = (0..1000)
+            .map(|_| {
+                let (b, start, hold) = (b.clone(), start.clone(), hold.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let permit = b.try_acquire(t).ok();
+                    let admitted = permit.is_some();
+                    hold.wait(); // every caller has tried before any permit is released
+                    drop(permit);
+                    admitted
+                })
+            })
+            .collect();
+        let admitted = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|a| *a)
+            .count();
+        assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn slow_calls_and_failure_streaks_open_it() {
+        let t = Instant::now();
+        let slow = CircuitBreaker::new(BreakerConfig {
+            slow_call_rate: 0.5,
+            slow_call_duration: 2 * S,
+            ..config()
+        })
+        .unwrap();
+        for took in [3 * S, FAST, 3 * S, FAST] {
+            slow.try_acquire(t).unwrap().record(false, took, t);
+        }
+        assert_eq!(slow.state(), State::Open, "half the calls were slow");
+
+        let streak = CircuitBreaker::new(BreakerConfig {
+            consecutive_failures: Some(3),
+            minimum_calls: 100,
+            ..config()
+        })
+        .unwrap();
+        for failed in [true, true, false, true, true] {
+            streak.try_acquire(t).unwrap().record(failed, FAST, t);
+        }
+        assert_eq!(streak.state(), State::Closed, "the streak was broken");
+        streak.try_acquire(t).unwrap().record(true, FAST, t);
+        assert_eq!(streak.state(), State::Open);
+    }
+
+    #[test]
+    fn reopening_waits_longer_up_to_the_cap() {
+        let b = CircuitBreaker::new(BreakerConfig {
+            consecutive_failures: Some(1),
+            half_open_permits: 1,
+            open_multiplier: 2.0,
+            max_open_for: 25 * S,
+            ..config()
+        })
+        .unwrap();
+        let mut t = Instant::now();
+        b.try_acquire(t).unwrap().record(true, FAST, t);
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            let wait = b.try_acquire(t).unwrap_err().retry_in;
+            waits.push(wait);
+            t += wait;
+            b.try_acquire(t).unwrap().record(true, FAST, t);
+        }
+        assert_eq!(waits, [10 * S, 20 * S, 25 * S]);
+    }
+
+    #[test]
+    fn a_time_window_forgets_old_calls() {
+        let b = CircuitBreaker::new(BreakerConfig {
+            window: Window::Time(10 * S),
+            minimum_calls: 2,
+            ..config()
+        })
+        .unwrap();
+        let t0 = Instant::now();
+        b.try_acquire(t0).unwrap().record(true, FAST, t0);
+        // Eleven seconds later the old failure is out of the window.
+        let t1 = t0 + 11 * S;
+        b.try_acquire(t1).unwrap().record(false, FAST, t1);
+        b.try_acquire(t1).unwrap().record(false, FAST, t1);
+        assert_eq!(b.state(), State::Closed);
+        b.try_acquire(t1).unwrap().record(true, FAST, t1);
+        b.try_acquire(t1).unwrap().record(true, FAST, t1);
+        assert_eq!(b.state(), State::Open, "2 of 4 failed within the window");
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let field = |c: BreakerConfig| CircuitBreaker::new(c).unwrap_err().field;
+        assert_eq!(
+            field(BreakerConfig {
+                failure_rate: 1.5,
+                ..config()
+            }),
+            "failure_rate"
+        );
+        assert_eq!(
+            field(BreakerConfig {
+                window: Window::Count(0),
+                ..config()
+            }),
+            "window"
+        );
+        assert_eq!(
+            field(BreakerConfig {
+                open_for: Duration::ZERO,
+                ..config()
+            }),
+            "open_for"
+        );
+        assert_eq!(
+            field(BreakerConfig {
+                half_open_permits: 0,
+                ..config()
+            }),
+            "half_open_permits"
+        );
+        assert_eq!(
+            field(BreakerConfig {
+                open_multiplier: 0.5,
+                ..config()
+            }),
+            "open_multiplier"
+        );
+    }
+}
