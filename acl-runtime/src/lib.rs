@@ -21,6 +21,7 @@ pub mod boundary;
 pub mod breaker;
 pub mod classify;
 pub mod formats;
+pub mod rate_limit;
 #[cfg(feature = "raw-validation")]
 pub mod raw;
 pub mod retry;
