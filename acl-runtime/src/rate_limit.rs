@@ -184,8 +184,11 @@ pub trait Store: Send + Sync {
 pub struct MemoryStore {
     epoch: Instant,
     idle_after: Duration,
-    keys: Mutex<(HashMap<String, (KeyState, f64)>, u64)>,
+    keys: Mutex<(Keys, u64)>,
 }
+
+/// Per key: its state and when it was last used (seconds since the epoch).
+type Keys = HashMap<String, (KeyState, f64)>;
 
 impl MemoryStore {
     /// Keys unused for `idle_after` are forgotten (their state is back to "full").
