@@ -21,6 +21,7 @@ pub mod boundary;
 pub mod breaker;
 pub mod classify;
 pub mod formats;
+pub mod pipeline;
 pub mod rate_limit;
 #[cfg(feature = "raw-validation")]
 pub mod raw;

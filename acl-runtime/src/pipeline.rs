@@ -1,0 +1,632 @@
+//! The call pipeline every outbound call goes through:
+//! rate limit → circuit breaker → retry (budgeted) → per-attempt timeout and overall
+//! deadline → transport → classify → record.
+//!
+//! [`System`] holds what is shared by every operation on one external system (breaker,
+//! retry budget, rate limiter); [`Operation`] holds one operation's timeout, deadline,
+//! retry policy and idempotency. [`Operation::call`] runs a transport closure through
+//! all of it. Time comes from tokio, so `tokio::time::pause` makes tests exact.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tracing::Instrument;
+
+use crate::breaker::{CircuitBreaker, OpenError};
+use crate::classify::{Classifier, FailureClass, Idempotency, Outcome};
+use crate::rate_limit::{Decision, RateLimiter};
+use crate::retry::{RetryBudget, RetryPolicy, StopReason};
+
+/// What is shared by every call to one external system.
+#[derive(Debug)]
+pub struct System {
+    name: String,
+    breaker: CircuitBreaker,
+    budget: RetryBudget,
+    limiter: Option<RateLimiter>,
+    classifier: Classifier,
+}
+
+impl System {
+    /// A system with its breaker and retry budget; add a limiter with [`System::rate_limited`].
+    pub fn new(name: impl Into<String>, breaker: CircuitBreaker, budget: RetryBudget) -> Self {
+        Self {
+            name: name.into(),
+            breaker,
+            budget,
+            limiter: None,
+            classifier: Classifier::default(),
+        }
+    }
+
+    /// Limits outbound calls to this system.
+    pub fn rate_limited(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The breaker, for its state.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+}
+
+/// What to do when the rate limit says "not now".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenLimited {
+    /// Wait for the limiter, within the deadline.
+    Wait,
+    /// Fail at once.
+    FailFast,
+}
+
+/// One operation's policy.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    name: String,
+    system: Arc<System>,
+    timeout: Duration,
+    deadline: Duration,
+    retry: RetryPolicy,
+    idempotency: Idempotency,
+    when_limited: WhenLimited,
+}
+
+/// A failed attempt as the transport reports it.
+#[derive(Debug)]
+pub struct AttemptError<E> {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The raw `Retry-After` header, if the response had one.
+    pub retry_after: Option<String>,
+    /// The transport's own error or response.
+    pub error: E,
+}
+
+/// Why a call failed, after the whole pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError<E> {
+    /// The circuit is open: the call was not made.
+    #[error("{operation}: {source}")]
+    CircuitOpen {
+        /// The operation.
+        operation: String,
+        /// How long until the breaker tries again.
+        source: OpenError,
+    },
+    /// The outbound rate limit refused the call.
+    #[error("{operation}: outbound rate limit reached; retry in {retry_after:?}")]
+    RateLimited {
+        /// The operation.
+        operation: String,
+        /// When a call would be allowed.
+        retry_after: Duration,
+    },
+    /// The attempts failed; the last one's error is kept.
+    #[error("{operation}: failed after {attempts} attempt(s) ({stopped:?}): {class:?} ({last_outcome:?})")]
+    Failed {
+        /// The operation.
+        operation: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why there was no further attempt.
+        stopped: StopReason,
+        /// The class of the last failure.
+        class: FailureClass,
+        /// What the last attempt ran into.
+        last_outcome: Outcome,
+        /// The last attempt's error (`None` when it timed out).
+        last: Option<E>,
+    },
+}
+
+/// A setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid operation setting `{0}`: {1}")]
+pub struct InvalidOperation(pub &'static str, pub &'static str);
+
+impl Operation {
+    /// An operation of `system`: every attempt times out after `timeout`, the whole
+    /// call (waits included) after `deadline`.
+    pub fn new(
+        name: impl Into<String>,
+        system: Arc<System>,
+        timeout: Duration,
+        deadline: Duration,
+        retry: RetryPolicy,
+        idempotency: Idempotency,
+    ) -> Result<Self, InvalidOperation> {
+        if timeout.is_zero() {
+            return Err(InvalidOperation(
+                "timeout",
+                "must be longer than zero: every outbound call needs one",
+            ));
+        }
+        if deadline < timeout {
+            return Err(InvalidOperation(
+                "deadline",
+                "must not be shorter than the timeout",
+            ));
+        }
+        Ok(Self {
+            name: name.into(),
+            system,
+            timeout,
+            deadline,
+            retry,
+            idempotency,
+            when_limited: WhenLimited::Wait,
+        })
+    }
+
+    /// What to do when the outbound rate limit says "not now" (default: wait).
+    pub fn when_limited(mut self, w: WhenLimited) -> Self {
+        self.when_limited = w;
+        self
+    }
+
+    /// Runs `attempt` (called with the attempt number, from 1) through the pipeline.
+    pub async fn call<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, CallError<E>>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, AttemptError<E>>>,
+    {
+        let sys = &*self.system;
+        let started = tokio::time::Instant::now();
+        let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
+        let labels = [
+            ("system", sys.name.clone()),
+            ("operation", self.name.clone()),
+        ];
+        async {
+            let mut rng = fastrand::Rng::new();
+            let mut previous_delay = Duration::ZERO;
+            sys.budget.deposit(started.into_std());
+            let mut n = 0;
+            loop {
+                n += 1;
+                // Outbound rate limit.
+                if let Some(limiter) = &sys.limiter {
+                    loop {
+                        match limiter.check(&self.name, tokio::time::Instant::now().into_std()) {
+                            Decision::Allow => break,
+                            Decision::Deny { retry_after } => {
+                                metrics::counter!("acl_rate_limited_total", &labels).increment(1);
+                                let left = self.deadline.saturating_sub(started.elapsed());
+                                if self.when_limited == WhenLimited::FailFast || retry_after > left
+                                {
+                                    return Err(CallError::RateLimited {
+                                        operation: self.name.clone(),
+                                        retry_after,
+                                    });
+                                }
+                                tokio::time::sleep(retry_after).await;
+                            }
+                        }
+                    }
+                }
+                // Circuit breaker.
+                let now = tokio::time::Instant::now();
+                let permit = match sys.breaker.try_acquire(now.into_std()) {
+                    Ok(p) => p,
+                    Err(source) => {
+                        metrics::counter!(
+                            "acl_calls_total",
+                            &[
+                                ("system", sys.name.clone()),
+                                ("operation", self.name.clone()),
+                                ("outcome", "circuit_open".to_string())
+                            ]
+                        )
+                        .increment(1);
+                        return Err(CallError::CircuitOpen {
+                            operation: self.name.clone(),
+                            source,
+                        });
+                    }
+                };
+                // The attempt, bounded by its timeout and by what is left of the deadline.
+                let left = self.deadline.saturating_sub(started.elapsed());
+                let limit = self.timeout.min(left);
+                let result = tokio::time::timeout(limit, attempt(n))
+                    .instrument(tracing::debug_span!("acl.attempt", attempt = n))
+                    .await;
+                let took = now.elapsed();
+                metrics::histogram!("acl_attempt_seconds", &labels).record(took.as_secs_f64());
+                let failure = match result {
+                    Ok(Ok(value)) => {
+                        permit.record(false, took, tokio::time::Instant::now().into_std());
+                        metrics::counter!(
+                            "acl_calls_total",
+                            &[
+                                ("system", sys.name.clone()),
+                                ("operation", self.name.clone()),
+                                ("outcome", "ok".to_string())
+                            ]
+                        )
+                        .increment(1);
+                        return Ok(value);
+                    }
+                    Ok(Err(e)) => e.into_parts(),
+                    Err(_) => (Outcome::Timeout, None, None),
+                };
+                let (outcome, retry_after, error) = failure;
+                let class =
+                    sys.classifier
+                        .classify(&outcome, retry_after.as_deref(), SystemTime::now());
+                // Only failures of the external system count against its breaker.
+                permit.record(
+                    class == FailureClass::Transient,
+                    took,
+                    tokio::time::Instant::now().into_std(),
+                );
+                let stop = if !sys.classifier.may_retry(class, &outcome, self.idempotency) {
+                    Some(StopReason::NotRetryable)
+                } else {
+                    let server = match class {
+                        FailureClass::RateLimited { retry_after } => retry_after,
+                        _ => None,
+                    };
+                    match self.retry.next_delay(
+                        n,
+                        started.elapsed(),
+                        previous_delay,
+                        server,
+                        &mut rng,
+                    ) {
+                        Err(reason) => Some(reason),
+                        Ok(delay) if started.elapsed() + delay >= self.deadline => {
+                            Some(StopReason::MaxTotalTime)
+                        }
+                        Ok(delay) => {
+                            if sys
+                                .budget
+                                .try_withdraw(tokio::time::Instant::now().into_std())
+                            {
+                                metrics::counter!("acl_retries_total", &labels).increment(1);
+                                tracing::debug!(attempt = n, ?class, ?delay, "retrying");
+                                previous_delay = delay;
+                                tokio::time::sleep(delay).await;
+                                None
+                            } else {
+                                Some(StopReason::BudgetExhausted)
+                            }
+                        }
+                    }
+                };
+                if let Some(stopped) = stop {
+                    metrics::counter!(
+                        "acl_calls_total",
+                        &[
+                            ("system", sys.name.clone()),
+                            ("operation", self.name.clone()),
+                            ("outcome", format!("{class:?}"))
+                        ]
+                    )
+                    .increment(1);
+                    tracing::warn!(attempts = n, ?class, ?stopped, "external call failed");
+                    return Err(CallError::Failed {
+                        operation: self.name.clone(),
+                        attempts: n,
+                        stopped,
+                        class,
+                        last_outcome: outcome,
+                        last: error,
+                    });
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl<E> AttemptError<E> {
+    fn into_parts(self) -> (Outcome, Option<String>, Option<E>) {
+        (self.outcome, self.retry_after, Some(self.error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::breaker::{BreakerConfig, State, Window};
+    use crate::rate_limit::Algorithm;
+    use crate::retry::{Backoff, Jitter};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    const MS: Duration = Duration::from_millis(1);
+    const S: Duration = Duration::from_secs(1);
+
+    fn system(consecutive: u32) -> Arc<System> {
+        let breaker = CircuitBreaker::new(BreakerConfig {
+            window: Window::Count(10),
+            minimum_calls: 10,
+            consecutive_failures: Some(consecutive),
+            open_for: 30 * S,
+            half_open_permits: 1,
+            ..BreakerConfig::default()
+        })
+        .unwrap();
+        Arc::new(System::new(
+            "vendor",
+            breaker,
+            RetryBudget::new(10 * S, 10.0, 10).unwrap(),
+        ))
+    }
+
+    fn op(system: Arc<System>, method: &str, key: bool) -> Operation {
+        let backoff = Backoff::exponential(100 * MS, 2 * S)
+            .unwrap()
+            .with_jitter(Jitter::None);
+        Operation::new(
+            "op",
+            system,
+            S,
+            10 * S,
+            RetryPolicy::new(3, 10 * S, backoff).unwrap(),
+            Idempotency::of(method, key),
+        )
+        .unwrap()
+    }
+
+    fn fail<T>(status: u16) -> Result<T, AttemptError<&'static str>> {
+        Err(AttemptError {
+            outcome: Outcome::Status(status),
+            retry_after: None,
+            error: "boom",
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_with_backoff() {
+        let calls = AtomicU32::new(0);
+        let start = tokio::time::Instant::now();
+        let r = op(system(100), "GET", false)
+            .call(|n| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 3 {
+                        fail(503)
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await;
+        assert_eq!(r.unwrap(), 3);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(start.elapsed(), 300 * MS, "100 ms then 200 ms of backoff");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_run_out_and_the_error_says_so() {
+        let r = op(system(100), "GET", false)
+            .call(|_| async { fail::<()>(500) })
+            .await;
+        match r {
+            Err(CallError::Failed {
+                attempts,
+                stopped,
+                class,
+                last,
+                ..
+            }) => {
+                assert_eq!(
+                    (attempts, stopped, class, last),
+                    (
+                        3,
+                        StopReason::MaxAttempts,
+                        FailureClass::Transient,
+                        Some("boom")
+                    )
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_post_without_a_key_is_not_retried_but_one_with_a_key_is() {
+        let calls = AtomicU32::new(0);
+        let r = op(system(100), "POST", false)
+            .call(|_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { fail::<()>(503) }
+            })
+            .await;
+        assert!(matches!(
+            r,
+            Err(CallError::Failed {
+                attempts: 1,
+                stopped: StopReason::NotRetryable,
+                ..
+            })
+        ));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let r = op(system(100), "POST", true)
+            .call(|_| async { fail::<()>(503) })
+            .await;
+        assert!(matches!(r, Err(CallError::Failed { attempts: 3, .. })));
+        // A refused connection never left: even a POST without a key may go again.
+        let r = op(system(100), "POST", false)
+            .call(|n| async move {
+                if n == 1 {
+                    Err(AttemptError {
+                        outcome: Outcome::ConnectFailed,
+                        retry_after: None,
+                        error: "refused",
+                    })
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(r.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failures_fail_fast() {
+        let r = op(system(100), "GET", false)
+            .call(|_| async { fail::<()>(404) })
+            .await;
+        assert!(matches!(
+            r,
+            Err(CallError::Failed {
+                attempts: 1,
+                class: FailureClass::Permanent,
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured() {
+        let start = tokio::time::Instant::now();
+        let r = op(system(100), "GET", false)
+            .call(|n| async move {
+                if n == 1 {
+                    Err(AttemptError {
+                        outcome: Outcome::Status(429),
+                        retry_after: Some("2".into()),
+                        error: "slow down",
+                    })
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(r.is_ok());
+        assert_eq!(start.elapsed(), 2 * S);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_call_outlives_its_deadline() {
+        let start = tokio::time::Instant::now();
+        let r = op(system(100), "GET", false)
+            .call(|_| async {
+                tokio::time::sleep(60 * S).await;
+                Ok::<_, AttemptError<()>>(())
+            })
+            .await;
+        assert!(
+            matches!(
+                r,
+                Err(CallError::Failed {
+                    last_outcome: Outcome::Timeout,
+                    attempts: 3,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        assert_eq!(
+            start.elapsed(),
+            3 * S + 300 * MS,
+            "three 1 s timeouts and 300 ms of backoff"
+        );
+        assert!(start.elapsed() <= 10 * S);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_breaker_opens_and_later_calls_fail_fast() {
+        let sys = system(3);
+        let o = op(sys.clone(), "GET", false);
+        let _ = o.call(|_| async { fail::<()>(500) }).await;
+        assert_eq!(sys.breaker().state(), State::Open);
+        let calls = AtomicU32::new(0);
+        let r = o
+            .call(|_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok::<_, AttemptError<()>>(()) }
+            })
+            .await;
+        match r {
+            Err(CallError::CircuitOpen { source, .. }) => assert_eq!(source.retry_in, 30 * S),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "fail fast: the transport was not called"
+        );
+        tokio::time::advance(30 * S).await;
+        assert!(o
+            .call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await
+            .is_ok());
+        assert_eq!(sys.breaker().state(), State::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_exhausted_budget_stops_retries() {
+        let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+        let sys = Arc::new(System::new(
+            "vendor",
+            breaker,
+            RetryBudget::new(10 * S, 0.5, 0).unwrap(),
+        ));
+        let o = op(sys, "GET", false);
+        // One call deposits one; half a retry is not a retry.
+        let r = o.call(|_| async { fail::<()>(503) }).await;
+        assert!(
+            matches!(
+                r,
+                Err(CallError::Failed {
+                    attempts: 1,
+                    stopped: StopReason::BudgetExhausted,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_outbound_rate_limit_waits_or_fails_fast() {
+        let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+        let limiter = RateLimiter::in_memory(Algorithm::TokenBucket {
+            rate: 2.0,
+            burst: 1,
+        })
+        .unwrap();
+        let sys = Arc::new(
+            System::new("vendor", breaker, RetryBudget::new(10 * S, 0.2, 1).unwrap())
+                .rate_limited(limiter),
+        );
+        let o = op(sys, "GET", false);
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            o.call(|_| async { Ok::<_, AttemptError<()>>(()) })
+                .await
+                .unwrap();
+        }
+        // 2 per second: the 2nd and 3rd wait 500 ms each (tokio's timer rounds up to 1 ms).
+        assert!(
+            start.elapsed() >= S && start.elapsed() <= S + 5 * MS,
+            "{:?}",
+            start.elapsed()
+        );
+        let r = o
+            .clone()
+            .when_limited(WhenLimited::FailFast)
+            .call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await;
+        assert!(matches!(r, Err(CallError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn an_operation_without_a_timeout_is_refused() {
+        let e = Operation::new(
+            "op",
+            system(3),
+            Duration::ZERO,
+            S,
+            RetryPolicy::never(),
+            Idempotency::Idempotent,
+        )
+        .unwrap_err();
+        assert_eq!(e.0, "timeout");
+    }
+}
