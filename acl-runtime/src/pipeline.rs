@@ -25,6 +25,7 @@ pub struct System {
     breaker: CircuitBreaker,
     budget: RetryBudget,
     limiter: Option<RateLimiter>,
+    bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
 }
 
@@ -36,8 +37,17 @@ impl System {
             breaker,
             budget,
             limiter: None,
+            bulkhead: None,
             classifier: Classifier::default(),
         }
+    }
+
+    /// A bulkhead: at most `max_concurrent` calls to this system at once; a call waits
+    /// at most `max_wait` (and never past its deadline) for a place.
+    pub fn bulkhead(mut self, max_concurrent: usize, max_wait: Duration) -> Self {
+        let size = max_concurrent.max(1);
+        self.bulkhead = Some((Arc::new(tokio::sync::Semaphore::new(size)), max_wait, size));
+        self
     }
 
     /// Limits outbound calls to this system.
@@ -102,6 +112,14 @@ pub enum CallError<E> {
         operation: String,
         /// When a call would be allowed.
         retry_after: Duration,
+    },
+    /// The bulkhead was full for longer than the call could wait.
+    #[error("{operation}: {max_concurrent} calls to this system are already in flight")]
+    BulkheadFull {
+        /// The operation.
+        operation: String,
+        /// The bulkhead's size.
+        max_concurrent: usize,
     },
     /// The attempts failed; the last one's error is kept.
     #[error("{operation}: failed after {attempts} attempt(s) ({stopped:?}): {class:?} ({last_outcome:?})")]
@@ -180,6 +198,24 @@ impl Operation {
             ("operation", self.name.clone()),
         ];
         async {
+            // Bulkhead: a place for the whole call, retries included.
+            let _place = match &sys.bulkhead {
+                None => None,
+                Some((semaphore, max_wait, size)) => {
+                    let wait = (*max_wait).min(self.deadline);
+                    match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
+                        Ok(Ok(place)) => Some(place),
+                        _ => {
+                            metrics::counter!("acl_bulkhead_rejections_total", &labels)
+                                .increment(1);
+                            return Err(CallError::BulkheadFull {
+                                operation: self.name.clone(),
+                                max_concurrent: *size,
+                            });
+                        }
+                    }
+                }
+            };
             let mut rng = fastrand::Rng::new();
             let mut previous_delay = Duration::ZERO;
             sys.budget.deposit(started.into_std());
@@ -614,6 +650,82 @@ mod tests {
             .call(|_| async { Ok::<_, AttemptError<()>>(()) })
             .await;
         assert!(matches!(r, Err(CallError::RateLimited { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bulkhead_bounds_concurrent_calls() {
+        let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+        let sys = Arc::new(
+            System::new("vendor", breaker, RetryBudget::new(10 * S, 0.2, 1).unwrap())
+                .bulkhead(2, 100 * MS),
+        );
+        let o = Arc::new(op(sys, "GET", false));
+        let in_flight = Arc::new(AtomicU32::new(0));
+        let peak = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let (o, in_flight, peak) = (o.clone(), in_flight.clone(), peak.clone());
+            tasks.push(async move {
+                o.call(|_| {
+                    let (in_flight, peak) = (in_flight.clone(), peak.clone());
+                    async move {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(500 * MS).await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        Ok::<_, AttemptError<()>>(())
+                    }
+                })
+                .await
+            });
+        }
+        let results = futures_join(tasks).await;
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        let full = results
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Err(CallError::BulkheadFull {
+                        max_concurrent: 2,
+                        ..
+                    })
+                )
+            })
+            .count();
+        assert_eq!(
+            (results.len() - full, full),
+            (2, 3),
+            "two ran; three waited 100 ms and gave up"
+        );
+    }
+
+    /// Runs futures concurrently on the current task (no extra dependency for `join_all`).
+    async fn futures_join<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+        let handles: Vec<_> = futures.into_iter().map(|f| Box::pin(f)).collect();
+        let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+        let mut out: Vec<Option<F::Output>> = (0..handles.len()).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (i, h) in handles.iter_mut().enumerate() {
+                if let Some(f) = h {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            out[i] = Some(v);
+                            *h = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        out.into_iter().map(|o| o.unwrap()).collect()
     }
 
     #[test]
