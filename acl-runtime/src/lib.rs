@@ -20,6 +20,7 @@
 pub mod boundary;
 pub mod breaker;
 pub mod classify;
+pub mod config;
 pub mod formats;
 pub mod pipeline;
 pub mod rate_limit;
