@@ -21,6 +21,7 @@ pub mod boundary;
 pub mod breaker;
 pub mod classify;
 pub mod config;
+pub mod fallback;
 pub mod formats;
 pub mod pipeline;
 pub mod rate_limit;
