@@ -27,6 +27,8 @@ pub mod pipeline;
 pub mod rate_limit;
 #[cfg(feature = "raw-validation")]
 pub mod raw;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod retry;
 pub mod wire;
 
