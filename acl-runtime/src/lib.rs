@@ -23,6 +23,7 @@ pub mod classify;
 pub mod config;
 pub mod fallback;
 pub mod formats;
+pub mod inbound;
 pub mod layer;
 pub mod pipeline;
 pub mod rate_limit;

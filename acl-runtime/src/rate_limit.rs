@@ -269,6 +269,11 @@ impl<S: Store> RateLimiter<S> {
         self.store.decide(key, &self.algorithm, now)
     }
 
+    /// The algorithm.
+    pub fn algorithm(&self) -> &Algorithm {
+        &self.algorithm
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
