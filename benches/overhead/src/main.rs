@@ -1,0 +1,97 @@
+//! `cargo run --release --manifest-path benches/overhead/Cargo.toml`
+//!
+//! The happy path with a no-op transport, measured in one run: acl's full pipeline
+//! (limiter + breaker + retry bookkeeping + timeout + metrics/tracing) against the same
+//! stack built from governor + failsafe + tokio's timeout. Prints ns/call, heap
+//! allocations per call (a counting allocator), and `pipeline_ratio=<acl/peers>`.
+//! Also ns per decision for the in-memory limiter.
+
+use std::alloc::{GlobalAlloc, Layout, System as Sys};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
+use acl_runtime::classify::Idempotency;
+use acl_runtime::pipeline::{AttemptError, Operation, System};
+use acl_runtime::rate_limit::{Algorithm, RateLimiter};
+use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        Sys.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        Sys.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const N: u64 = 200_000;
+
+fn measure(name: &str, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..10_000 {
+        f();
+    }
+    let a0 = ALLOCS.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    for _ in 0..N {
+        f();
+    }
+    let ns = t0.elapsed().as_nanos() as f64 / N as f64;
+    let allocs = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / N as f64;
+    println!("{name:<40} {ns:>9.1} ns/call {allocs:>6.2} allocs/call");
+    (ns, allocs)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+
+    // acl: the whole pipeline.
+    let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+    let limiter = RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap();
+    let system = Arc::new(
+        System::new("vendor", breaker, RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap()).rate_limited(limiter),
+    );
+    let op = Operation::new(
+        "op",
+        system,
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+        RetryPolicy::new(3, Duration::from_secs(30), Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap()).unwrap(),
+        Idempotency::Idempotent,
+    )
+    .unwrap();
+    let (acl_ns, _) = measure("acl pipeline", || {
+        rt.block_on(op.call(|_| async { Ok::<u32, AttemptError<()>>(1) })).unwrap();
+    });
+
+    // Peers: governor (rate limit) + failsafe (breaker) + tokio timeout.
+    let quota = governor::Quota::per_second(NonZeroU32::new(1_000_000_000).unwrap()).allow_burst(NonZeroU32::new(1_000_000).unwrap());
+    let gov = governor::RateLimiter::direct(quota);
+    let fs = failsafe::Config::new().build();
+    use failsafe::futures::CircuitBreaker as _;
+    let (peer_ns, _) = measure("governor + failsafe + tokio timeout", || {
+        rt.block_on(async {
+            gov.check().unwrap();
+            tokio::time::timeout(Duration::from_secs(5), fs.call(async { Ok::<u32, ()>(1) })).await.unwrap().unwrap();
+        });
+    });
+
+    let acl_limiter = RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap();
+    let now = Instant::now();
+    measure("acl in-memory limiter decision", || {
+        std::hint::black_box(acl_limiter.check("vendor", now));
+    });
+    measure("governor direct check", || {
+        let _ = std::hint::black_box(gov.check());
+    });
+    println!("pipeline_ratio={:.3}", acl_ns / peer_ns);
+}
