@@ -221,14 +221,16 @@ impl Store for MemoryStore {
             let idle = self.idle_after.as_secs_f64();
             map.retain(|_, (_, last)| t - *last < idle);
         }
-        let entry = map.entry(key.to_string()).or_insert((
-            KeyState {
-                b: t,
-                ..KeyState::default()
-            },
-            t,
-        ));
-        entry.1 = t;
+        // Look up before inserting: the key is copied only the first time it is seen.
+        if let Some(entry) = map.get_mut(key) {
+            entry.1 = t;
+            return decide(alg, &mut entry.0, t);
+        }
+        let fresh = KeyState {
+            b: t,
+            ..KeyState::default()
+        };
+        let entry = map.entry(key.to_string()).or_insert((fresh, t));
         decide(alg, &mut entry.0, t)
     }
 }
