@@ -71,6 +71,65 @@ pub enum WhenLimited {
     FailFast,
 }
 
+/// The metric keys of one operation, built once: recording a metric then allocates
+/// nothing on the call path.
+#[derive(Debug)]
+struct Keys {
+    ok: metrics::Key,
+    circuit_open: metrics::Key,
+    failed: [metrics::Key; 4],
+    attempt_seconds: metrics::Key,
+    retries: metrics::Key,
+    rate_limited: metrics::Key,
+    bulkhead_rejections: metrics::Key,
+}
+
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new("acl", metrics::Level::INFO, Some(module_path!()));
+
+impl Keys {
+    fn new(system: &str, operation: &str) -> Self {
+        let labels = |extra: Option<&'static str>| {
+            let mut l = vec![
+                metrics::Label::new("system", system.to_string()),
+                metrics::Label::new("operation", operation.to_string()),
+            ];
+            if let Some(outcome) = extra {
+                l.push(metrics::Label::new("outcome", outcome));
+            }
+            l
+        };
+        let key = |name: &'static str, extra| metrics::Key::from_parts(name, labels(extra));
+        Self {
+            ok: key("acl_calls_total", Some("ok")),
+            circuit_open: key("acl_calls_total", Some("circuit_open")),
+            failed: [
+                key("acl_calls_total", Some("transient")),
+                key("acl_calls_total", Some("permanent")),
+                key("acl_calls_total", Some("rate_limited")),
+                key("acl_calls_total", Some("invalid_data")),
+            ],
+            attempt_seconds: key("acl_attempt_seconds", None),
+            retries: key("acl_retries_total", None),
+            rate_limited: key("acl_rate_limited_total", None),
+            bulkhead_rejections: key("acl_bulkhead_rejections_total", None),
+        }
+    }
+
+    fn count(key: &metrics::Key) {
+        metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1));
+    }
+
+    fn failed(&self, class: FailureClass) -> &metrics::Key {
+        &self.failed[match class {
+            FailureClass::Transient => 0,
+            FailureClass::Permanent => 1,
+            FailureClass::RateLimited { .. } => 2,
+            FailureClass::InvalidData => 3,
+        }]
+    }
+}
+
 /// One operation's policy.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -81,6 +140,7 @@ pub struct Operation {
     retry: RetryPolicy,
     idempotency: Idempotency,
     when_limited: WhenLimited,
+    keys: Arc<Keys>,
 }
 
 /// A failed attempt as the transport reports it.
@@ -167,8 +227,11 @@ impl Operation {
                 "must not be shorter than the timeout",
             ));
         }
+        let name = name.into();
+        let keys = Arc::new(Keys::new(&system.name, &name));
         Ok(Self {
-            name: name.into(),
+            keys,
+            name,
             system,
             timeout,
             deadline,
@@ -193,10 +256,7 @@ impl Operation {
         let sys = &*self.system;
         let started = tokio::time::Instant::now();
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
-        let labels = [
-            ("system", sys.name.clone()),
-            ("operation", self.name.clone()),
-        ];
+        let keys = &*self.keys;
         async {
             // Bulkhead: a place for the whole call, retries included.
             let _place = match &sys.bulkhead {
@@ -206,8 +266,7 @@ impl Operation {
                     match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
                         Ok(Ok(place)) => Some(place),
                         _ => {
-                            metrics::counter!("acl_bulkhead_rejections_total", &labels)
-                                .increment(1);
+                            Keys::count(&keys.bulkhead_rejections);
                             return Err(CallError::BulkheadFull {
                                 operation: self.name.clone(),
                                 max_concurrent: *size,
@@ -228,7 +287,7 @@ impl Operation {
                         match limiter.check(&self.name, tokio::time::Instant::now().into_std()) {
                             Decision::Allow => break,
                             Decision::Deny { retry_after } => {
-                                metrics::counter!("acl_rate_limited_total", &labels).increment(1);
+                                Keys::count(&keys.rate_limited);
                                 let left = self.deadline.saturating_sub(started.elapsed());
                                 if self.when_limited == WhenLimited::FailFast || retry_after > left
                                 {
@@ -247,15 +306,7 @@ impl Operation {
                 let permit = match sys.breaker.try_acquire(now.into_std()) {
                     Ok(p) => p,
                     Err(source) => {
-                        metrics::counter!(
-                            "acl_calls_total",
-                            &[
-                                ("system", sys.name.clone()),
-                                ("operation", self.name.clone()),
-                                ("outcome", "circuit_open".to_string())
-                            ]
-                        )
-                        .increment(1);
+                        Keys::count(&keys.circuit_open);
                         return Err(CallError::CircuitOpen {
                             operation: self.name.clone(),
                             source,
@@ -269,19 +320,14 @@ impl Operation {
                     .instrument(tracing::debug_span!("acl.attempt", attempt = n))
                     .await;
                 let took = now.elapsed();
-                metrics::histogram!("acl_attempt_seconds", &labels).record(took.as_secs_f64());
+                metrics::with_recorder(|r| {
+                    r.register_histogram(&keys.attempt_seconds, &METADATA)
+                        .record(took.as_secs_f64())
+                });
                 let failure = match result {
                     Ok(Ok(value)) => {
                         permit.record(false, took, tokio::time::Instant::now().into_std());
-                        metrics::counter!(
-                            "acl_calls_total",
-                            &[
-                                ("system", sys.name.clone()),
-                                ("operation", self.name.clone()),
-                                ("outcome", "ok".to_string())
-                            ]
-                        )
-                        .increment(1);
+                        Keys::count(&keys.ok);
                         return Ok(value);
                     }
                     Ok(Err(e)) => e.into_parts(),
@@ -320,7 +366,7 @@ impl Operation {
                                 .budget
                                 .try_withdraw(tokio::time::Instant::now().into_std())
                             {
-                                metrics::counter!("acl_retries_total", &labels).increment(1);
+                                Keys::count(&keys.retries);
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
                                 tokio::time::sleep(delay).await;
@@ -332,15 +378,7 @@ impl Operation {
                     }
                 };
                 if let Some(stopped) = stop {
-                    metrics::counter!(
-                        "acl_calls_total",
-                        &[
-                            ("system", sys.name.clone()),
-                            ("operation", self.name.clone()),
-                            ("outcome", format!("{class:?}"))
-                        ]
-                    )
-                    .increment(1);
+                    Keys::count(keys.failed(class));
                     tracing::warn!(attempts = n, ?class, ?stopped, "external call failed");
                     return Err(CallError::Failed {
                         operation: self.name.clone(),
