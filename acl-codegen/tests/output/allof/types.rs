@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -36,7 +35,9 @@ pub mod schema_refs {
 pub struct Base {
     pub id: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub created: ::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>,
+    pub created: ::std::option::Option<
+        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+    >,
 }
 impl ::acl_runtime::BoundarySchema for Base {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -56,15 +57,16 @@ pub type Bounded = ::acl_runtime::Checked<i64, rules::Bounded>;
 pub struct Invoice {
     pub id: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub created: ::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>,
+    pub created: ::std::option::Option<
+        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+    >,
     pub total: InvoiceTotal,
 }
 impl ::acl_runtime::BoundarySchema for Invoice {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
 }
 /// Contract location: `#/components/schemas/Invoice/allOf/1/properties/total`.
 ///

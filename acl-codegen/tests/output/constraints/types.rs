@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -72,8 +71,7 @@ impl ::acl_runtime::BoundarySchema for Order {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Order";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Order";
 }
 /// Contract location: `#/components/schemas/Order/properties/note`.
 ///
@@ -94,7 +92,10 @@ pub type Sku = ::acl_runtime::Checked<::std::string::String, rules::Sku>;
 /// Contract name: `Tags`.
 ///
 /// Rules: minItems 1, maxItems 3, uniqueItems.
-pub type Tags = ::acl_runtime::Checked<::std::vec::Vec<::std::string::String>, rules::Tags>;
+pub type Tags = ::acl_runtime::Checked<
+    ::std::vec::Vec<::std::string::String>,
+    rules::Tags,
+>;
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The rules of [`super::Labels`].
@@ -122,7 +123,9 @@ pub mod rules {
     impl ::acl_runtime::Rule for Price {
         const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
             exclusive_minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
-            exclusive_maximum: ::std::option::Option::Some(::acl_runtime::Num::Int(1000000)),
+            exclusive_maximum: ::std::option::Option::Some(
+                ::acl_runtime::Num::Int(1000000),
+            ),
             multiple_of: ::std::option::Option::Some(::acl_runtime::Num::Float(0.01f64)),
             ..::acl_runtime::Constraints::NONE
         };

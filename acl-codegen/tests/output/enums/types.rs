@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -27,8 +26,7 @@ pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Kind: &str = "https://acl.invalid/contract/0.json#/components/schemas/Kind";
-    pub const MaybeColor: &str =
-        "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
+    pub const MaybeColor: &str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
     pub const Mixed: &str = "https://acl.invalid/contract/0.json#/components/schemas/Mixed";
     pub const Priority: &str = "https://acl.invalid/contract/0.json#/components/schemas/Priority";
     pub const Reaction: &str = "https://acl.invalid/contract/0.json#/components/schemas/Reaction";
@@ -78,21 +76,24 @@ impl<'de> __acl::serde::Deserialize<'de> for MaybeColor {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let s =
-            <::std::borrow::Cow<'de, str> as __acl::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(match &*s {
-            "red" => Self::Red,
-            "green" => Self::Green,
-            _ => Self::Unknown(s.into_owned()),
-        })
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "red" => Self::Red,
+                "green" => Self::Green,
+                _ => Self::Unknown(s.into_owned()),
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for MaybeColor {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
 }
 /// Contract name: `Mixed`.
 ///
@@ -137,20 +138,21 @@ impl<'de> __acl::serde::Deserialize<'de> for Priority {
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
         let v = <i64 as __acl::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(match v {
-            1 => Self::V1,
-            2 => Self::V2,
-            3 => Self::V3,
-            other => Self::Unknown(other),
-        })
+        Ok(
+            match v {
+                1 => Self::V1,
+                2 => Self::V2,
+                3 => Self::V3,
+                other => Self::Unknown(other),
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Priority {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Priority";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Priority";
 }
 /// GitHub's reaction names, which differ only in symbols.
 ///
@@ -175,8 +177,14 @@ pub enum Reaction {
 }
 impl Reaction {
     /// Every value the contract lists.
-    pub const VALUES: &'static [&'static str] =
-        &["+1", "-1", "reactions-+1", "reactions--1", "laugh", ""];
+    pub const VALUES: &'static [&'static str] = &[
+        "+1",
+        "-1",
+        "reactions-+1",
+        "reactions--1",
+        "laugh",
+        "",
+    ];
     /// The value on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -207,25 +215,28 @@ impl<'de> __acl::serde::Deserialize<'de> for Reaction {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let s =
-            <::std::borrow::Cow<'de, str> as __acl::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(match &*s {
-            "+1" => Self::Plus1,
-            "-1" => Self::Minus1,
-            "reactions-+1" => Self::ReactionsPlus1,
-            "reactions--1" => Self::ReactionsMinus1,
-            "laugh" => Self::Laugh,
-            "" => Self::Empty,
-            _ => Self::Unknown(s.into_owned()),
-        })
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "+1" => Self::Plus1,
+                "-1" => Self::Minus1,
+                "reactions-+1" => Self::ReactionsPlus1,
+                "reactions--1" => Self::ReactionsMinus1,
+                "laugh" => Self::Laugh,
+                "" => Self::Empty,
+                _ => Self::Unknown(s.into_owned()),
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Reaction {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Reaction";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Reaction";
 }
 /// Contract name: `Status`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -270,22 +281,25 @@ impl<'de> __acl::serde::Deserialize<'de> for Status {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let s =
-            <::std::borrow::Cow<'de, str> as __acl::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(match &*s {
-            "active" => Self::Active,
-            "past_due" => Self::PastDue,
-            "canceled" => Self::Canceled,
-            _ => Self::Unknown(s.into_owned()),
-        })
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "active" => Self::Active,
+                "past_due" => Self::PastDue,
+                "canceled" => Self::Canceled,
+                _ => Self::Unknown(s.into_owned()),
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Status {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Status";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Status";
 }
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {

@@ -9,7 +9,7 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
@@ -17,14 +17,8 @@ use ::acl_runtime::__private as __acl;
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
     documents: &[
-        (
-            "https://acl.invalid/contract/0.json",
-            include_str!("contract/0.json"),
-        ),
-        (
-            "https://acl.invalid/contract/1.json",
-            include_str!("contract/1.json"),
-        ),
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+        ("https://acl.invalid/contract/1.json", include_str!("contract/1.json")),
     ],
     dialect: "draft4",
 };

@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -63,13 +62,15 @@ impl ::acl_runtime::BoundarySchema for Formats {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Formats";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
 }
 /// Contract location: `#/components/schemas/Formats/properties/email`.
 ///
 /// Rules: format email.
-pub type FormatsEmail = ::acl_runtime::Checked<::std::string::String, rules::FormatsEmail>;
+pub type FormatsEmail = ::acl_runtime::Checked<
+    ::std::string::String,
+    rules::FormatsEmail,
+>;
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The rules of [`super::FormatsEmail`].

@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -55,16 +54,23 @@ impl<'de> __acl::serde::Deserialize<'de> for Expr {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value =
-            <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[__acl::Variant<'_, Self>] = &[
-                ("Lit", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<ExprLit>(v).map(Self::Lit)
-                }),
-                ("Add", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<::std::boxed::Box<ExprAdd>>(v).map(Self::Add)
-                }),
+                (
+                    "Lit",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<ExprLit>(v).map(Self::Lit)
+                    },
+                ),
+                (
+                    "Add",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<::std::boxed::Box<ExprAdd>>(v).map(Self::Add)
+                    },
+                ),
             ];
             __acl::one_of("Expr", __acl::UnionKind::OneOf, &value, variants)
         };
@@ -103,8 +109,7 @@ impl ::acl_runtime::BoundarySchema for Nested {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Nested";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Nested";
 }
 /// Contract name: `Node`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]

@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -42,8 +41,9 @@ pub struct Event {
         deserialize_with = "__acl::optional_nullable",
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub labels:
-        ::std::option::Option<::std::option::Option<::std::vec::Vec<::std::string::String>>>,
+    pub labels: ::std::option::Option<
+        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    >,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub extra: ::std::option::Option<__acl::serde_json::Value>,
 }

@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -27,8 +26,7 @@ pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Account: &str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
-    pub const Extensible: &str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
+    pub const Extensible: &str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
     pub const Owner: &str = "https://acl.invalid/contract/0.json#/components/schemas/Owner";
 }
 /// An account at the vendor.
@@ -50,7 +48,9 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub display_name: ::std::option::Option<::std::string::String>,
     /// Required but may be null.
-    pub closed_at: ::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>,
+    pub closed_at: ::std::option::Option<
+        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+    >,
     /// Optional and nullable; absent and null differ.
     #[serde(
         default,
@@ -85,8 +85,7 @@ impl ::acl_runtime::BoundarySchema for Account {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Account";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
 }
 /// Contract name: `Extensible`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
@@ -102,8 +101,7 @@ impl ::acl_runtime::BoundarySchema for Extensible {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
 }
 /// Contract name: `Owner`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
@@ -118,8 +116,7 @@ impl ::acl_runtime::BoundarySchema for Owner {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Owner";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Owner";
 }
 /// Contract location: `#/components/schemas/Owner/properties/email`.
 ///

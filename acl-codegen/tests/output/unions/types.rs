@@ -9,17 +9,16 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
@@ -32,8 +31,7 @@ pub mod schema_refs {
     pub const MaybeCat: &str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeCat";
     pub const Pet: &str = "https://acl.invalid/contract/0.json#/components/schemas/Pet";
     pub const Shape: &str = "https://acl.invalid/contract/0.json#/components/schemas/Shape";
-    pub const StringOrNumber: &str =
-        "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
+    pub const StringOrNumber: &str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
 }
 /// Contract name: `Cat`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
@@ -86,16 +84,23 @@ impl<'de> __acl::serde::Deserialize<'de> for IdOrName {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value =
-            <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[__acl::Variant<'_, Self>] = &[
-                ("I64", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<i64>(v).map(Self::I64)
-                }),
-                ("String", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<::std::string::String>(v).map(Self::String)
-                }),
+                (
+                    "I64",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<i64>(v).map(Self::I64)
+                    },
+                ),
+                (
+                    "String",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<::std::string::String>(v).map(Self::String)
+                    },
+                ),
             ];
             __acl::one_of("IdOrName", __acl::UnionKind::AnyOf, &value, variants)
         };
@@ -106,8 +111,7 @@ impl ::acl_runtime::BoundarySchema for IdOrName {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
 }
 /// Contract name: `MaybeCat`.
 pub type MaybeCat = ::std::option::Option<Cat>;
@@ -136,16 +140,23 @@ impl<'de> __acl::serde::Deserialize<'de> for Pet {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value =
-            <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[__acl::Variant<'_, Self>] = &[
-                ("kitty", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<Cat>(v).map(Self::Cat)
-                }),
-                ("dog", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<Dog>(v).map(Self::Dog)
-                }),
+                (
+                    "kitty",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<Cat>(v).map(Self::Cat)
+                    },
+                ),
+                (
+                    "dog",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<Dog>(v).map(Self::Dog)
+                    },
+                ),
             ];
             __acl::tagged("Pet", "pet_type", &value, variants)
         };
@@ -185,16 +196,23 @@ impl<'de> __acl::serde::Deserialize<'de> for Shape {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value =
-            <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[__acl::Variant<'_, Self>] = &[
-                ("Circle", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<ShapeCircle>(v).map(Self::Circle)
-                }),
-                ("Square", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<ShapeSquare>(v).map(Self::Square)
-                }),
+                (
+                    "Circle",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<ShapeCircle>(v).map(Self::Circle)
+                    },
+                ),
+                (
+                    "Square",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<ShapeSquare>(v).map(Self::Square)
+                    },
+                ),
             ];
             __acl::one_of("Shape", __acl::UnionKind::OneOf, &value, variants)
         };
@@ -205,8 +223,7 @@ impl ::acl_runtime::BoundarySchema for Shape {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Shape";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Shape";
 }
 /// Circle
 ///
@@ -251,16 +268,23 @@ impl<'de> __acl::serde::Deserialize<'de> for StringOrNumber {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value =
-            <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+            deserializer,
+        )?;
         let decoded: ::std::result::Result<Self, ::std::string::String> = {
             let variants: &[__acl::Variant<'_, Self>] = &[
-                ("String", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<StringOrNumberString>(v).map(Self::String)
-                }),
-                ("Number", &|v: &__acl::serde_json::Value| {
-                    __acl::branch::<StringOrNumberNumber>(v).map(Self::Number)
-                }),
+                (
+                    "String",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<StringOrNumberString>(v).map(Self::String)
+                    },
+                ),
+                (
+                    "Number",
+                    &|v: &__acl::serde_json::Value| {
+                        __acl::branch::<StringOrNumberNumber>(v).map(Self::Number)
+                    },
+                ),
             ];
             __acl::one_of("StringOrNumber", __acl::UnionKind::AnyOf, &value, variants)
         };
@@ -271,8 +295,7 @@ impl ::acl_runtime::BoundarySchema for StringOrNumber {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
 }
 /// Contract location: `#/components/schemas/StringOrNumber`.
 ///
@@ -281,8 +304,10 @@ pub type StringOrNumberNumber = ::acl_runtime::Checked<f64, rules::StringOrNumbe
 /// Contract location: `#/components/schemas/StringOrNumber`.
 ///
 /// Rules: minLength 2.
-pub type StringOrNumberString =
-    ::acl_runtime::Checked<::std::string::String, rules::StringOrNumberString>;
+pub type StringOrNumberString = ::acl_runtime::Checked<
+    ::std::string::String,
+    rules::StringOrNumberString,
+>;
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The rules of [`super::StringOrNumberNumber`].

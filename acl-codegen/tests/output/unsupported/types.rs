@@ -9,25 +9,23 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
-    rustdoc::all
+    rustdoc::all,
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
 /// `acl_runtime::raw::validate` (feature `raw-validation`).
 pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
-    documents: &[(
-        "https://acl.invalid/contract/0.json",
-        include_str!("contract/0.json"),
-    )],
+    documents: &[
+        ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
+    ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
 /// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
-    pub const Conditional: &str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
+    pub const Conditional: &str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
     pub const NotString: &str = "https://acl.invalid/contract/0.json#/components/schemas/NotString";
     pub const Remote: &str = "https://acl.invalid/contract/0.json#/components/schemas/Remote";
 }
@@ -49,15 +47,16 @@ pub struct Conditional {
     pub postcode: ::std::option::Option<::std::string::String>,
     /// Properties the contract does not list by name.
     #[serde(flatten)]
-    pub additional_properties:
-        ::std::collections::BTreeMap<::std::string::String, __acl::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        __acl::serde_json::Value,
+    >,
 }
 impl ::acl_runtime::BoundarySchema for Conditional {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
 }
 /// Contract name: `NotString`.
 ///
@@ -76,6 +75,5 @@ impl ::acl_runtime::BoundarySchema for Remote {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
     }
-    const SCHEMA_REF: &'static str =
-        "https://acl.invalid/contract/0.json#/components/schemas/Remote";
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Remote";
 }
