@@ -183,24 +183,36 @@ pub fn check_str(s: &str, c: &Constraints) -> Result<(), Violation> {
 /// Regular expressions are compiled once per pattern and kept for the life of the
 /// process: a contract has a bounded number of patterns.
 fn pattern_matches(pattern: &'static str, s: &str) -> Result<bool, String> {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, fancy_regex::Regex>>> = OnceLock::new();
+    // `None`: the pattern does not compile here. An unsupported pattern must not turn
+    // every value away (unsupported constructs loosen, never tighten): it is skipped,
+    // and said once.
+    type Cache = HashMap<&'static str, Option<fancy_regex::Regex>>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let regex = {
         let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(pattern) {
             Some(r) => r.clone(),
             None => {
-                let r = fancy_regex::Regex::new(&translate_ecma(pattern)).map_err(|e| {
-                    format!("the contract's pattern /{pattern}/ does not compile: {e}")
-                })?;
+                let r = match fancy_regex::Regex::new(&translate_ecma(pattern)) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::warn!(pattern, error = %e, "a contract pattern does not compile; it is not enforced");
+                        None
+                    }
+                };
                 map.insert(pattern, r.clone());
                 r
             }
         }
     };
-    regex
-        .is_match(s)
-        .map_err(|e| format!("matching /{pattern}/ failed: {e}"))
+    match regex {
+        // Backtracking limits hit on hostile input: refuse rather than hang.
+        Some(regex) => regex
+            .is_match(s)
+            .map_err(|e| format!("matching /{pattern}/ failed: {e}")),
+        None => Ok(true),
+    }
 }
 
 /// ECMA-262 regular expressions differ from Rust's in a few escapes that contracts use:
