@@ -326,40 +326,6 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Bad;
-    impl Rule for Bad {
-        const CONSTRAINTS: Constraints = Constraints {
-            pattern: Some("(unclosed"),
-            ..Constraints::NONE
-        };
-    }
-
-    struct Digits;
-    impl Rule for Digits {
-        const CONSTRAINTS: Constraints = Constraints {
-            pattern: Some("^\\d+$"),
-            ..Constraints::NONE
-        };
-    }
-
-    #[test]
-    fn an_unsupported_pattern_is_skipped_not_enforced_against_everything() {
-        assert!(Checked::<String, Bad>::new("anything".into()).is_ok());
-        assert!(Checked::<String, Digits>::new("123".into()).is_ok());
-        // ECMA `\d` is ASCII only.
-        assert_eq!(
-            Checked::<String, Digits>::new("١٢٣".into())
-                .unwrap_err()
-                .rule,
-            "pattern"
-        );
-    }
-}
-
 /// JSON equality as JSON Schema defines it: numbers compare by value (`1` equals `1.0`).
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -391,5 +357,39 @@ pub(crate) fn num_of(n: &serde_json::Number) -> Option<Num> {
         } else {
             Some(Num::Float(f))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Bad;
+    impl Rule for Bad {
+        const CONSTRAINTS: Constraints = Constraints {
+            pattern: Some("(unclosed"),
+            ..Constraints::NONE
+        };
+    }
+
+    struct Digits;
+    impl Rule for Digits {
+        const CONSTRAINTS: Constraints = Constraints {
+            pattern: Some("^\\d+$"),
+            ..Constraints::NONE
+        };
+    }
+
+    #[test]
+    fn an_unsupported_pattern_is_skipped_not_enforced_against_everything() {
+        assert!(Checked::<String, Bad>::new("anything".into()).is_ok());
+        assert!(Checked::<String, Digits>::new("123".into()).is_ok());
+        // ECMA `\d` is ASCII only.
+        assert_eq!(
+            Checked::<String, Digits>::new("١٢٣".into())
+                .unwrap_err()
+                .rule,
+            "pattern"
+        );
     }
 }
