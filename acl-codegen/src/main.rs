@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acl_codegen::{Error, Generator, Settings, Severity};
+use acl_codegen::{Error, Generator, Settings};
 use clap::{Args, Parser, Subcommand};
 
 /// Turns an external system's contract into an anti-corruption layer.
@@ -137,12 +137,6 @@ fn main() -> ExitCode {
                         .filter_map(|f| std::fs::read_to_string(f).ok())
                         .map(|t| t.lines().count())
                         .sum();
-                    let warnings = g
-                        .diagnostics
-                        .items()
-                        .iter()
-                        .filter(|d| d.severity == Severity::Warning)
-                        .count();
                     println!(
                         "generated {} ({} lines) into {}: {}",
                         crate_name.as_deref().unwrap_or("module"),
@@ -150,7 +144,6 @@ fn main() -> ExitCode {
                         out.display(),
                         g.summary()
                     );
-                    let _ = warnings;
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -14,8 +14,7 @@ use proc_macro2::TokenStream;
 pub struct EmitOptions {
     /// Derive `schemars::JsonSchema` (through `acl_runtime`'s `schemars` feature).
     pub schemars: bool,
-    /// How generated code reaches the contract documents for raw validation:
-    /// `Some(tokens)` is an expression per document index giving its JSON text.
+    /// Embed the contract's documents (and `BoundarySchema` impls) for raw validation.
     pub embed_contract: bool,
 }
 

@@ -351,7 +351,6 @@ impl Emitter<'_> {
     fn struct_def(&self, def: &TypeDef, s: &StructDef, source: &str) -> TokenStream {
         let name = ident(&def.name);
         let docs = doc_attrs(&def.docs, &[source.to_string()]);
-        let private = &self.p.private;
         let mut fields = Vec::new();
         let mut default_fns = Vec::new();
         for f in &s.fields {
@@ -434,7 +433,6 @@ impl Emitter<'_> {
             quote! { impl #name { #(#default_fns)* } }
         };
         let schema = self.boundary_schema(def);
-        let _ = private;
         quote! {
             #docs
             #d

@@ -298,11 +298,13 @@ impl Facts {
             (a, b) => a.or(b),
         };
         for (name, loc) in part.properties {
-            if let Some(existing) = self.properties.iter_mut().find(|(n, _)| *n == name) {
-                // The same property in two parts: keep the first (usually the more
-                // specific own declaration comes later, but both must hold; the first
-                // is the base's, which derived parts only narrow).
-                let _ = existing;
+            if self.properties.iter().any(|(n, _)| *n == name) {
+                // Both declarations must hold, but a struct field has one type: the first
+                // (the base's) is kept and the narrowing is reported, not enforced.
+                self.unenforced.push((
+                    format!("properties/{name} (declared again in an allOf part)"),
+                    loc,
+                ));
             } else {
                 self.properties.push((name, loc));
                 self.properties_from_parts = true;

@@ -609,7 +609,6 @@ impl Lowerer<'_> {
             }
             return ts;
         }
-        let c = &f.constraints;
         let mut ts = Vec::new();
         if !f.properties.is_empty()
             || !f.required.is_empty()
@@ -621,7 +620,6 @@ impl Lowerer<'_> {
         if f.items.is_some() || f.prefix_items.is_some() {
             ts.push("array".to_string());
         }
-        let _ = c;
         ts
     }
 

@@ -28,6 +28,7 @@ pub mod schema_refs {
     pub const Base: &str = "https://acl.invalid/contract/0.json#/components/schemas/Base";
     pub const Bounded: &str = "https://acl.invalid/contract/0.json#/components/schemas/Bounded";
     pub const Invoice: &str = "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
+    pub const Narrowed: &str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
 }
 /// Contract name: `Base`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
@@ -72,6 +73,24 @@ impl ::acl_runtime::BoundarySchema for Invoice {
 ///
 /// Rules: minimum 0.
 pub type InvoiceTotal = ::acl_runtime::Checked<i64, rules::InvoiceTotal>;
+/// A part that narrows a property the base declares is reported, not enforced.
+///
+/// Contract name: `Narrowed`.
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[serde(crate = "__acl::serde")]
+pub struct Narrowed {
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub created: ::std::option::Option<
+        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+    >,
+}
+impl ::acl_runtime::BoundarySchema for Narrowed {
+    fn contract() -> &'static ::acl_runtime::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
+}
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The rules of [`super::Bounded`].
