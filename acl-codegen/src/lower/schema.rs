@@ -184,18 +184,8 @@ impl Lowerer<'_> {
         let map = match value {
             Some(Value::Object(map)) => map,
             Some(Value::Bool(b)) => {
-                let b = *b;
-                let t = TypeRef::Primitive(if b { Primitive::Any } else { Primitive::Never });
-                self.by_loc
-                    .insert(loc.clone(), TypeRef::Named(name.clone()));
-                self.insert_type(
-                    name.clone(),
-                    contract_name,
-                    loc,
-                    Docs::default(),
-                    TypeKind::Alias(t),
-                );
-                return TypeRef::Named(name);
+                let t = TypeRef::Primitive(if *b { Primitive::Any } else { Primitive::Never });
+                return self.alias_definition(loc, name, contract_name, Docs::default(), t);
             }
             other => {
                 if other.is_none() {
@@ -216,16 +206,7 @@ impl Lowerer<'_> {
                     );
                 }
                 let t = TypeRef::Primitive(Primitive::Any);
-                self.by_loc
-                    .insert(loc.clone(), TypeRef::Named(name.clone()));
-                self.insert_type(
-                    name.clone(),
-                    contract_name,
-                    loc,
-                    Docs::default(),
-                    TypeKind::Alias(t),
-                );
-                return TypeRef::Named(name);
+                return self.alias_definition(loc, name, contract_name, Docs::default(), t);
             }
         };
         if map.contains_key("$ref") {
@@ -233,16 +214,8 @@ impl Lowerer<'_> {
             // references loops without ever reaching a schema.
             if let Some(chain_end) = self.follow_ref_chain(loc) {
                 if chain_end.is_err() {
-                    self.by_loc
-                        .insert(loc.clone(), TypeRef::Named(name.clone()));
-                    self.insert_type(
-                        name.clone(),
-                        contract_name,
-                        loc,
-                        docs_of(map),
-                        TypeKind::Alias(TypeRef::Primitive(Primitive::Any)),
-                    );
-                    return TypeRef::Named(name);
+                    let t = TypeRef::Primitive(Primitive::Any);
+                    return self.alias_definition(loc, name, contract_name, docs_of(map), t);
                 }
             }
         }
@@ -276,12 +249,13 @@ impl Lowerer<'_> {
             TypeRef::Named(name)
         } else {
             let f = self.facts(loc);
+            let class = self.classify(&f);
             let t = wrap(
                 TypeRef::Named(name.clone()),
-                f.nullable && matches!(self.classify(&f), Class::Named),
+                f.nullable && matches!(class, Class::Named),
             );
             self.by_loc.insert(loc.clone(), t.clone());
-            let kind = match self.classify(&f) {
+            let kind = match class {
                 Class::Named => self.lower_named(&f, &name),
                 Class::Inline => TypeKind::Alias(self.lower_inline(&f, &name)),
             };
@@ -290,6 +264,22 @@ impl Lowerer<'_> {
         };
         self.depth -= 1;
         result
+    }
+
+    /// A definition that can only be an alias of `t` (a boolean schema, or one that is
+    /// broken and falls back to any JSON value).
+    fn alias_definition(
+        &mut self,
+        loc: &Loc,
+        name: String,
+        contract_name: Option<String>,
+        docs: Docs,
+        t: TypeRef,
+    ) -> TypeRef {
+        self.by_loc
+            .insert(loc.clone(), TypeRef::Named(name.clone()));
+        self.insert_type(name.clone(), contract_name, loc, docs, TypeKind::Alias(t));
+        TypeRef::Named(name)
     }
 
     /// Follows a chain of pure `$ref`s from `loc`; `Some(Err)` when it loops.

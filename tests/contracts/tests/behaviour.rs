@@ -311,6 +311,8 @@ fn what_is_not_enforced_is_kept_not_lost() {
 fn a_narrowing_allof_part_is_left_to_the_raw_check() {
     use acl_contract_tests::allof::types::*;
     let _: Narrowed = accept(json!({"id": "abcd"}));
-    let v = acl_runtime::raw::validate::<Narrowed>(&json!({"id": "abcd"})).unwrap().unwrap_err();
+    let v = acl_runtime::raw::validate::<Narrowed>(&json!({"id": "abcd"}))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(v[0].instance_path, "/id");
 }
