@@ -13,8 +13,10 @@
 //!
 //! Time is passed in (`now`), so the state machine is deterministic under test.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+use crate::window::{self, Counts as _, TimeBuckets};
 use std::time::{Duration, Instant};
 
 /// Which calls the closed-state window holds.
@@ -135,17 +137,97 @@ pub struct OpenError {
     pub retry_in: Duration,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Call {
-    at: Instant,
-    failed: bool,
-    slow: bool,
+/// Outcome counts of some calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    calls: u32,
+    failed: u32,
+    slow: u32,
+}
+
+impl window::Counts for Counts {
+    fn add(&mut self, other: Counts) {
+        self.calls += other.calls;
+        self.failed += other.failed;
+        self.slow += other.slow;
+    }
+
+    fn remove(&mut self, other: Counts) {
+        self.calls -= other.calls;
+        self.failed -= other.failed;
+        self.slow -= other.slow;
+    }
+}
+
+/// Buckets a time-based window is cut into.
+const TIME_BUCKETS: u32 = 20;
+
+/// The closed state's sliding window, kept as running totals so that recording a call
+/// is O(1) in time and the memory is fixed, whatever the call rate.
+#[derive(Debug)]
+enum Tally {
+    /// The last `ring.len()` outcomes (bit 0: failed, bit 1: slow), oldest at `next`
+    /// once full.
+    Count {
+        ring: Vec<u8>,
+        next: usize,
+        len: usize,
+        total: Counts,
+    },
+    /// The calls of the last duration.
+    Time(TimeBuckets<Counts>),
+}
+
+impl Tally {
+    fn new(window: Window) -> Self {
+        match window {
+            Window::Count(n) => Tally::Count {
+                ring: vec![0; n as usize],
+                next: 0,
+                len: 0,
+                total: Counts::default(),
+            },
+            Window::Time(d) => Tally::Time(TimeBuckets::new(d, TIME_BUCKETS)),
+        }
+    }
+
+    fn record(&mut self, failed: bool, slow: bool, now: Instant) -> Counts {
+        let call = Counts {
+            calls: 1,
+            failed: failed as u32,
+            slow: slow as u32,
+        };
+        match self {
+            Tally::Count {
+                ring,
+                next,
+                len,
+                total,
+            } => {
+                if *len == ring.len() {
+                    let old = ring[*next];
+                    total.remove(Counts {
+                        calls: 1,
+                        failed: (old & 1) as u32,
+                        slow: (old >> 1) as u32,
+                    });
+                } else {
+                    *len += 1;
+                }
+                ring[*next] = failed as u8 | (slow as u8) << 1;
+                *next = (*next + 1) % ring.len();
+                total.add(call);
+                *total
+            }
+            Tally::Time(buckets) => buckets.add(now, call),
+        }
+    }
 }
 
 #[derive(Debug)]
 enum Inner {
     Closed {
-        calls: VecDeque<Call>,
+        calls: Tally,
         consecutive: u32,
     },
     Open {
@@ -173,6 +255,11 @@ type Hook = Box<dyn Fn(Transition) + Send + Sync>;
 /// The breaker.
 pub struct CircuitBreaker {
     config: BreakerConfig,
+    /// Mirrors "the state is closed", so admitting a call while closed takes no lock.
+    /// A call admitted just as the circuit opens is reported and ignored, as one
+    /// admitted just before would be.
+    closed: AtomicBool,
+    system: Option<String>,
     inner: Mutex<(Inner, u32)>,
     hook: Option<Hook>,
 }
@@ -199,11 +286,14 @@ impl CircuitBreaker {
     /// A closed breaker; the settings are checked.
     pub fn new(config: BreakerConfig) -> Result<Self, InvalidBreaker> {
         config.validate()?;
+        let calls = Tally::new(config.window);
         Ok(Self {
             config,
+            closed: AtomicBool::new(true),
+            system: None,
             inner: Mutex::new((
                 Inner::Closed {
-                    calls: VecDeque::new(),
+                    calls,
                     consecutive: 0,
                 },
                 0,
@@ -216,6 +306,37 @@ impl CircuitBreaker {
     pub fn on_transition(mut self, hook: impl Fn(Transition) + Send + Sync + 'static) -> Self {
         self.hook = Some(Box::new(hook));
         self
+    }
+
+    /// Names the breaker after its external system: its transitions are then logged
+    /// (`tracing`) and counted (`metrics`: `acl_breaker_transitions_total{system,from,to}`
+    /// and the gauge `acl_breaker_state{system}`, 0 closed, 1 half-open, 2 open).
+    /// [`System::new`](crate::pipeline::System::new) does this.
+    pub fn observed_as(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
+        self
+    }
+
+    fn observe(&self, t: Transition) {
+        let Some(system) = &self.system else { return };
+        let name = |s: State| match s {
+            State::Closed => "closed",
+            State::HalfOpen => "half_open",
+            State::Open => "open",
+        };
+        match t.to {
+            State::Open => tracing::warn!(system = %system, from = name(t.from), "circuit opened"),
+            _ => {
+                tracing::info!(system = %system, from = name(t.from), to = name(t.to), "circuit state changed")
+            }
+        }
+        metrics::counter!("acl_breaker_transitions_total", "system" => system.clone(), "from" => name(t.from), "to" => name(t.to)).increment(1);
+        let level = match t.to {
+            State::Closed => 0.0,
+            State::HalfOpen => 1.0,
+            State::Open => 2.0,
+        };
+        metrics::gauge!("acl_breaker_state", "system" => system.clone()).set(level);
     }
 
     /// The current state.
@@ -239,7 +360,9 @@ impl CircuitBreaker {
         let from = Self::state_of(&slot.0);
         slot.0 = to;
         let to = Self::state_of(&slot.0);
+        self.closed.store(to == State::Closed, Ordering::Release);
         if from != to {
+            self.observe(Transition { from, to });
             if let Some(hook) = &self.hook {
                 hook(Transition { from, to });
             }
@@ -259,6 +382,13 @@ impl CircuitBreaker {
 
     /// Asks to make a call at `now`.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, OpenError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(Permit {
+                breaker: self,
+                probe: false,
+                recorded: false,
+            });
+        }
         let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Inner::Open { until } = slot.0 {
             if now < until {
@@ -308,30 +438,12 @@ impl CircuitBreaker {
         let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match &mut slot.0 {
             Inner::Closed { calls, consecutive } if !probe => {
-                calls.push_back(Call {
-                    at: now,
-                    failed,
-                    slow,
-                });
-                match self.config.window {
-                    Window::Count(n) => {
-                        while calls.len() > n as usize {
-                            calls.pop_front();
-                        }
-                    }
-                    Window::Time(d) => {
-                        while calls.front().is_some_and(|c| now.duration_since(c.at) >= d) {
-                            calls.pop_front();
-                        }
-                    }
-                }
+                let total = calls.record(failed, slow, now);
                 *consecutive = if failed { *consecutive + 1 } else { 0 };
-                let n = calls.len() as f64;
-                let failures = calls.iter().filter(|c| c.failed).count() as f64;
-                let slows = calls.iter().filter(|c| c.slow).count() as f64;
-                let by_rate = calls.len() >= self.config.minimum_calls as usize
-                    && (failures / n >= self.config.failure_rate
-                        || slows / n >= self.config.slow_call_rate);
+                let n = total.calls as f64;
+                let by_rate = total.calls >= self.config.minimum_calls
+                    && (total.failed as f64 / n >= self.config.failure_rate
+                        || total.slow as f64 / n >= self.config.slow_call_rate);
                 let by_streak = self
                     .config
                     .consecutive_failures
@@ -361,7 +473,7 @@ impl CircuitBreaker {
                         self.set(
                             &mut slot,
                             Inner::Closed {
-                                calls: VecDeque::new(),
+                                calls: Tally::new(self.config.window),
                                 consecutive: 0,
                             },
                         );
@@ -633,5 +745,24 @@ mod tests {
             }),
             "open_multiplier"
         );
+    }
+
+    proptest::proptest! {
+        /// The count window's running totals equal a recount of the last `n` outcomes.
+        #[test]
+        fn count_window_totals_equal_a_recount(
+            n in 1u32..20,
+            outcomes in proptest::collection::vec((proptest::bool::ANY, proptest::bool::ANY), 1..200),
+        ) {
+            let mut tally = Tally::new(Window::Count(n));
+            let t0 = Instant::now();
+            for (i, (failed, slow)) in outcomes.iter().enumerate() {
+                let total = tally.record(*failed, *slow, t0);
+                let last = &outcomes[(i + 1).saturating_sub(n as usize)..=i];
+                proptest::prop_assert_eq!(total.calls as usize, last.len());
+                proptest::prop_assert_eq!(total.failed as usize, last.iter().filter(|o| o.0).count());
+                proptest::prop_assert_eq!(total.slow as usize, last.iter().filter(|o| o.1).count());
+            }
+        }
     }
 }

@@ -32,6 +32,7 @@ pub mod raw;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
+mod window;
 pub mod wire;
 
 pub use boundary::{Checkable, Checked, Constraints, Num, Rule, Violation};

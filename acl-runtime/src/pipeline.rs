@@ -32,9 +32,10 @@ pub struct System {
 impl System {
     /// A system with its breaker and retry budget; add a limiter with [`System::rate_limited`].
     pub fn new(name: impl Into<String>, breaker: CircuitBreaker, budget: RetryBudget) -> Self {
+        let name = name.into();
         Self {
-            name: name.into(),
-            breaker,
+            breaker: breaker.observed_as(name.clone()),
+            name,
             budget,
             limiter: None,
             bulkhead: None,
@@ -254,17 +255,23 @@ impl Operation {
         Fut: Future<Output = Result<T, AttemptError<E>>>,
     {
         let sys = &*self.system;
+        // The clock is read once before each attempt and once after it (a clock read
+        // costs about as much as the rest of the happy path together).
         let started = tokio::time::Instant::now();
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
         let keys = &*self.keys;
         async {
+            let mut now = started;
             // Bulkhead: a place for the whole call, retries included.
             let _place = match &sys.bulkhead {
                 None => None,
                 Some((semaphore, max_wait, size)) => {
                     let wait = (*max_wait).min(self.deadline);
                     match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
-                        Ok(Ok(place)) => Some(place),
+                        Ok(Ok(place)) => {
+                            now = tokio::time::Instant::now();
+                            Some(place)
+                        }
                         _ => {
                             Keys::count(&keys.bulkhead_rejections);
                             return Err(CallError::BulkheadFull {
@@ -275,7 +282,8 @@ impl Operation {
                     }
                 }
             };
-            let mut rng = fastrand::Rng::new();
+            // Only a retry needs randomness (jitter): seeded then, not on the happy path.
+            let mut rng: Option<fastrand::Rng> = None;
             let mut previous_delay = Duration::ZERO;
             sys.budget.deposit(started.into_std());
             let mut n = 0;
@@ -284,11 +292,11 @@ impl Operation {
                 // Outbound rate limit.
                 if let Some(limiter) = &sys.limiter {
                     loop {
-                        match limiter.check(&self.name, tokio::time::Instant::now().into_std()) {
+                        match limiter.check(&self.name, now.into_std()) {
                             Decision::Allow => break,
                             Decision::Deny { retry_after } => {
                                 Keys::count(&keys.rate_limited);
-                                let left = self.deadline.saturating_sub(started.elapsed());
+                                let left = self.deadline.saturating_sub(now - started);
                                 if self.when_limited == WhenLimited::FailFast || retry_after > left
                                 {
                                     return Err(CallError::RateLimited {
@@ -297,12 +305,12 @@ impl Operation {
                                     });
                                 }
                                 tokio::time::sleep(retry_after).await;
+                                now = tokio::time::Instant::now();
                             }
                         }
                     }
                 }
                 // Circuit breaker.
-                let now = tokio::time::Instant::now();
                 let permit = match sys.breaker.try_acquire(now.into_std()) {
                     Ok(p) => p,
                     Err(source) => {
@@ -314,19 +322,19 @@ impl Operation {
                     }
                 };
                 // The attempt, bounded by its timeout and by what is left of the deadline.
-                let left = self.deadline.saturating_sub(started.elapsed());
-                let limit = self.timeout.min(left);
-                let result = tokio::time::timeout(limit, attempt(n))
+                let left = self.deadline.saturating_sub(now - started);
+                let result = tokio::time::timeout_at(now + self.timeout.min(left), attempt(n))
                     .instrument(tracing::debug_span!("acl.attempt", attempt = n))
                     .await;
-                let took = now.elapsed();
+                let end = tokio::time::Instant::now();
+                let took = end - now;
                 metrics::with_recorder(|r| {
                     r.register_histogram(&keys.attempt_seconds, &METADATA)
                         .record(took.as_secs_f64())
                 });
                 let failure = match result {
                     Ok(Ok(value)) => {
-                        permit.record(false, took, tokio::time::Instant::now().into_std());
+                        permit.record(false, took, end.into_std());
                         Keys::count(&keys.ok);
                         return Ok(value);
                     }
@@ -338,11 +346,8 @@ impl Operation {
                     sys.classifier
                         .classify(&outcome, retry_after.as_deref(), SystemTime::now());
                 // Only failures of the external system count against its breaker.
-                permit.record(
-                    class == FailureClass::Transient,
-                    took,
-                    tokio::time::Instant::now().into_std(),
-                );
+                permit.record(class == FailureClass::Transient, took, end.into_std());
+                let elapsed = end - started;
                 let stop = if !sys.classifier.may_retry(class, &outcome, self.idempotency) {
                     Some(StopReason::NotRetryable)
                 } else {
@@ -350,26 +355,22 @@ impl Operation {
                         FailureClass::RateLimited { retry_after } => retry_after,
                         _ => None,
                     };
-                    match self.retry.next_delay(
-                        n,
-                        started.elapsed(),
-                        previous_delay,
-                        server,
-                        &mut rng,
-                    ) {
+                    let rng = rng.get_or_insert_with(fastrand::Rng::new);
+                    match self
+                        .retry
+                        .next_delay(n, elapsed, previous_delay, server, rng)
+                    {
                         Err(reason) => Some(reason),
-                        Ok(delay) if started.elapsed() + delay >= self.deadline => {
+                        Ok(delay) if elapsed + delay >= self.deadline => {
                             Some(StopReason::MaxTotalTime)
                         }
                         Ok(delay) => {
-                            if sys
-                                .budget
-                                .try_withdraw(tokio::time::Instant::now().into_std())
-                            {
+                            if sys.budget.try_withdraw(end.into_std()) {
                                 Keys::count(&keys.retries);
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
                                 tokio::time::sleep(delay).await;
+                                now = tokio::time::Instant::now();
                                 None
                             } else {
                                 Some(StopReason::BudgetExhausted)
@@ -778,5 +779,160 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.0, "timeout");
+    }
+
+    /// A recorder that keeps every counter, gauge and histogram count by
+    /// `name{label=value,...}`.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<std::collections::BTreeMap<String, f64>>);
+
+    struct Handle(Arc<Recorded>, String);
+
+    impl Handle {
+        fn update(&self, f: impl FnOnce(&mut f64)) {
+            f(self.0 .0.lock().unwrap().entry(self.1.clone()).or_default())
+        }
+    }
+    impl metrics::CounterFn for Handle {
+        fn increment(&self, v: u64) {
+            self.update(|x| *x += v as f64)
+        }
+        fn absolute(&self, v: u64) {
+            self.update(|x| *x = v as f64)
+        }
+    }
+    impl metrics::GaugeFn for Handle {
+        fn increment(&self, v: f64) {
+            self.update(|x| *x += v)
+        }
+        fn decrement(&self, v: f64) {
+            self.update(|x| *x -= v)
+        }
+        fn set(&self, v: f64) {
+            self.update(|x| *x = v)
+        }
+    }
+    impl metrics::HistogramFn for Handle {
+        fn record(&self, _: f64) {
+            self.update(|x| *x += 1.0)
+        }
+    }
+
+    struct TestRecorder(Arc<Recorded>);
+
+    impl TestRecorder {
+        fn handle(&self, key: &metrics::Key) -> Arc<Handle> {
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            Arc::new(Handle(
+                self.0.clone(),
+                format!("{}{{{}}}", key.name(), labels.join(",")),
+            ))
+        }
+        fn get(&self, name: &str) -> f64 {
+            self.0 .0.lock().unwrap().get(name).copied().unwrap_or(0.0)
+        }
+    }
+
+    impl metrics::Recorder for TestRecorder {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::from_arc(self.handle(key))
+        }
+        fn register_gauge(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::from_arc(self.handle(key))
+        }
+        fn register_histogram(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::from_arc(self.handle(key))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_call_attempt_retry_and_transition_is_measured() {
+        let recorder = TestRecorder(Arc::default());
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let sys = system(3);
+        let o = op(sys.clone(), "GET", false);
+        o.call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await
+            .unwrap();
+        let labels = "operation=op,system=vendor";
+        assert_eq!(
+            recorder.get(&"acl_calls_total{operation=op,outcome=ok,system=vendor}"),
+            1.0
+        );
+        assert_eq!(
+            recorder.get(&format!("acl_attempt_seconds{{{labels}}}")),
+            1.0
+        );
+        // Three attempts fail: two retries, then the breaker opens (three in a row).
+        let _ = o.call(|_| async { fail::<()>(503) }).await;
+        assert_eq!(recorder.get(&format!("acl_retries_total{{{labels}}}")), 2.0);
+        assert_eq!(
+            recorder.get(&format!("acl_attempt_seconds{{{labels}}}")),
+            4.0
+        );
+        assert_eq!(
+            recorder.get(&"acl_calls_total{operation=op,outcome=transient,system=vendor}"),
+            1.0
+        );
+        assert_eq!(
+            recorder.get("acl_breaker_state{system=vendor}"),
+            2.0,
+            "open"
+        );
+        assert_eq!(
+            recorder.get("acl_breaker_transitions_total{from=closed,system=vendor,to=open}"),
+            1.0
+        );
+        let _ = o.call(|_| async { Ok::<_, AttemptError<()>>(()) }).await;
+        assert_eq!(
+            recorder.get(&"acl_calls_total{operation=op,outcome=circuit_open,system=vendor}"),
+            1.0
+        );
+        tokio::time::advance(30 * S).await;
+        o.call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await
+            .unwrap();
+        assert_eq!(
+            recorder.get("acl_breaker_state{system=vendor}"),
+            0.0,
+            "closed again"
+        );
+        assert_eq!(
+            recorder.get("acl_breaker_transitions_total{from=half_open,system=vendor,to=closed}"),
+            1.0
+        );
     }
 }

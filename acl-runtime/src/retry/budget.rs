@@ -2,11 +2,14 @@
 //! calls, plus `min_per_second` so that a quiet system can still be retried.
 //! Time is passed in, so the budget is deterministic under test.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::InvalidRetry;
+use crate::window::{Counts, TimeBuckets};
+
+/// Buckets the window is cut into: counts leave it within a tenth of its length.
+const BUCKETS: u32 = 10;
 
 /// Shared by every operation to one external system.
 #[derive(Debug)]
@@ -14,13 +17,25 @@ pub struct RetryBudget {
     window: Duration,
     ratio: f64,
     min_per_second: u32,
-    state: Mutex<Window>,
+    state: Mutex<TimeBuckets<Tally>>,
 }
 
-#[derive(Debug, Default)]
-struct Window {
-    calls: VecDeque<Instant>,
-    retries: VecDeque<Instant>,
+/// First attempts and retries in the window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    calls: u32,
+    retries: u32,
+}
+
+impl Counts for Tally {
+    fn add(&mut self, other: Self) {
+        self.calls += other.calls;
+        self.retries += other.retries;
+    }
+    fn remove(&mut self, other: Self) {
+        self.calls -= other.calls;
+        self.retries -= other.retries;
+    }
 }
 
 impl RetryBudget {
@@ -43,42 +58,37 @@ impl RetryBudget {
             window,
             ratio,
             min_per_second,
-            state: Mutex::new(Window::default()),
+            state: Mutex::new(TimeBuckets::new(window, BUCKETS)),
         })
-    }
-
-    fn trim(&self, w: &mut Window, now: Instant) {
-        while w
-            .calls
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            w.calls.pop_front();
-        }
-        while w
-            .retries
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            w.retries.pop_front();
-        }
     }
 
     /// Records a first attempt (every logical call deposits into the budget).
     pub fn deposit(&self, now: Instant) {
         let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        self.trim(&mut w, now);
-        w.calls.push_back(now);
+        w.add(
+            now,
+            Tally {
+                calls: 1,
+                retries: 0,
+            },
+        );
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
     pub fn try_withdraw(&self, now: Instant) -> bool {
         let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        self.trim(&mut w, now);
+        w.advance(now);
         let floor = self.min_per_second as f64 * self.window.as_secs_f64();
-        let allowed = floor + self.ratio * w.calls.len() as f64;
-        if (w.retries.len() as f64) < allowed.floor() {
-            w.retries.push_back(now);
+        let total = w.total();
+        let allowed = floor + self.ratio * total.calls as f64;
+        if (total.retries as f64) < allowed.floor() {
+            w.add(
+                now,
+                Tally {
+                    calls: 0,
+                    retries: 1,
+                },
+            );
             true
         } else {
             false
