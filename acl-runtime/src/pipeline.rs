@@ -889,7 +889,7 @@ mod tests {
             .unwrap();
         let labels = "operation=op,system=vendor";
         assert_eq!(
-            recorder.get(&"acl_calls_total{operation=op,outcome=ok,system=vendor}"),
+            recorder.get("acl_calls_total{operation=op,outcome=ok,system=vendor}"),
             1.0
         );
         assert_eq!(
@@ -904,7 +904,7 @@ mod tests {
             4.0
         );
         assert_eq!(
-            recorder.get(&"acl_calls_total{operation=op,outcome=transient,system=vendor}"),
+            recorder.get("acl_calls_total{operation=op,outcome=transient,system=vendor}"),
             1.0
         );
         assert_eq!(
@@ -918,7 +918,7 @@ mod tests {
         );
         let _ = o.call(|_| async { Ok::<_, AttemptError<()>>(()) }).await;
         assert_eq!(
-            recorder.get(&"acl_calls_total{operation=op,outcome=circuit_open,system=vendor}"),
+            recorder.get("acl_calls_total{operation=op,outcome=circuit_open,system=vendor}"),
             1.0
         );
         tokio::time::advance(30 * S).await;
