@@ -20,6 +20,7 @@
 pub mod boundary;
 pub mod breaker;
 pub mod classify;
+pub mod client;
 pub mod config;
 pub mod fallback;
 pub mod formats;

@@ -242,6 +242,16 @@ impl Operation {
         })
     }
 
+    /// The external system the operation belongs to.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// The operation's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// What to do when the outbound rate limit says "not now" (default: wait).
     pub fn when_limited(mut self, w: WhenLimited) -> Self {
         self.when_limited = w;

@@ -1,0 +1,1092 @@
+//! What generated clients are made of: the contract's operations as static data
+//! ([`ApiSpec`]), a [`ClientBuilder`] that turns policies (defaults, the contract's
+//! `x-acl-*` extensions, code) and credentials into a [`Core`], and [`Request`], which
+//! serialises parameters and bodies and runs each call through the resilience
+//! pipeline ([`crate::pipeline`]).
+//!
+//! Generated code stays small: one method per operation that names its parameters, and
+//! one `decode` per response enum; everything else lives here, compiled once.
+
+pub mod auth;
+pub mod error;
+pub mod params;
+pub mod transport;
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use auth::{Credential, KeyIn, SchemeSpec, Secret};
+pub use error::Error;
+#[cfg(feature = "reqwest")]
+pub use transport::ReqwestTransport;
+pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
+
+use crate::classify::Outcome;
+use crate::config::{OperationConfig, SystemConfig};
+use crate::pipeline::{AttemptError, CallError, Operation, System};
+use crate::wire::BoundaryError;
+
+/// A contract's operations and what the client needs to know about them.
+#[derive(Debug)]
+pub struct ApiSpec {
+    /// The external system's name (the contract's title): names its breaker, budget,
+    /// limiter and metrics.
+    pub system: &'static str,
+    /// Base URLs from `servers` (variables at their defaults), first is the default.
+    pub servers: &'static [&'static str],
+    /// Policy settings from the document's `x-acl-*` extensions, as JSON
+    /// (`{"system": {...}, "operation": {...}}`), or empty.
+    pub policies: &'static str,
+    /// Security schemes by name.
+    pub schemes: &'static [(&'static str, SchemeSpec)],
+    /// Security alternatives that apply when an operation names none.
+    pub security: &'static [&'static [&'static str]],
+    /// Every operation, in the order generated methods refer to them.
+    pub operations: &'static [OperationSpec],
+}
+
+/// One operation.
+#[derive(Debug)]
+pub struct OperationSpec {
+    /// `operationId` (or the one derived from method and path).
+    pub id: &'static str,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path template (`/pets/{petId}`).
+    pub path: &'static str,
+    /// Its `x-acl-*` policy settings as `OperationConfig` JSON, or empty.
+    pub policy: &'static str,
+    /// The idempotency-key header the operation declares: one key per logical call,
+    /// reused by its retries.
+    pub idempotency_header: Option<&'static str>,
+    /// Its security alternatives (`None`: the document's).
+    pub security: Option<&'static [&'static [&'static str]]>,
+}
+
+/// A generated client, made from a [`Core`].
+pub trait FromCore: Sized {
+    /// The contract the client was generated from.
+    const API: &'static ApiSpec;
+    /// Wraps the core.
+    fn from_core(core: Core) -> Self;
+}
+
+/// A setting the client cannot be built with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{scope}: `{path}`: {message}")]
+pub struct BuildError {
+    /// `system`, `defaults`, the contract, or an operation id.
+    pub scope: String,
+    /// The setting.
+    pub path: String,
+    /// Why.
+    pub message: String,
+}
+
+type Tweak<T> = Box<dyn Fn(&mut T) + Send + Sync>;
+
+/// Builds a generated client: base URL, transport, policies and credentials.
+///
+/// Policies are layered, later wins: acl's defaults (a 10 s timeout, a 30 s deadline,
+/// 3 attempts with exponential backoff and full jitter where retrying is safe, a
+/// breaker, a retry budget, and an outbound limit of 100 calls per second), then
+/// [`ClientBuilder::defaults`], then the document's `x-acl-*` extensions, then the
+/// operation's, then [`ClientBuilder::operation`].
+pub struct ClientBuilder<C> {
+    base_url: Option<String>,
+    transport: Option<Arc<dyn Transport>>,
+    system: Vec<Tweak<SystemConfig>>,
+    defaults: Vec<Tweak<OperationConfig>>,
+    operations: Vec<(String, Tweak<OperationConfig>)>,
+    credentials: Vec<(Option<String>, Credential)>,
+    client: PhantomData<fn() -> C>,
+}
+
+impl<C: FromCore> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: FromCore> ClientBuilder<C> {
+    /// A builder with acl's defaults.
+    pub fn new() -> Self {
+        Self {
+            base_url: None,
+            transport: None,
+            system: Vec::new(),
+            defaults: Vec::new(),
+            operations: Vec::new(),
+            credentials: Vec::new(),
+            client: PhantomData,
+        }
+    }
+
+    /// The base URL (default: the contract's first server).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The transport (default: [`ReqwestTransport`]).
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Changes the system's settings (breaker, retry budget, outbound rate limit).
+    pub fn system(mut self, f: impl Fn(&mut SystemConfig) + Send + Sync + 'static) -> Self {
+        self.system.push(Box::new(f));
+        self
+    }
+
+    /// Changes every operation's settings (before the contract's extensions apply).
+    pub fn defaults(mut self, f: impl Fn(&mut OperationConfig) + Send + Sync + 'static) -> Self {
+        self.defaults.push(Box::new(f));
+        self
+    }
+
+    /// Changes one operation's settings, by operation id (last word).
+    pub fn operation(
+        mut self,
+        id: impl Into<String>,
+        f: impl Fn(&mut OperationConfig) + Send + Sync + 'static,
+    ) -> Self {
+        self.operations.push((id.into(), Box::new(f)));
+        self
+    }
+
+    /// Credentials for the security scheme `scheme` (its name in the contract).
+    pub fn credential(mut self, scheme: impl Into<String>, credential: Credential) -> Self {
+        self.credentials.push((Some(scheme.into()), credential));
+        self
+    }
+
+    /// A bearer token for every bearer, OAuth2 and OpenID Connect scheme.
+    pub fn bearer_token(mut self, token: impl Into<Secret>) -> Self {
+        self.credentials
+            .push((None, Credential::Bearer(token.into())));
+        self
+    }
+
+    /// A key for every API-key scheme.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.credentials
+            .push((None, Credential::ApiKey(key.into())));
+        self
+    }
+
+    /// A user and password for every HTTP basic scheme.
+    pub fn basic_auth(mut self, user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        self.credentials.push((
+            None,
+            Credential::Basic {
+                user: user.into(),
+                password: password.into(),
+            },
+        ));
+        self
+    }
+
+    /// Builds the client; every setting is checked.
+    pub fn build(self) -> Result<C, BuildError> {
+        let api = C::API;
+        let contract = if api.policies.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str::<Value>(api.policies).map_err(|e| BuildError {
+                scope: "contract".into(),
+                path: "x-acl".into(),
+                message: e.to_string(),
+            })?
+        };
+        let mut system = SystemConfig {
+            rate_limit_per_second: Some(100.0),
+            rate_limit_burst: 100,
+            ..SystemConfig::default()
+        };
+        system = overlay(system, contract.get("system"), "contract")?;
+        for f in &self.system {
+            f(&mut system);
+        }
+        let system = Arc::new(system.build(api.system).map_err(|e| BuildError {
+            scope: "system".into(),
+            path: e.path,
+            message: e.message,
+        })?);
+        for (id, _) in &self.operations {
+            if !api.operations.iter().any(|o| o.id == id) {
+                let known: Vec<&str> = api.operations.iter().map(|o| o.id).collect();
+                return Err(BuildError {
+                    scope: id.clone(),
+                    path: "operation".into(),
+                    message: format!(
+                        "no such operation in the contract{}",
+                        suggest(id, &known)
+                            .map(|s| format!("; did you mean `{s}`?"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        let mut base = OperationConfig::default();
+        for f in &self.defaults {
+            f(&mut base);
+        }
+        let base = overlay(base, contract.get("operation"), "contract")?;
+        let mut operations = Vec::with_capacity(api.operations.len());
+        for spec in api.operations {
+            let mut config = base.clone();
+            if !spec.policy.is_empty() {
+                let own: Value = serde_json::from_str(spec.policy).map_err(|e| BuildError {
+                    scope: spec.id.into(),
+                    path: "x-acl".into(),
+                    message: e.to_string(),
+                })?;
+                config = overlay(config, Some(&own), spec.id)?;
+            }
+            if spec.idempotency_header.is_some() {
+                config.idempotency_key = true;
+            }
+            for (_, f) in self.operations.iter().filter(|(id, _)| id == spec.id) {
+                f(&mut config);
+            }
+            operations.push(
+                config
+                    .build(spec.id, spec.method, system.clone())
+                    .map_err(|e| BuildError {
+                        scope: spec.id.into(),
+                        path: e.path,
+                        message: e.message,
+                    })?,
+            );
+        }
+        let base_url = self
+            .base_url
+            .or_else(|| api.servers.first().map(|s| s.to_string()))
+            .ok_or_else(|| BuildError {
+                scope: "client".into(),
+                path: "base_url".into(),
+                message: "the contract names no server: set one with `base_url`".into(),
+            })?;
+        let parsed = url::Url::parse(&base_url).map_err(|e| BuildError {
+            scope: "client".into(),
+            path: "base_url".into(),
+            message: format!("`{base_url}`: {e} (a relative server URL needs `base_url`)"),
+        })?;
+        let transport = match self.transport {
+            Some(t) => t,
+            #[cfg(feature = "reqwest")]
+            None => Arc::new(ReqwestTransport::default()),
+            #[cfg(not(feature = "reqwest"))]
+            None => {
+                return Err(BuildError {
+                    scope: "client".into(),
+                    path: "transport".into(),
+                    message: "no transport: enable acl-runtime's `reqwest` feature or set one"
+                        .into(),
+                })
+            }
+        };
+        let mut credentials = HashMap::new();
+        for (scheme, credential) in self.credentials {
+            match scheme {
+                Some(name) => {
+                    let Some((n, _)) = api.schemes.iter().find(|(n, _)| *n == name) else {
+                        let known: Vec<&str> = api.schemes.iter().map(|(n, _)| *n).collect();
+                        return Err(BuildError {
+                            scope: "client".into(),
+                            path: format!("credential({name})"),
+                            message: format!(
+                                "the contract has no security scheme `{name}` (it has: {})",
+                                known.join(", ")
+                            ),
+                        });
+                    };
+                    credentials.insert(*n, credential);
+                }
+                None => {
+                    for (n, spec) in api.schemes {
+                        let fits = matches!(
+                            (&credential, spec),
+                            (
+                                Credential::Bearer(_),
+                                SchemeSpec::Bearer | SchemeSpec::OAuth2 { .. }
+                            ) | (Credential::ApiKey(_), SchemeSpec::ApiKey { .. })
+                                | (Credential::Basic { .. }, SchemeSpec::Basic)
+                        );
+                        if fits {
+                            credentials.insert(*n, credential.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(C::from_core(Core {
+            api,
+            base: parsed.as_str().trim_end_matches('/').to_string(),
+            transport,
+            operations,
+            credentials,
+            tokens: Default::default(),
+        }))
+    }
+}
+
+/// `base` with the keys of `layer` (a JSON object) laid over it, objects merged.
+fn overlay<T: Serialize + DeserializeOwned>(
+    base: T,
+    layer: Option<&Value>,
+    scope: &str,
+) -> Result<T, BuildError> {
+    let Some(layer) = layer.filter(|l| !l.is_null()) else {
+        return Ok(base);
+    };
+    fn merge(into: &mut Value, from: &Value) {
+        match (into, from) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in b {
+                    match a.get_mut(k) {
+                        Some(slot) => merge(slot, v),
+                        None => {
+                            a.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            (slot, v) => *slot = v.clone(),
+        }
+    }
+    let mut value = serde_json::to_value(&base).expect("settings serialise");
+    merge(&mut value, layer);
+    crate::wire::from_value(&value).map_err(|e| BuildError {
+        scope: scope.into(),
+        path: e.path,
+        message: e.message,
+    })
+}
+
+/// The closest of `known` to `word`, when it is close.
+pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + (ca != *cb) as usize).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// What every call of one client shares.
+pub struct Core {
+    api: &'static ApiSpec,
+    base: String,
+    transport: Arc<dyn Transport>,
+    operations: Vec<Operation>,
+    credentials: HashMap<&'static str, Credential>,
+    tokens: std::sync::Mutex<HashMap<&'static str, Arc<auth::TokenCache>>>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("system", &self.api.system)
+            .field("base", &self.base)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+impl Core {
+    /// Starts a request for operation number `op` of the contract.
+    pub fn request(&self, op: usize) -> Request<'_> {
+        Request {
+            core: self,
+            op,
+            path: self.api.operations[op].path.to_string(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: None,
+            accept: None,
+            idempotency_key: None,
+            error: None,
+        }
+    }
+
+    /// The external system (breaker state, for health checks).
+    pub fn system(&self) -> &System {
+        self.operations[0].system()
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn token_cache(&self, scheme: &'static str) -> Arc<auth::TokenCache> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(scheme)
+            .or_default()
+            .clone()
+    }
+
+    /// Credentials for the first security alternative the caller has credentials for.
+    async fn authenticate(&self, op: &OperationSpec) -> Result<auth::Applied, String> {
+        let mut applied = auth::Applied::default();
+        let alternatives = op.security.unwrap_or(self.api.security);
+        let Some(chosen) = alternatives
+            .iter()
+            .find(|alt| alt.iter().all(|name| self.credentials.contains_key(name)))
+        else {
+            // None satisfied: the call goes without; the server answers 401 if it must.
+            return Ok(applied);
+        };
+        for name in chosen.iter() {
+            let credential = &self.credentials[name];
+            let spec = self
+                .api
+                .schemes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, s)| *s)
+                .unwrap_or(SchemeSpec::Other);
+            match (spec, credential) {
+                (SchemeSpec::ApiKey { name, location }, Credential::ApiKey(key)) => {
+                    let pair = (name.to_string(), key.expose().to_string());
+                    match location {
+                        KeyIn::Header => applied.headers.push(pair),
+                        KeyIn::Query => applied
+                            .query
+                            .push((params::encode(name), params::encode(key.expose()))),
+                        KeyIn::Cookie => applied.cookies.push(pair),
+                    }
+                }
+                (_, Credential::Bearer(token)) => applied
+                    .headers
+                    .push(("authorization".into(), format!("Bearer {}", token.expose()))),
+                (_, Credential::Basic { user, password }) => applied.headers.push((
+                    "authorization".into(),
+                    auth::basic_value(user, password.expose()),
+                )),
+                (
+                    SchemeSpec::OAuth2 { token_url },
+                    Credential::ClientCredentials {
+                        client_id,
+                        client_secret,
+                        scopes,
+                        token_url: own,
+                    },
+                ) => {
+                    let url = own.as_deref().or(token_url).ok_or_else(|| {
+                        format!("scheme `{name}` has no client-credentials token URL: set one")
+                    })?;
+                    let token = self
+                        .token_cache(name)
+                        .get(&*self.transport, url, client_id, client_secret, scopes)
+                        .await
+                        .map_err(|e| format!("OAuth2 token for `{name}`: {}", e.message))?;
+                    applied
+                        .headers
+                        .push(("authorization".into(), format!("Bearer {}", token.expose())));
+                    applied.oauth = true;
+                }
+                (spec, credential) => {
+                    return Err(format!(
+                        "the credential for `{name}` does not fit its scheme ({spec:?} vs {})",
+                        match credential {
+                            Credential::ApiKey(_) => "an API key",
+                            Credential::Bearer(_) => "a bearer token",
+                            Credential::Basic { .. } => "basic",
+                            Credential::ClientCredentials { .. } => "client credentials",
+                        }
+                    ))
+                }
+            }
+        }
+        Ok(applied)
+    }
+}
+
+/// A response as received.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The media type of the body (without parameters), lowercase.
+    pub fn media_type(&self) -> String {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// How a response decodes against the contract.
+#[derive(Debug)]
+pub enum Decoded<R> {
+    /// A documented status with a body that fits.
+    Documented(R),
+    /// A status the operation does not document.
+    Undocumented,
+    /// A documented status whose body breaks the contract.
+    Invalid(BoundaryError),
+}
+
+impl<R> From<Result<R, BoundaryError>> for Decoded<R> {
+    fn from(r: Result<R, BoundaryError>) -> Self {
+        match r {
+            Ok(v) => Decoded::Documented(v),
+            Err(e) => Decoded::Invalid(e),
+        }
+    }
+}
+
+/// Decodes a JSON body (an empty body reads as `null`).
+pub fn json<T: DeserializeOwned>(r: &RawResponse) -> Result<T, BoundaryError> {
+    let media = r.media_type();
+    if !(media.is_empty() || media == "application/json" || media.ends_with("+json")) {
+        return Err(BoundaryError {
+            path: "$".into(),
+            message: format!("content type: expected JSON, got `{media}`"),
+        });
+    }
+    if r.body.iter().all(u8::is_ascii_whitespace) {
+        return crate::wire::from_value(&Value::Null);
+    }
+    crate::wire::from_json(&r.body)
+}
+
+/// A text body.
+pub fn text(r: &RawResponse) -> Result<String, BoundaryError> {
+    String::from_utf8(r.body.to_vec()).map_err(|e| BoundaryError {
+        path: "$".into(),
+        message: format!("text body: {e}"),
+    })
+}
+
+/// A binary body.
+pub fn bytes(r: &RawResponse) -> Result<Bytes, BoundaryError> {
+    Ok(r.body.clone())
+}
+
+/// A declared response header, typed (`None` when absent).
+pub fn header<T: DeserializeOwned>(
+    r: &RawResponse,
+    name: &str,
+) -> Result<Option<T>, BoundaryError> {
+    let Some(raw) = r.headers.get(name) else {
+        return Ok(None);
+    };
+    let text = raw.to_str().map_err(|_| BoundaryError {
+        path: format!("header {name}"),
+        message: "not visible ASCII".into(),
+    })?;
+    // A header is text; numbers and booleans are read from it when the type wants them.
+    let as_string = Value::String(text.to_string());
+    crate::wire::from_value(&as_string)
+        .or_else(|e| match serde_json::from_str::<Value>(text) {
+            Ok(v) => crate::wire::from_value(&v),
+            Err(_) => Err(e),
+        })
+        .map(Some)
+        .map_err(|e| BoundaryError {
+            path: format!("header {name}"),
+            message: e.message,
+        })
+}
+
+/// A required response header, typed.
+pub fn required_header<T: DeserializeOwned>(
+    r: &RawResponse,
+    name: &str,
+) -> Result<T, BoundaryError> {
+    header(r, name)?.ok_or_else(|| BoundaryError {
+        path: format!("header {name}"),
+        message: "required: the header is missing".into(),
+    })
+}
+
+/// Why an attempt failed, kept until the call ends.
+enum Failure {
+    Transport(TransportError),
+    Response(RawResponse),
+    Invalid(RawResponse, Option<BoundaryError>),
+}
+
+/// One call being built by generated code, then sent with [`Request::send`].
+pub struct Request<'a> {
+    core: &'a Core,
+    op: usize,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+    body: Option<(Bytes, String)>,
+    accept: Option<&'static str>,
+    idempotency_key: Option<String>,
+    error: Option<String>,
+}
+
+impl<'a> Request<'a> {
+    fn value<T: Serialize + ?Sized>(&mut self, what: &str, value: &T) -> Option<Value> {
+        match serde_json::to_value(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error.get_or_insert(format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Fills the path parameter `{name}`.
+    pub fn path<T: Serialize + ?Sized>(
+        mut self,
+        name: &str,
+        value: &T,
+        style: &str,
+        explode: bool,
+    ) -> Self {
+        if let Some(v) = self.value(name, value) {
+            let text = params::path(name, &v, style, explode);
+            self.path = self.path.replace(&format!("{{{name}}}"), &text);
+        }
+        self
+    }
+
+    /// Adds a query parameter (`None` adds nothing).
+    pub fn query<T: Serialize + ?Sized>(
+        mut self,
+        name: &str,
+        value: &T,
+        style: &str,
+        explode: bool,
+    ) -> Self {
+        if let Some(v) = self.value(name, value) {
+            self.query.extend(params::query(name, &v, style, explode));
+        }
+        self
+    }
+
+    /// Adds a header (`None` adds nothing). The declared idempotency-key header, when
+    /// given, is the key of this call.
+    pub fn header<T: Serialize + ?Sized>(mut self, name: &str, value: &T, explode: bool) -> Self {
+        if let Some(v) = self.value(name, value) {
+            if !v.is_null() {
+                let text = params::header(&v, explode);
+                let spec = &self.core.api.operations[self.op];
+                if spec
+                    .idempotency_header
+                    .is_some_and(|h| h.eq_ignore_ascii_case(name))
+                {
+                    self.idempotency_key = Some(text);
+                } else {
+                    self.headers.push((name.to_string(), text));
+                }
+            }
+        }
+        self
+    }
+
+    /// Adds a cookie (`None` adds nothing).
+    pub fn cookie<T: Serialize + ?Sized>(mut self, name: &str, value: &T, explode: bool) -> Self {
+        if let Some(v) = self.value(name, value) {
+            if !v.is_null() {
+                let text = params::encode(&params::header(&v, explode));
+                self.cookies.push((name.to_string(), text));
+            }
+        }
+        self
+    }
+
+    /// A JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(b) => self.body = Some((b.into(), "application/json".into())),
+            Err(e) => {
+                self.error.get_or_insert(format!("body: {e}"));
+            }
+        }
+        self
+    }
+
+    /// A JSON body with its own media type (`application/merge-patch+json`).
+    pub fn json_as<T: Serialize + ?Sized>(mut self, body: &T, media_type: &str) -> Self {
+        self = self.json(body);
+        if let Some((_, ct)) = &mut self.body {
+            *ct = media_type.to_string();
+        }
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body (objects explode into fields).
+    pub fn form<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        if let Some(v) = self.value("body", body) {
+            let pairs = params::query("body", &v, "form", true);
+            let text: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.body = Some((
+                text.join("&").into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+        }
+        self
+    }
+
+    /// A `multipart/form-data` body.
+    pub fn multipart(mut self, form: Multipart) -> Self {
+        let (body, content_type) = form.finish();
+        self.body = Some((body, content_type));
+        self
+    }
+
+    /// A raw body (text, octet-stream, anything else) with its media type.
+    pub fn raw(mut self, body: impl Into<Bytes>, media_type: &str) -> Self {
+        self.body = Some((body.into(), media_type.to_string()));
+        self
+    }
+
+    /// The media type asked for (`Accept`).
+    pub fn accept(mut self, media_type: &'static str) -> Self {
+        self.accept = Some(media_type);
+        self
+    }
+
+    fn http_request(
+        &self,
+        url: &str,
+        auth: &auth::Applied,
+        key: Option<(&str, &str)>,
+    ) -> Result<http::Request<Bytes>, String> {
+        let spec = &self.core.api.operations[self.op];
+        let mut b = http::Request::builder().method(spec.method).uri(url);
+        for (k, v) in self.headers.iter().chain(&auth.headers) {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        if let Some((h, k)) = key {
+            b = b.header(h, k);
+        }
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .chain(&auth.cookies)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !cookies.is_empty() {
+            b = b.header(http::header::COOKIE, cookies.join("; "));
+        }
+        if let Some(a) = self.accept {
+            b = b.header(http::header::ACCEPT, a);
+        }
+        let body = match &self.body {
+            Some((bytes, ct)) => {
+                b = b.header(http::header::CONTENT_TYPE, ct.as_str());
+                bytes.clone()
+            }
+            None => Bytes::new(),
+        };
+        b.body(body).map_err(|e| e.to_string())
+    }
+
+    /// Sends the request through the operation's pipeline and decodes the response
+    /// with `decode`. A status below 400 that decodes is `Ok`; a documented status of
+    /// 400 or above is [`Error::Status`] with its typed response.
+    pub async fn send<R>(self, decode: fn(&RawResponse) -> Decoded<R>) -> Result<R, Error<R>> {
+        let spec = &self.core.api.operations[self.op];
+        let operation = spec.id;
+        if let Some(message) = self.error.clone() {
+            return Err(Error::Request { operation, message });
+        }
+        // One key per logical call, the same on every attempt.
+        let key = spec.idempotency_header.map(|h| {
+            (
+                h,
+                self.idempotency_key
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            )
+        });
+        let mut refreshed = false;
+        loop {
+            let auth = self
+                .core
+                .authenticate(spec)
+                .await
+                .map_err(|message| Error::Request { operation, message })?;
+            let mut url = format!("{}{}", self.core.base, self.path);
+            let query: Vec<String> = self
+                .query
+                .iter()
+                .chain(&auth.query)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if !query.is_empty() {
+                url.push('?');
+                url.push_str(&query.join("&"));
+            }
+            let request = self
+                .http_request(&url, &auth, key.as_ref().map(|(h, k)| (*h, k.as_str())))
+                .map_err(|message| Error::Request { operation, message })?;
+            let transport = &*self.core.transport;
+            let result = self.core.operations[self.op]
+                .call(|_| {
+                    let request = request.clone();
+                    async move {
+                        let response = transport.send(request).await.map_err(|e| AttemptError {
+                            outcome: e.outcome(),
+                            retry_after: None,
+                            error: Failure::Transport(e),
+                        })?;
+                        let (parts, body) = response.into_parts();
+                        let raw = RawResponse {
+                            status: parts.status.as_u16(),
+                            headers: parts.headers,
+                            body,
+                        };
+                        if raw.status >= 400 {
+                            let retry_after = raw
+                                .headers
+                                .get(http::header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_string);
+                            return Err(AttemptError {
+                                outcome: Outcome::Status(raw.status),
+                                retry_after,
+                                error: Failure::Response(raw),
+                            });
+                        }
+                        match decode(&raw) {
+                            Decoded::Documented(r) => Ok(r),
+                            Decoded::Undocumented => Err(AttemptError {
+                                outcome: Outcome::InvalidData,
+                                retry_after: None,
+                                error: Failure::Invalid(raw, None),
+                            }),
+                            Decoded::Invalid(e) => Err(AttemptError {
+                                outcome: Outcome::InvalidData,
+                                retry_after: None,
+                                error: Failure::Invalid(raw, Some(e)),
+                            }),
+                        }
+                    }
+                })
+                .await;
+            let (attempts, stopped, class, last) = match result {
+                Ok(r) => return Ok(r),
+                Err(CallError::CircuitOpen { source, .. }) => {
+                    return Err(Error::CircuitOpen {
+                        operation,
+                        retry_in: source.retry_in,
+                    })
+                }
+                Err(CallError::RateLimited { retry_after, .. }) => {
+                    return Err(Error::RateLimited {
+                        operation,
+                        retry_after,
+                    })
+                }
+                Err(CallError::BulkheadFull { .. }) => {
+                    return Err(Error::BulkheadFull { operation })
+                }
+                Err(CallError::Failed {
+                    attempts,
+                    stopped,
+                    class,
+                    last,
+                    ..
+                }) => (attempts, stopped, class, last),
+            };
+            return Err(match last {
+                None => Error::Timeout {
+                    operation,
+                    attempts,
+                },
+                Some(Failure::Transport(error)) => Error::Transport {
+                    operation,
+                    error,
+                    attempts,
+                },
+                Some(Failure::Response(raw)) => {
+                    // An expired OAuth2 token: fetch a new one and try once more.
+                    if raw.status == 401 && auth.oauth && !refreshed {
+                        refreshed = true;
+                        for (name, _) in self.core.api.schemes {
+                            self.core.token_cache(name).invalidate();
+                        }
+                        continue;
+                    }
+                    match decode(&raw) {
+                        Decoded::Documented(response) => Error::Status {
+                            operation,
+                            status: raw.status,
+                            response,
+                            attempts,
+                            stopped,
+                            class,
+                        },
+                        Decoded::Undocumented => Error::UndocumentedStatus {
+                            operation,
+                            status: raw.status,
+                            body: raw.body,
+                            attempts,
+                        },
+                        Decoded::Invalid(error) => Error::InvalidBody {
+                            operation,
+                            status: raw.status,
+                            error,
+                            body: raw.body,
+                        },
+                    }
+                }
+                Some(Failure::Invalid(raw, error)) => match error {
+                    Some(error) => Error::InvalidBody {
+                        operation,
+                        status: raw.status,
+                        error,
+                        body: raw.body,
+                    },
+                    None => Error::UndocumentedStatus {
+                        operation,
+                        status: raw.status,
+                        body: raw.body,
+                        attempts,
+                    },
+                },
+            });
+        }
+    }
+}
+
+/// A `multipart/form-data` body being built: fields and files.
+#[derive(Debug, Clone)]
+pub struct Multipart {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Default for Multipart {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Multipart {
+    /// An empty form with a random boundary.
+    pub fn new() -> Self {
+        Self {
+            boundary: format!("acl-{}", uuid::Uuid::new_v4().simple()),
+            body: Vec::new(),
+        }
+    }
+
+    fn part(
+        mut self,
+        name: &str,
+        filename: Option<&str>,
+        content_type: Option<&str>,
+        data: &[u8],
+    ) -> Self {
+        let quote = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace(['\r', '\n'], " ")
+        };
+        self.body
+            .extend_from_slice(format!("--{}\r\n", self.boundary).as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quote(name));
+        if let Some(f) = filename {
+            disposition.push_str(&format!("; filename=\"{}\"", quote(f)));
+        }
+        self.body.extend_from_slice(disposition.as_bytes());
+        self.body.extend_from_slice(b"\r\n");
+        if let Some(ct) = content_type {
+            self.body
+                .extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        self.body.extend_from_slice(b"\r\n");
+        self.body.extend_from_slice(data);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// A text field.
+    pub fn text(self, name: &str, value: impl AsRef<str>) -> Self {
+        self.part(name, None, None, value.as_ref().as_bytes())
+    }
+
+    /// A field holding JSON (an object or array property of the form's schema).
+    pub fn json<T: Serialize + ?Sized>(self, name: &str, value: &T) -> Self {
+        let data = serde_json::to_vec(value).unwrap_or_default();
+        self.part(name, None, Some("application/json"), &data)
+    }
+
+    /// A file.
+    pub fn file(
+        self,
+        name: &str,
+        filename: &str,
+        content_type: &str,
+        data: impl AsRef<[u8]>,
+    ) -> Self {
+        self.part(name, Some(filename), Some(content_type), data.as_ref())
+    }
+
+    /// Every property of `value` (an object) as a field: strings, numbers and booleans
+    /// as text, objects and arrays as JSON, `null` left out.
+    pub fn fields<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        if let Ok(Value::Object(map)) = serde_json::to_value(value) {
+            for (k, v) in map {
+                self = match v {
+                    Value::Null => self,
+                    Value::String(s) => self.text(&k, s),
+                    Value::Number(_) | Value::Bool(_) => self.text(&k, v.to_string()),
+                    other => self.json(&k, &other),
+                };
+            }
+        }
+        self
+    }
+
+    fn finish(mut self) -> (Bytes, String) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (
+            self.body.into(),
+            format!("multipart/form-data; boundary={}", self.boundary),
+        )
+    }
+}

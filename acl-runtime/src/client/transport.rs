@@ -1,0 +1,118 @@
+//! The transport: sends one HTTP request, returns one response. Generated clients talk
+//! to it only, so tests and users can swap it (a recording transport, another HTTP
+//! stack); [`ReqwestTransport`] (feature `reqwest`, on by default) is the default.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+
+use crate::classify::Outcome;
+
+/// A boxed future, as transports return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What went wrong below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportErrorKind {
+    /// The connection could not be made: the request provably never left.
+    Connect,
+    /// The connection broke, or the body could not be read, after sending.
+    Reset,
+    /// The transport's own timeout fired.
+    Timeout,
+    /// The request could not be built (bad URL, bad header).
+    Request,
+}
+
+/// A failure below HTTP.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct TransportError {
+    /// The kind, which decides the failure class.
+    pub kind: TransportErrorKind,
+    /// The transport's description.
+    pub message: String,
+}
+
+impl TransportError {
+    /// The attempt's outcome, for classification.
+    pub fn outcome(&self) -> Outcome {
+        match self.kind {
+            TransportErrorKind::Connect => Outcome::ConnectFailed,
+            TransportErrorKind::Reset | TransportErrorKind::Request => Outcome::ConnectionReset,
+            TransportErrorKind::Timeout => Outcome::Timeout,
+        }
+    }
+}
+
+/// Sends requests.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` and reads the whole response.
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>>;
+}
+
+/// The default transport: a `reqwest::Client` (rustls, HTTP/1.1 and HTTP/2). It sets no
+/// timeout of its own: the pipeline's per-attempt timeout and deadline apply.
+#[cfg(feature = "reqwest")]
+#[derive(Debug, Clone, Default)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+#[cfg(feature = "reqwest")]
+impl ReqwestTransport {
+    /// Over a configured client (proxies, TLS roots, connection pool).
+    pub fn new(client: reqwest::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn reqwest_error(e: reqwest::Error) -> TransportError {
+    let kind = if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if e.is_builder() {
+        TransportErrorKind::Request
+    } else {
+        TransportErrorKind::Reset
+    };
+    // The chain says what happened ("connection refused"); the top says to where.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    TransportError { kind, message }
+}
+
+#[cfg(feature = "reqwest")]
+impl Transport for ReqwestTransport {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(reqwest_error)?;
+            let response = self.client.execute(request).await.map_err(reqwest_error)?;
+            let mut builder = http::Response::builder()
+                .status(response.status())
+                .version(response.version());
+            if let Some(headers) = builder.headers_mut() {
+                *headers = response.headers().clone();
+            }
+            let body = response.bytes().await.map_err(reqwest_error)?;
+            builder.body(body).map_err(|e| TransportError {
+                kind: TransportErrorKind::Reset,
+                message: e.to_string(),
+            })
+        })
+    }
+}
