@@ -64,6 +64,9 @@ pub struct Settings {
     pub default_dialect: Dialect,
     /// URI prefixes served from local folders (`https://example.com/schemas/` -> `schemas/`).
     pub uri_map: Vec<(String, PathBuf)>,
+    /// Generate the typed client (`client` module) when the contract has operations
+    /// (default: on).
+    pub client: bool,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             root_name: None,
             default_dialect: Dialect::Draft2020,
             uri_map: Vec::new(),
+            client: true,
         }
     }
 }
@@ -242,7 +246,7 @@ fn normalize_openapi30(v: &mut Value) {
     }
 }
 
-const FILE_LINTS: &str = "#![allow(clippy::all, clippy::pedantic, missing_docs, deprecated, dead_code, unused_imports, non_camel_case_types, rustdoc::all)]";
+const FILE_LINTS: &str = "#![allow(clippy::all, clippy::pedantic, missing_docs, deprecated, dead_code, unused_imports, non_camel_case_types, unreachable_patterns, rustdoc::all)]";
 
 impl Generated {
     /// `N types, M operations, W warnings, E errors`.
@@ -307,6 +311,40 @@ impl Generated {
         Ok(out)
     }
 
+    /// Whether a `client` module is generated.
+    pub fn has_client(&self) -> bool {
+        self.settings.client && !self.api.operations.is_empty()
+    }
+
+    /// The `client` module as a file (for `client.rs`), when there is one.
+    pub fn client_file(&self) -> Result<Option<String>, Error> {
+        if !self.has_client() {
+            return Ok(None);
+        }
+        let body = emit::client::client_source(&self.api).map_err(Error::Emit)?;
+        let mut out = format!(
+            "//! Typed client of {}\n//!\n//! {}\n",
+            self.api.title.replace('\n', " "),
+            self.header()
+        );
+        out.push_str(
+            &FILE_LINTS
+                .replace(", ", ",\n    ")
+                .replace("#![allow(", "#![allow(\n    ")
+                .replace(")]", ",\n)]\n"),
+        );
+        out.push_str(&body);
+        Ok(Some(out))
+    }
+
+    fn mod_list(&self) -> &'static str {
+        if self.has_client() {
+            "pub mod client;\npub mod types;\n"
+        } else {
+            "pub mod types;\n"
+        }
+    }
+
     /// One file holding `pub mod <module> { pub mod types { ... } }`, for `OUT_DIR`.
     pub fn single_file(&self, module: &str) -> Result<String, Error> {
         syn::parse_str::<syn::Ident>(module)
@@ -316,8 +354,14 @@ impl Generated {
             .replace(", ", ",\n        ")
             .replace("#![allow(", "#![allow(\n        ")
             .replace(")]", ",\n    )]");
+        let client = if self.has_client() {
+            let body = emit::client::client_source(&self.api).map_err(Error::Emit)?;
+            format!("/// The typed client: one method per operation, each through the resilience pipeline.\npub mod client {{\n    {lints}\n{body}}}\n")
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "/// {}\npub mod {module} {{\n/// Boundary types: what the external system sends and accepts, validated.\npub mod types {{\n    {lints}\n{body}}}\n}}\n",
+            "/// {}\npub mod {module} {{\n/// Boundary types: what the external system sends and accepts, validated.\npub mod types {{\n    {lints}\n{body}}}\n{client}}}\n",
             self.header()
         ))
     }
@@ -351,11 +395,16 @@ impl Generated {
 
     /// Writes module files into `dir`: `mod.rs`, `types.rs`, `contract/N.json`.
     pub fn write_module(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        let mod_rs = format!("//! {}\n\npub mod types;\n", self.header());
+        let mod_rs = format!("//! {}\n\n{}", self.header(), self.mod_list());
         Self::write(&dir.join("mod.rs"), &mod_rs)?;
         Self::write(&dir.join("types.rs"), &self.types_file(&Embed::Relative)?)?;
+        let mut files = vec![dir.join("mod.rs"), dir.join("types.rs")];
+        if let Some(client) = self.client_file()? {
+            Self::write(&dir.join("client.rs"), &client)?;
+            files.push(dir.join("client.rs"));
+        }
         self.write_documents(dir, |i| format!("contract/{i}.json"))?;
-        Ok(vec![dir.join("mod.rs"), dir.join("types.rs")])
+        Ok(files)
     }
 
     /// Writes a complete crate into `dir` that builds as is.
@@ -385,18 +434,23 @@ impl Generated {
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"{description}\"\npublish = false\n\n[dependencies]\nacl-runtime = {runtime}{features} }}\n\n[workspace]\n"
         );
         Self::write(&dir.join("Cargo.toml"), &cargo)?;
-        let lib = format!("//! {}\n\npub mod types;\n", self.header());
+        let lib = format!("//! {}\n\n{}", self.header(), self.mod_list());
         Self::write(&dir.join("src/lib.rs"), &lib)?;
         Self::write(
             &dir.join("src/types.rs"),
             &self.types_file(&Embed::Relative)?,
         )?;
-        self.write_documents(&dir.join("src"), |i| format!("contract/{i}.json"))?;
-        Ok(vec![
+        let mut files = vec![
             dir.join("Cargo.toml"),
             dir.join("src/lib.rs"),
             dir.join("src/types.rs"),
-        ])
+        ];
+        if let Some(client) = self.client_file()? {
+            Self::write(&dir.join("src/client.rs"), &client)?;
+            files.push(dir.join("src/client.rs"));
+        }
+        self.write_documents(&dir.join("src"), |i| format!("contract/{i}.json"))?;
+        Ok(files)
     }
 
     /// Writes `<out>/<module>.rs` (and its documents) for `include_contract!`.

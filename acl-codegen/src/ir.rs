@@ -81,6 +81,8 @@ pub struct Api {
     pub webhooks: Vec<Operation>,
     /// Vendor extensions on the document (`x-acl-*`), for policies.
     pub extensions: BTreeMap<String, Value>,
+    /// The document's policy settings, checked (`{"system": .., "operation": ..}`).
+    pub policy: Option<Value>,
 }
 
 /// A server URL with its variables.
@@ -439,6 +441,10 @@ pub struct Operation {
     pub security: Option<Vec<SecurityRequirement>>,
     /// Vendor extensions on the operation (`x-acl-*`).
     pub extensions: BTreeMap<String, Value>,
+    /// The operation's own policy settings, checked (`OperationConfig` JSON).
+    pub policy: Option<Value>,
+    /// The header that carries an idempotency key per logical call.
+    pub idempotency_header: Option<String>,
     /// Callbacks: requests the vendor sends back, by name.
     pub callbacks: Vec<(String, Vec<Operation>)>,
     /// Where it is in the contract.

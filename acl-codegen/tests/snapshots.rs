@@ -40,11 +40,17 @@ fn expected_files(path: &Path) -> BTreeMap<String, String> {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(g.diagnostics.errors(), 0, "{}", path.display());
     let mut files = BTreeMap::new();
+    let client = g.client_file().unwrap();
     files.insert(
         "mod.rs".to_string(),
-        "//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.\n\npub mod types;\n"
-            .to_string(),
+        format!(
+            "//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.\n\n{}pub mod types;\n",
+            if client.is_some() { "pub mod client;\n" } else { "" }
+        ),
     );
+    if let Some(client) = client {
+        files.insert("client.rs".to_string(), client);
+    }
     files.insert(
         "types.rs".to_string(),
         g.types_file(&Embed::Relative).unwrap(),

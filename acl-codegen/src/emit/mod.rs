@@ -3,6 +3,7 @@
 //! Emitters read only the IR. Generated code names its dependencies through
 //! `::acl_runtime::__private`, never through the user's imports.
 
+pub mod client;
 pub mod docs;
 pub mod graph;
 pub mod types;

@@ -37,6 +37,79 @@ impl Paths {
     }
 }
 
+/// The Rust type of a primitive; `rt` and `private` are the paths to `acl_runtime`
+/// and its `__private` module.
+pub(crate) fn prim_type(p: Primitive, rt: &TokenStream, private: &TokenStream) -> TokenStream {
+    match p {
+        Primitive::String => quote!(::std::string::String),
+        Primitive::DateTime => {
+            quote!(#private::chrono::DateTime<#private::chrono::FixedOffset>)
+        }
+        Primitive::Date => quote!(#private::chrono::NaiveDate),
+        Primitive::Uuid => quote!(#private::uuid::Uuid),
+        Primitive::Uri => quote!(#private::url::Url),
+        Primitive::Ipv4 => quote!(::std::net::Ipv4Addr),
+        Primitive::Ipv6 => quote!(::std::net::Ipv6Addr),
+        Primitive::Bytes => quote!(#rt::Base64Bytes),
+        Primitive::I8 => quote!(i8),
+        Primitive::I16 => quote!(i16),
+        Primitive::I32 => quote!(i32),
+        Primitive::I64 => quote!(i64),
+        Primitive::U8 => quote!(u8),
+        Primitive::U16 => quote!(u16),
+        Primitive::U32 => quote!(u32),
+        Primitive::U64 => quote!(u64),
+        Primitive::F32 => quote!(f32),
+        Primitive::F64 => quote!(f64),
+        Primitive::Bool => quote!(bool),
+        Primitive::Null => quote!(()),
+        Primitive::Any => quote!(#private::serde_json::Value),
+        Primitive::Object => {
+            quote!(#private::serde_json::Map<::std::string::String, #private::serde_json::Value>)
+        }
+        Primitive::Never => quote!(#rt::Never),
+    }
+}
+
+/// The Rust type of `t`; `named(name, direct)` renders a named type (`direct`: not
+/// behind a list or map, so a cycle through it may need a box).
+pub(crate) fn type_tokens(
+    t: &TypeRef,
+    rt: &TokenStream,
+    private: &TokenStream,
+    named: &dyn Fn(&str, bool) -> TokenStream,
+) -> TokenStream {
+    fn go(
+        t: &TypeRef,
+        direct: bool,
+        rt: &TokenStream,
+        private: &TokenStream,
+        named: &dyn Fn(&str, bool) -> TokenStream,
+    ) -> TokenStream {
+        match t {
+            TypeRef::Named(n) => named(n, direct),
+            TypeRef::Primitive(p) => prim_type(*p, rt, private),
+            TypeRef::List(inner) => {
+                let i = go(inner, false, rt, private, named);
+                quote!(::std::vec::Vec<#i>)
+            }
+            TypeRef::Map(inner) => {
+                let i = go(inner, false, rt, private, named);
+                quote!(::std::collections::BTreeMap<::std::string::String, #i>)
+            }
+            TypeRef::Nullable(inner) => {
+                let i = go(inner, direct, rt, private, named);
+                quote!(::std::option::Option<#i>)
+            }
+            TypeRef::Tuple(items) => {
+                let is = items.iter().map(|i| go(i, direct, rt, private, named));
+                quote!((#(#is,)*))
+            }
+        }
+    }
+    go(t, true, rt, private, named)
+}
+
 struct Emitter<'a> {
     api: &'a Api,
     opts: &'a EmitOptions,
@@ -147,68 +220,17 @@ pub fn types_source(
 }
 
 impl Emitter<'_> {
-    fn prim(&self, p: Primitive) -> TokenStream {
-        let private = &self.p.private;
-        let rt = &self.p.rt;
-        match p {
-            Primitive::String => quote!(::std::string::String),
-            Primitive::DateTime => {
-                quote!(#private::chrono::DateTime<#private::chrono::FixedOffset>)
-            }
-            Primitive::Date => quote!(#private::chrono::NaiveDate),
-            Primitive::Uuid => quote!(#private::uuid::Uuid),
-            Primitive::Uri => quote!(#private::url::Url),
-            Primitive::Ipv4 => quote!(::std::net::Ipv4Addr),
-            Primitive::Ipv6 => quote!(::std::net::Ipv6Addr),
-            Primitive::Bytes => quote!(#rt::Base64Bytes),
-            Primitive::I8 => quote!(i8),
-            Primitive::I16 => quote!(i16),
-            Primitive::I32 => quote!(i32),
-            Primitive::I64 => quote!(i64),
-            Primitive::U8 => quote!(u8),
-            Primitive::U16 => quote!(u16),
-            Primitive::U32 => quote!(u32),
-            Primitive::U64 => quote!(u64),
-            Primitive::F32 => quote!(f32),
-            Primitive::F64 => quote!(f64),
-            Primitive::Bool => quote!(bool),
-            Primitive::Null => quote!(()),
-            Primitive::Any => quote!(#private::serde_json::Value),
-            Primitive::Object => {
-                quote!(#private::serde_json::Map<::std::string::String, #private::serde_json::Value>)
-            }
-            Primitive::Never => quote!(#rt::Never),
-        }
-    }
-
     /// The Rust type for `t` used inside `owner` (boxing what closes a cycle).
     fn ty(&self, t: &TypeRef, owner: Option<&str>) -> TokenStream {
-        match t {
-            TypeRef::Named(n) => {
-                let id = ident(n);
-                match owner {
-                    Some(o) if self.cycles.needs_box(o, n) => quote!(::std::boxed::Box<#id>),
-                    _ => quote!(#id),
+        type_tokens(t, &self.p.rt, &self.p.private, &|n, boxed_ok| {
+            let id = ident(n);
+            match owner {
+                Some(o) if boxed_ok && self.cycles.needs_box(o, n) => {
+                    quote!(::std::boxed::Box<#id>)
                 }
+                _ => quote!(#id),
             }
-            TypeRef::Primitive(p) => self.prim(*p),
-            TypeRef::List(inner) => {
-                let i = self.ty(inner, None);
-                quote!(::std::vec::Vec<#i>)
-            }
-            TypeRef::Map(inner) => {
-                let i = self.ty(inner, None);
-                quote!(::std::collections::BTreeMap<::std::string::String, #i>)
-            }
-            TypeRef::Nullable(inner) => {
-                let i = self.ty(inner, owner);
-                quote!(::std::option::Option<#i>)
-            }
-            TypeRef::Tuple(items) => {
-                let is = items.iter().map(|i| self.ty(i, owner));
-                quote!((#(#is,)*))
-            }
-        }
+        })
     }
 
     fn source_line(&self, def: &TypeDef) -> String {

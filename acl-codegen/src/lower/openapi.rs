@@ -122,6 +122,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
                 .extend(path_item(l, &loc, name, &ctx, &mut hook_names));
         }
     }
+    super::policy::lower_policies(l, root, api);
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -648,6 +649,8 @@ fn operation(
         responses,
         security: security_list(op.get("security")),
         extensions: extensions(op),
+        policy: None,
+        idempotency_header: None,
         callbacks,
         origin: l.origin(loc),
     }

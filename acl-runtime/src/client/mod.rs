@@ -16,12 +16,12 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 pub use auth::{Credential, KeyIn, SchemeSpec, Secret};
+pub use bytes::Bytes;
 pub use error::Error;
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
@@ -30,7 +30,7 @@ pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 use crate::classify::Outcome;
 use crate::config::{OperationConfig, SystemConfig};
 use crate::pipeline::{AttemptError, CallError, Operation, System};
-use crate::wire::BoundaryError;
+pub use crate::wire::BoundaryError;
 
 /// A contract's operations and what the client needs to know about them.
 #[derive(Debug)]
@@ -228,7 +228,7 @@ impl<C: FromCore> ClientBuilder<C> {
                     path: "operation".into(),
                     message: format!(
                         "no such operation in the contract{}",
-                        suggest(id, &known)
+                        crate::config::closest(id, &known)
                             .map(|s| format!("; did you mean `{s}`?"))
                             .unwrap_or_default()
                     ),
@@ -370,30 +370,6 @@ fn overlay<T: Serialize + DeserializeOwned>(
         path: e.path,
         message: e.message,
     })
-}
-
-/// The closest of `known` to `word`, when it is close.
-pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for (j, cb) in b.iter().enumerate() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + (ca != *cb) as usize).min(row[j] + 1).min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
-    known
-        .iter()
-        .map(|k| (distance(&word.to_lowercase(), &k.to_lowercase()), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
 }
 
 /// What every call of one client shares.

@@ -9,6 +9,7 @@
     dead_code,
     unused_imports,
     non_camel_case_types,
+    unreachable_patterns,
     rustdoc::all,
 )]
 #[allow(unused_imports)]

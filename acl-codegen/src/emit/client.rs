@@ -1,0 +1,781 @@
+//! The typed client: one async method per operation, a response enum per operation,
+//! and the contract's operations as static data for `acl_runtime::client`.
+//!
+//! Generated methods only name their parameters and body; serialisation, auth,
+//! policies and the resilience pipeline live in `acl_runtime::client`, compiled once,
+//! so a contract with a thousand operations stays cheap to compile.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::docs::doc_attrs;
+use super::types::type_tokens;
+use crate::ir::{
+    Api, Content, Docs, Operation, ParamLocation, Parameter, Primitive, Response,
+    SecurityRequirement, SecurityScheme, Status, TypeRef,
+};
+use crate::lower::names::{camel, snake};
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// How a body travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    Form,
+    Multipart,
+    Text,
+    Binary,
+}
+
+fn media_kind(content: &Content) -> Media {
+    let lower = content.media_type.to_ascii_lowercase();
+    let base = lower.split(';').next().unwrap_or("").trim();
+    let typed = content
+        .ty
+        .as_ref()
+        .is_some_and(|t| !matches!(t, TypeRef::Primitive(Primitive::String)));
+    if base == "application/json" || base.ends_with("+json") || base.ends_with("/json") {
+        Media::Json
+    } else if base == "application/x-www-form-urlencoded" {
+        Media::Form
+    } else if base.starts_with("multipart/") {
+        Media::Multipart
+    } else if base.starts_with("text/") {
+        Media::Text
+    } else if (base == "*/*" || base == "application/*") && typed {
+        Media::Json
+    } else {
+        Media::Binary
+    }
+}
+
+/// Paths from the client module.
+fn ty(t: &TypeRef) -> TokenStream {
+    type_tokens(t, &quote!(::acl_runtime), &quote!(__acl), &|n, _| {
+        let id = ident(n);
+        quote!(super::types::#id)
+    })
+}
+
+fn value_ty(t: &Option<TypeRef>) -> TokenStream {
+    match t {
+        Some(t) => ty(t),
+        None => quote!(__acl::serde_json::Value),
+    }
+}
+
+/// A parameter's argument type: strings by `&str`, other scalars by value, the rest by
+/// reference.
+fn arg_ty(t: &TypeRef) -> TokenStream {
+    match t {
+        TypeRef::Primitive(Primitive::String) => quote!(&str),
+        TypeRef::Primitive(
+            Primitive::Any
+            | Primitive::Object
+            | Primitive::Uri
+            | Primitive::Bytes
+            | Primitive::DateTime,
+        ) => {
+            let t = ty(t);
+            quote!(&#t)
+        }
+        TypeRef::Primitive(_) => ty(t),
+        _ => {
+            let t = ty(t);
+            quote!(&#t)
+        }
+    }
+}
+
+fn reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Continue",
+        101 => "SwitchingProtocols",
+        200 => "Ok",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "NonAuthoritativeInformation",
+        204 => "NoContent",
+        205 => "ResetContent",
+        206 => "PartialContent",
+        207 => "MultiStatus",
+        300 => "MultipleChoices",
+        301 => "MovedPermanently",
+        302 => "Found",
+        303 => "SeeOther",
+        304 => "NotModified",
+        307 => "TemporaryRedirect",
+        308 => "PermanentRedirect",
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        402 => "PaymentRequired",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        407 => "ProxyAuthenticationRequired",
+        408 => "RequestTimeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "LengthRequired",
+        412 => "PreconditionFailed",
+        413 => "ContentTooLarge",
+        414 => "UriTooLong",
+        415 => "UnsupportedMediaType",
+        416 => "RangeNotSatisfiable",
+        417 => "ExpectationFailed",
+        421 => "MisdirectedRequest",
+        422 => "UnprocessableEntity",
+        423 => "Locked",
+        424 => "FailedDependency",
+        425 => "TooEarly",
+        426 => "UpgradeRequired",
+        428 => "PreconditionRequired",
+        429 => "TooManyRequests",
+        431 => "RequestHeaderFieldsTooLarge",
+        451 => "UnavailableForLegalReasons",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        505 => "HttpVersionNotSupported",
+        507 => "InsufficientStorage",
+        _ => return None,
+    })
+}
+
+fn variant_name(status: &Status) -> String {
+    match status {
+        Status::Code(c) => reason(*c)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Status{c}")),
+        Status::Range(d) => format!("Status{d}xx"),
+        Status::Default => "Default".into(),
+    }
+}
+
+/// The content a response is read as: JSON first, then text, then bytes.
+fn response_content(r: &Response) -> Option<(&Content, Media)> {
+    let with_kind: Vec<(&Content, Media)> = r.contents.iter().map(|c| (c, media_kind(c))).collect();
+    with_kind
+        .iter()
+        .find(|(_, m)| *m == Media::Json)
+        .or_else(|| with_kind.iter().find(|(_, m)| *m == Media::Text))
+        .or_else(|| with_kind.first())
+        .map(|(c, m)| {
+            (
+                *c,
+                if matches!(m, Media::Json | Media::Text) {
+                    *m
+                } else {
+                    Media::Binary
+                },
+            )
+        })
+}
+
+/// Emits the `client` module of `api`.
+pub fn client_source(api: &Api) -> Result<String, String> {
+    let mut items = Vec::new();
+    let mut methods = Vec::new();
+    let mut specs = Vec::new();
+    let mut names = Names::default();
+    for (index, op) in api.operations.iter().enumerate() {
+        let (spec, method, extra) = operation(op, index, &mut names);
+        specs.push(spec);
+        methods.push(method);
+        items.extend(extra);
+    }
+    let system = &api.title;
+    let servers: Vec<String> = api
+        .servers
+        .iter()
+        .map(|s| {
+            let mut url = s.url.clone();
+            for (k, v) in &s.variables {
+                url = url.replace(&format!("{{{k}}}"), &v.default);
+            }
+            url
+        })
+        .collect();
+    let policies = api
+        .policy
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let schemes = api.security_schemes.iter().map(|(name, s)| {
+        let spec = match s {
+            SecurityScheme::ApiKey { name, location } => {
+                let loc = match location {
+                    ParamLocation::Header => quote!(Header),
+                    ParamLocation::Query => quote!(Query),
+                    ParamLocation::Cookie => quote!(Cookie),
+                    ParamLocation::Path => return quote!((#name, __c::SchemeSpec::Other)),
+                };
+                quote!(__c::SchemeSpec::ApiKey { name: #name, location: __c::KeyIn::#loc })
+            }
+            SecurityScheme::Http { scheme, .. } if scheme == "bearer" => {
+                quote!(__c::SchemeSpec::Bearer)
+            }
+            SecurityScheme::Http { scheme, .. } if scheme == "basic" => {
+                quote!(__c::SchemeSpec::Basic)
+            }
+            SecurityScheme::OAuth2 {
+                client_credentials_token_url,
+                ..
+            } => {
+                let url = match client_credentials_token_url {
+                    Some(u) => quote!(Some(#u)),
+                    None => quote!(None),
+                };
+                quote!(__c::SchemeSpec::OAuth2 { token_url: #url })
+            }
+            SecurityScheme::OpenIdConnect { .. } => {
+                quote!(__c::SchemeSpec::OAuth2 { token_url: None })
+            }
+            _ => quote!(__c::SchemeSpec::Other),
+        };
+        quote!((#name, #spec))
+    });
+    let security = security_tokens(&api.security);
+    let title_doc = format!(" A client for {}.", api.title.replace('\n', " "));
+    let tokens = quote! {
+        #[allow(unused_imports)]
+        use ::acl_runtime::__private as __acl;
+        #[allow(unused_imports)]
+        use ::acl_runtime::client as __c;
+
+        /// The contract's operations, servers, security schemes and policies.
+        pub static API: __c::ApiSpec = __c::ApiSpec {
+            system: #system,
+            servers: &[#(#servers),*],
+            policies: #policies,
+            schemes: &[#(#schemes),*],
+            security: #security,
+            operations: &[#(#specs),*],
+        };
+
+        #[doc = #title_doc]
+        ///
+        /// Every method runs through acl's resilience pipeline: an outbound rate limit,
+        /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
+        /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
+        /// with [`Client::builder`] to change policies, credentials or the transport.
+        #[derive(Debug)]
+        pub struct Client {
+            core: __c::Core,
+        }
+
+        impl __c::FromCore for Client {
+            const API: &'static __c::ApiSpec = &API;
+            fn from_core(core: __c::Core) -> Self {
+                Self { core }
+            }
+        }
+
+        impl Client {
+            /// A builder: base URL, transport, policies, credentials.
+            pub fn builder() -> __c::ClientBuilder<Self> {
+                __c::ClientBuilder::new()
+            }
+
+            /// A client for `base_url` with acl's default policies and transport.
+            pub fn new(base_url: impl Into<::std::string::String>) -> ::std::result::Result<Self, __c::BuildError> {
+                Self::builder().base_url(base_url).build()
+            }
+
+            /// What the calls share (the system's breaker, the base URL).
+            pub fn core(&self) -> &__c::Core {
+                &self.core
+            }
+
+            #(#methods)*
+        }
+
+        #(#items)*
+    };
+    super::format_file(tokens).map_err(|e| e.to_string())
+}
+
+fn security_tokens(reqs: &[SecurityRequirement]) -> TokenStream {
+    let alts = reqs.iter().map(|req| {
+        let names = req.keys();
+        quote!(&[#(#names),*])
+    });
+    quote!(&[#(#alts),*])
+}
+
+/// Names taken in the client module (items) and on `Client` (methods).
+struct Names {
+    items: BTreeSet<String>,
+    methods: BTreeSet<String>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Self {
+            items: ["API", "Client"].map(String::from).into(),
+            methods: ["builder", "new", "core"].map(String::from).into(),
+        }
+    }
+}
+
+fn unique(taken: &mut BTreeSet<String>, mut name: String) -> Ident {
+    while !taken.insert(name.clone()) {
+        name.push('_');
+    }
+    ident(&name)
+}
+
+/// The operation's spec, its method, and its own items (response enum, options, body).
+fn operation(
+    op: &Operation,
+    index: usize,
+    names: &mut Names,
+) -> (TokenStream, TokenStream, Vec<TokenStream>) {
+    let id = &op.id;
+    let method_text = op.method.key().to_ascii_uppercase();
+    let path = &op.path;
+    let policy = op
+        .policy
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let key_header = match &op.idempotency_header {
+        Some(h) => quote!(Some(#h)),
+        None => quote!(None),
+    };
+    let security = match &op.security {
+        Some(s) => {
+            let s = security_tokens(s);
+            quote!(Some(#s))
+        }
+        None => quote!(None),
+    };
+    let spec = quote! {
+        __c::OperationSpec {
+            id: #id,
+            method: #method_text,
+            path: #path,
+            policy: #policy,
+            idempotency_header: #key_header,
+            security: #security,
+        }
+    };
+
+    let base = camel(&op.name, "Operation");
+    let mut items = Vec::new();
+    let response = unique(&mut names.items, format!("{base}Response"));
+    items.push(response_enum(op, &base, &response, names));
+
+    // Arguments: required parameters in order, then the options, then the body.
+    let is_key = |p: &Parameter| {
+        p.location == ParamLocation::Header
+            && op
+                .idempotency_header
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&p.name))
+    };
+    let reserved: BTreeSet<&str> = ["body", "options", "self"].into();
+    let arg_name = |p: &Parameter| {
+        if reserved.contains(p.rust_name.as_str()) {
+            format_ident!("{}_param", p.rust_name)
+        } else {
+            ident(&p.rust_name)
+        }
+    };
+    let mut args = Vec::new();
+    let mut calls = Vec::new();
+    let mut option_fields = Vec::new();
+    let mut arg_docs = Vec::new();
+    for p in &op.parameters {
+        let name = &p.name;
+        let style = &p.style;
+        let explode = p.explode;
+        let positional = p.required && !is_key(p);
+        let value = if positional {
+            let a = arg_name(p);
+            let t = arg_ty(&p.ty);
+            args.push(quote!(#a: #t));
+            arg_docs.push(format!(
+                "- `{}`: {} parameter `{}`{}",
+                a,
+                location_word(p.location),
+                p.name,
+                p.docs
+                    .description
+                    .as_deref()
+                    .or(p.docs.title.as_deref())
+                    .map(|d| format!(": {}", first_line(d)))
+                    .unwrap_or_default()
+            ));
+            quote!(&#a)
+        } else {
+            let f = ident(&p.rust_name);
+            let t = ty(&p.ty);
+            let docs = doc_attrs(
+                &p.docs,
+                &[format!(
+                    "The {} parameter `{}`.",
+                    location_word(p.location),
+                    p.name
+                )],
+            );
+            option_fields.push(quote! {
+                #docs
+                pub #f: ::std::option::Option<#t>,
+            });
+            quote!(&options.#f)
+        };
+        calls.push(match p.location {
+            ParamLocation::Path => quote!(.path(#name, #value, #style, #explode)),
+            ParamLocation::Query => quote!(.query(#name, #value, #style, #explode)),
+            ParamLocation::Header => quote!(.header(#name, #value, #explode)),
+            ParamLocation::Cookie => quote!(.cookie(#name, #value, #explode)),
+        });
+    }
+    if !option_fields.is_empty() {
+        let options = unique(&mut names.items, format!("{base}Options"));
+        let doc = format!(" Optional parameters of `{}`.", op.id);
+        items.push(quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Default)]
+            pub struct #options {
+                #(#option_fields)*
+            }
+        });
+        args.push(quote!(options: &#options));
+    }
+
+    // The body.
+    let mut body_call = TokenStream::new();
+    if let Some(rb) = &op.request_body {
+        let contents: Vec<(&Content, Media)> =
+            rb.contents.iter().map(|c| (c, media_kind(c))).collect();
+        if contents.len() == 1 {
+            let (c, m) = contents[0];
+            let (t, send) = body_parts(c, m, quote!(b));
+            if rb.required {
+                args.push(quote!(body: #t));
+                body_call = quote!(let r = { let b = body; r #send };);
+            } else {
+                args.push(quote!(body: ::std::option::Option<#t>));
+                body_call = quote!(let r = match body { Some(b) => r #send, None => r };);
+            }
+        } else if !contents.is_empty() {
+            let body_enum = unique(&mut names.items, format!("{base}Body"));
+            let mut variants = Vec::new();
+            let mut arms = Vec::new();
+            let mut used = BTreeSet::new();
+            for (c, m) in &contents {
+                // By kind (`Json`, `Form`, ...) when that is unambiguous, else by media type.
+                let kind = match m {
+                    Media::Json => "Json",
+                    Media::Form => "Form",
+                    Media::Multipart => "Multipart",
+                    Media::Text => "Text",
+                    Media::Binary => "Binary",
+                };
+                let same_kind = contents.iter().filter(|(_, k)| k == m).count();
+                let v = if same_kind == 1 {
+                    kind.to_string()
+                } else {
+                    camel(&c.media_type, "Other")
+                };
+                let v = unique(&mut used, v);
+                let (t, send) = body_parts(c, *m, quote!(b));
+                let t = match m {
+                    Media::Json | Media::Form => {
+                        let inner = value_ty(&c.ty);
+                        quote!(#inner)
+                    }
+                    Media::Binary => quote!(__c::Bytes),
+                    _ => t,
+                };
+                let send = match m {
+                    Media::Json | Media::Form => {
+                        let (_, s) = body_parts(c, *m, quote!(&b));
+                        s
+                    }
+                    _ => send,
+                };
+                let doc = format!(" `{}`", c.media_type);
+                variants.push(quote!(#[doc = #doc] #v(#t),));
+                arms.push(quote!(#body_enum::#v(b) => r #send,));
+            }
+            let doc = format!(
+                " The body of `{}`, in one of the media types it accepts.",
+                op.id
+            );
+            items.push(quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone)]
+                pub enum #body_enum {
+                    #(#variants)*
+                }
+            });
+            if rb.required {
+                args.push(quote!(body: #body_enum));
+                body_call = quote!(let r = match body { #(#arms)* };);
+            } else {
+                args.push(quote!(body: ::std::option::Option<#body_enum>));
+                body_call =
+                    quote!(let r = match body { Some(b) => match b { #(#arms)* }, None => r };);
+            }
+        }
+    }
+
+    let accept = op
+        .responses
+        .iter()
+        .filter_map(response_content)
+        .find(|(_, m)| *m == Media::Json)
+        .map(|(c, _)| {
+            let m = c
+                .media_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let m = if m.contains('*') {
+                "application/json".to_string()
+            } else {
+                m
+            };
+            quote!(.accept(#m))
+        })
+        .unwrap_or_default();
+
+    let name = unique(&mut names.methods, op.name.clone());
+    let mut extra = vec![format!("`{} {}`", method_text, op.path)];
+    if !arg_docs.is_empty() {
+        extra.push(arg_docs.join("\n"));
+    }
+    if op.idempotency_header.is_some() {
+        extra.push(format!(
+            "Sends a fresh `{}` per call (the same on every retry) unless the options give one.",
+            op.idempotency_header.as_deref().unwrap_or_default()
+        ));
+    }
+    let docs = doc_attrs(&op.docs, &extra);
+    let method = quote! {
+        #docs
+        pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#response>> {
+            let r = self.core.request(#index) #(#calls)* #accept;
+            #body_call
+            r.send(#response::decode).await
+        }
+    };
+    (spec, method, items)
+}
+
+fn location_word(l: ParamLocation) -> &'static str {
+    match l {
+        ParamLocation::Path => "path",
+        ParamLocation::Query => "query",
+        ParamLocation::Header => "header",
+        ParamLocation::Cookie => "cookie",
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().replace('`', "'")
+}
+
+/// The argument type of a body in one media type, and the request call that sends
+/// `b` (an expression of that type).
+fn body_parts(c: &Content, m: Media, b: TokenStream) -> (TokenStream, TokenStream) {
+    let media = &c.media_type;
+    match m {
+        Media::Json => {
+            let t = value_ty(&c.ty);
+            let send = if media == "application/json" {
+                quote!(.json(#b))
+            } else {
+                quote!(.json_as(#b, #media))
+            };
+            (quote!(&#t), send)
+        }
+        Media::Form => {
+            let t = value_ty(&c.ty);
+            (quote!(&#t), quote!(.form(#b)))
+        }
+        Media::Multipart => (quote!(__c::Multipart), quote!(.multipart(#b))),
+        Media::Text => (quote!(::std::string::String), quote!(.raw(#b, #media))),
+        Media::Binary => {
+            let media = if media.contains('*') {
+                "application/octet-stream"
+            } else {
+                media.as_str()
+            };
+            (quote!(__c::Bytes), quote!(.raw(#b, #media)))
+        }
+    }
+}
+
+/// The response enum of `op`, with `decode`.
+fn response_enum(op: &Operation, base: &str, name: &Ident, names: &mut Names) -> TokenStream {
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    let mut extra_items = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut ordered: Vec<&Response> = op.responses.iter().collect();
+    // Exact codes first, then ranges, then `default`.
+    ordered.sort_by_key(|r| match r.status {
+        Status::Code(_) => 0,
+        Status::Range(_) => 1,
+        Status::Default => 2,
+    });
+    for r in ordered {
+        let mut vname = variant_name(&r.status);
+        while !used.insert(vname.clone()) {
+            vname.push('_');
+        }
+        let v = ident(&vname);
+        let content = response_content(r);
+        let (body_ty, read) = match content {
+            Some((c, Media::Json)) => (Some(value_ty(&c.ty)), quote!(__c::json(r)?)),
+            Some((_, Media::Text)) => (Some(quote!(::std::string::String)), quote!(__c::text(r)?)),
+            Some(_) => (Some(quote!(__c::Bytes)), quote!(__c::bytes(r)?)),
+            None => (None, TokenStream::new()),
+        };
+        let headers = if r.headers.is_empty() {
+            None
+        } else {
+            let hname = unique(&mut names.items, format!("{base}{vname}Headers"));
+            let mut fields = Vec::new();
+            let mut reads = Vec::new();
+            let mut seen = BTreeSet::new();
+            for h in &r.headers {
+                let mut f = snake(&h.name, "header");
+                while !seen.insert(f.clone()) {
+                    f.push('_');
+                }
+                let f = ident(&f);
+                let t = ty(&h.ty);
+                let hn = h.name.to_ascii_lowercase();
+                let docs = doc_attrs(&h.docs, &[format!("The `{}` header.", h.name)]);
+                if h.required {
+                    fields.push(quote!(#docs pub #f: #t,));
+                    reads.push(quote!(#f: __c::required_header(r, #hn)?,));
+                } else {
+                    fields.push(quote!(#docs pub #f: ::std::option::Option<#t>,));
+                    reads.push(quote!(#f: __c::header(r, #hn)?,));
+                }
+            }
+            let doc = format!(" Headers of the `{vname}` response of `{}`.", op.id);
+            extra_items.push(quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone)]
+                pub struct #hname {
+                    #(#fields)*
+                }
+            });
+            Some((hname, reads))
+        };
+        let desc = r
+            .description
+            .as_deref()
+            .map(super::docs::sanitize)
+            .unwrap_or_default();
+        let status_line = match &r.status {
+            Status::Code(c) => format!("Status {c}."),
+            Status::Range(d) => format!("A status {d}XX."),
+            Status::Default => "Any status the contract lists no other response for.".into(),
+        };
+        let docs = doc_attrs(
+            &Docs {
+                description: (!desc.is_empty()).then_some(desc),
+                ..Docs::default()
+            },
+            &[status_line],
+        );
+        let with_status = !matches!(r.status, Status::Code(_));
+        // Simple variants decode in one expression; the others in a closure, for `?`.
+        let (variant, arm) = if !with_status && headers.is_none() {
+            let read_fn = match content {
+                Some((_, Media::Json)) => quote!(__c::json),
+                Some((_, Media::Text)) => quote!(__c::text),
+                _ => quote!(__c::bytes),
+            };
+            match &body_ty {
+                Some(t) => (quote!(#docs #v(#t),), quote!(#read_fn(r).map(Self::#v))),
+                None => (quote!(#docs #v,), quote!(Ok(Self::#v))),
+            }
+        } else {
+            let mut fields = Vec::new();
+            let mut inits = Vec::new();
+            if with_status {
+                fields.push(quote!(
+                    /// The status received.
+                    status: u16,
+                ));
+                inits.push(quote!(status: r.status,));
+            }
+            if let Some(t) = &body_ty {
+                fields.push(quote!(
+                    /// The body.
+                    body: #t,
+                ));
+                inits.push(quote!(body: #read,));
+            }
+            if let Some((hname, reads)) = &headers {
+                fields.push(quote!(
+                    /// The declared headers.
+                    headers: #hname,
+                ));
+                inits.push(quote!(headers: #hname { #(#reads)* },));
+            }
+            (
+                quote!(#docs #v { #(#fields)* },),
+                quote!((|| -> ::std::result::Result<Self, __c::BoundaryError> {
+                    Ok(Self::#v { #(#inits)* })
+                })()),
+            )
+        };
+        variants.push(variant);
+        let pattern = match &r.status {
+            Status::Code(c) => quote!(#c),
+            Status::Range(d) => {
+                let lo = *d as u16 * 100;
+                let hi = lo + 99;
+                quote!(#lo..=#hi)
+            }
+            Status::Default => quote!(_),
+        };
+        arms.push(quote!(#pattern => #arm,));
+    }
+    if !op.responses.iter().any(|r| r.status == Status::Default) {
+        arms.push(quote!(_ => return __c::Decoded::Undocumented,));
+    }
+    let doc = format!(
+        " The responses of `{}`, one variant per documented status.",
+        op.id
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        impl #name {
+            /// Reads a response against the contract.
+            pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
+                let result = match r.status {
+                    #(#arms)*
+                };
+                result.into()
+            }
+        }
+
+        #(#extra_items)*
+    }
+}
