@@ -67,6 +67,8 @@ pub struct Settings {
     /// Generate the typed client (`client` module) when the contract has operations
     /// (default: on).
     pub client: bool,
+    /// Only these operations and the types they reach (default: all).
+    pub subset: crate::Subset,
 }
 
 impl Default for Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             default_dialect: Dialect::Draft2020,
             uri_map: Vec::new(),
             client: true,
+            subset: crate::Subset::default(),
         }
     }
 }
@@ -140,7 +143,23 @@ impl Generator {
                 .spawn_scoped(scope, move || {
                     let mut docs = Documents::new(settings.uri_map.clone());
                     let root = docs.load_path(path)?;
-                    let (api, diags) = Lowerer::new(&mut docs, settings).lower(root);
+                    let (mut api, mut diags) = Lowerer::new(&mut docs, settings).lower(root);
+                    for (selector, closest) in crate::subset::apply(&mut api, &settings.subset) {
+                        diags.push(crate::Diagnostic {
+                            severity: Severity::Error,
+                            code: "unknown-selector",
+                            location: crate::diagnostics::Location {
+                                file: docs.get(root).path.clone(),
+                                pointer: String::new(),
+                                line: None,
+                                column: None,
+                            },
+                            message: format!(
+                                "the subset names {selector}, which the contract does not have"
+                            ),
+                            help: closest.map(|c| format!("did you mean `{c}`?")),
+                        });
+                    }
                     Ok::<_, Error>((api, diags, docs))
                 })
                 .map_err(|e| Error::Settings(format!("cannot start the generator thread: {e}")))?
@@ -519,6 +538,30 @@ impl Builder {
     /// Keep (default) or drop the fallback variant of string enums.
     pub fn open_enums(mut self, on: bool) -> Self {
         self.settings.open_enums = on;
+        self
+    }
+
+    /// Generate the typed client too (default: on).
+    pub fn client(mut self, on: bool) -> Self {
+        self.settings.client = on;
+        self
+    }
+
+    /// Only the operations with this tag (and what they reach); repeatable.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.settings.subset.tags.push(tag.into());
+        self
+    }
+
+    /// Only this operation (by operationId); repeatable.
+    pub fn operation(mut self, id: impl Into<String>) -> Self {
+        self.settings.subset.operations.push(id.into());
+        self
+    }
+
+    /// Only the operations under this path prefix; repeatable.
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.settings.subset.path_prefixes.push(prefix.into());
         self
     }
 

@@ -15,6 +15,8 @@ mod generator;
 pub mod ir;
 pub mod load;
 pub mod lower;
+pub mod subset;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use generator::{Builder, Embed, Error, Generated, Generator, Settings};
+pub use subset::Subset;

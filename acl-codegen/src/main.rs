@@ -55,6 +55,18 @@ struct Common {
     /// Serve references under a URI prefix from a local folder: PREFIX=DIR.
     #[arg(long = "map-uri", value_name = "PREFIX=DIR")]
     map_uri: Vec<String>,
+    /// Only operations with this tag (repeatable), and the types they reach.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only this operation (repeatable), by operationId.
+    #[arg(long = "operation", value_name = "ID")]
+    operations: Vec<String>,
+    /// Only operations under this path prefix (repeatable).
+    #[arg(long = "path-prefix", value_name = "PREFIX")]
+    path_prefixes: Vec<String>,
+    /// Generate the types only, no client.
+    #[arg(long)]
+    no_client: bool,
 }
 
 impl Common {
@@ -63,6 +75,12 @@ impl Common {
             strict: self.strict,
             schemars: self.schemars,
             open_enums: !self.closed_enums,
+            client: !self.no_client,
+            subset: acl_codegen::Subset {
+                tags: self.tags.clone(),
+                operations: self.operations.clone(),
+                path_prefixes: self.path_prefixes.clone(),
+            },
             ..Settings::default()
         };
         for m in &self.map_uri {

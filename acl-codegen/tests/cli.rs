@@ -230,3 +230,88 @@ fn a_fifty_megabyte_contract_is_read_and_its_error_reported() {
     assert!(stderr.contains("dangling-ref"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const SHOP: &str = r#"openapi: 3.0.3
+info: {title: Shop, version: '1'}
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      tags: [pets]
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: '#/components/schemas/Pet'}}
+  /orders:
+    post:
+      operationId: createOrder
+      tags: [orders]
+      x-acl-timeout: 0s
+      responses:
+        '201':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Order'}
+components:
+  schemas:
+    Pet:
+      type: object
+      properties:
+        owner: {$ref: '#/components/schemas/Owner'}
+    Owner: {type: object, properties: {name: {type: string}}}
+    Order: {type: object, properties: {id: {type: string}}}
+"#;
+
+#[test]
+fn a_subset_keeps_its_operations_and_the_types_they_reach() {
+    let dir = scratch("subset");
+    let f = write(
+        &dir,
+        "shop.yaml",
+        &SHOP.replace("x-acl-timeout: 0s", "x-acl-timeout: 2s"),
+    );
+    let out = dir.join("out");
+    let (code, stdout, stderr) = run(&[
+        "generate",
+        &f,
+        "--out",
+        out.to_str().unwrap(),
+        "--tag",
+        "pets",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 types, 1 operations"), "{stdout}");
+    let types = std::fs::read_to_string(out.join("types.rs")).unwrap();
+    assert!(types.contains("pub struct Owner"), "reached through Pet");
+    assert!(!types.contains("pub struct Order"));
+    let client = std::fs::read_to_string(out.join("client.rs")).unwrap();
+    assert!(client.contains("pub async fn list_pets"));
+    assert!(!client.contains("create_order"));
+
+    let (code, _, stderr) = run(&["check", &f, "--operation", "listPet"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[unknown-selector]"), "{stderr}");
+    assert!(stderr.contains("did you mean `listPets`?"), "{stderr}");
+}
+
+#[test]
+fn a_policy_the_client_could_not_build_with_is_an_error_at_its_pointer() {
+    let dir = scratch("policy");
+    let f = write(&dir, "shop.yaml", SHOP);
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error[bad-policy]"), "{stderr}");
+    assert!(stderr.contains("timeout"), "{stderr}");
+    assert!(stderr.contains("/paths/~1orders/post"), "{stderr}");
+    let typo = write(
+        &dir,
+        "typo.yaml",
+        &SHOP.replace("x-acl-timeout: 0s", "x-acl-timeuot: 2s"),
+    );
+    let (code, _, stderr) = run(&["check", &typo]);
+    assert_eq!(code, 0, "an unknown extension is a warning: {stderr}");
+    assert!(stderr.contains("did you mean `x-acl-timeout`?"), "{stderr}");
+}
