@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p acl-codegen --example bench_codegen`
 //!
-//! For GitHub's webhook schemas and the OpenAI 3.1 contract (from `../shared/contracts`)
+//! For GitHub's webhook schemas and the OpenAI 3.1 contract (full, and the one-tag subset
+//! of its largest tag) from `../shared/contracts`,
 //! it prints, per contract: generation wall time and peak memory (each in its own
 //! process), generated lines, and `cargo check` time and peak memory of the generated
 //! crate. When `cargo-typify` is on the PATH it runs on the same schema in the same run
@@ -30,10 +31,15 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Child mode: generate one contract into a crate, print `secs kb lines types`.
-fn one(contract: &Path, out: &Path) {
+/// Child mode: generate one contract (only the operations tagged `tag`, when given)
+/// into a crate, print `secs kb lines types read_secs`.
+fn one(contract: &Path, out: &Path, tag: Option<&str>) {
     let started = Instant::now();
-    let g = Generator::new(Settings::default())
+    let mut settings = Settings::default();
+    if let Some(t) = tag {
+        settings.subset.tags.push(t.to_string());
+    }
+    let g = Generator::new(settings)
         .generate(contract)
         .expect("generates");
     let read = started.elapsed().as_secs_f64();
@@ -84,8 +90,12 @@ fn cargo_check(dir: &Path, target: &Path) -> (f64, Option<u64>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 4 && args[1] == "--one" {
-        one(Path::new(&args[2]), Path::new(&args[3]));
+    if (4..=5).contains(&args.len()) && args[1] == "--one" {
+        one(
+            Path::new(&args[2]),
+            Path::new(&args[3]),
+            args.get(4).map(String::as_str),
+        );
         return;
     }
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts");
@@ -112,34 +122,50 @@ fn main() {
     std::fs::copy(&lock, warm.join("Cargo.lock")).unwrap();
     cargo_check(&warm, &target);
 
-    /// (name, path, typify's figures from the issue: generate s, cargo check s)
-    type Bench<'a> = (&'a str, PathBuf, Option<(f64, f64)>);
-    let contracts: [Bench; 2] = [
+    /// (name, path, a tag to keep, typify's figures from the issue: generate s, check s)
+    type Bench<'a> = (String, PathBuf, Option<String>, Option<(f64, f64)>);
+    let openai = shared.join("openapi/openai.openapi-3.1.yaml");
+    // The one-tag subset: the tag with the most operations.
+    let api = Generator::new(Settings::default())
+        .read(&openai)
+        .unwrap()
+        .api;
+    let mut per_tag = std::collections::BTreeMap::<&str, usize>::new();
+    for op in &api.operations {
+        for t in &op.tags {
+            *per_tag.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let tag = per_tag
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(t, _)| t.to_string());
+    let mut contracts: Vec<Bench> = vec![
         (
-            "octokit-webhooks",
+            "octokit-webhooks".into(),
             shared.join("jsonschema/octokit-webhooks-schemas.json"),
+            None,
             Some((3.7, 78.0)),
         ),
-        (
-            "openai-3.1",
-            shared.join("openapi/openai.openapi-3.1.yaml"),
-            None,
-        ),
+        ("openai-3.1 (full)".into(), openai.clone(), None, None),
     ];
+    if let Some(t) = tag {
+        contracts.push((format!("openai-3.1 (tag {t})"), openai, Some(t), None));
+    }
     let typify = Command::new("cargo-typify")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     println!(
-        "{:<18} {:>9} {:>10} {:>8} {:>7} {:>10} {:>10}",
+        "{:<28} {:>9} {:>10} {:>8} {:>7} {:>10} {:>10}",
         "contract", "generate", "peak mem", "lines", "types", "check", "check mem"
     );
-    for (name, path, typify_reference) in contracts {
-        let out = work.join(name);
-        let child = Command::new(std::env::current_exe().unwrap())
-            .args(["--one", path.to_str().unwrap(), out.to_str().unwrap()])
-            .output()
-            .unwrap();
+    for (name, path, tag, typify_reference) in contracts {
+        let out = work.join(name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+        let mut child = Command::new(std::env::current_exe().unwrap());
+        child.args(["--one", path.to_str().unwrap(), out.to_str().unwrap()]);
+        child.args(tag.iter());
+        let child = child.output().unwrap();
         assert!(
             child.status.success(),
             "{}",
@@ -161,7 +187,7 @@ fn main() {
             gen_secs - read_secs
         );
         println!(
-            "{name:<18} {gen_secs:>8.3}s {:>8.1}MB {lines:>8} {types:>7} {check_secs:>9.1}s {:>8}",
+            "{name:<28} {gen_secs:>8.3}s {:>8.1}MB {lines:>8} {types:>7} {check_secs:>9.1}s {:>8}",
             gen_kb as f64 / 1024.0,
             check_kb
                 .map(|k| format!("{:.0}MB", k as f64 / 1024.0))

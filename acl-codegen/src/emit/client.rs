@@ -371,8 +371,41 @@ fn operation(
 
     let base = camel(&op.name, "Operation");
     let mut items = Vec::new();
+    // Statuses below 400 are the `Ok` side; documented ones from 400 up the `Err` side.
+    // `default` joins the errors, unless the operation documents no success at all.
+    let is_success = |r: &Response| match r.status {
+        Status::Code(c) => c < 400,
+        Status::Range(d) => d < 4,
+        Status::Default => false,
+    };
+    let has_success = op.responses.iter().any(is_success);
+    let (ok_side, err_side): (Vec<&Response>, Vec<&Response>) = op
+        .responses
+        .iter()
+        .partition(|r| is_success(r) || (r.status == Status::Default && !has_success));
     let response = unique(&mut names.items, format!("{base}Response"));
-    items.push(response_enum(op, &base, &response, names));
+    items.push(response_enum(
+        op,
+        &ok_side,
+        &base,
+        &response,
+        "responses",
+        names,
+    ));
+    let error = if err_side.is_empty() {
+        quote!(__c::NoDocumentedErrors)
+    } else {
+        let name = unique(&mut names.items, format!("{base}Error"));
+        items.push(response_enum(
+            op,
+            &err_side,
+            &base,
+            &name,
+            "error responses",
+            names,
+        ));
+        quote!(#name)
+    };
 
     // Arguments: required parameters in order, then the options, then the body.
     let is_key = |p: &Parameter| {
@@ -567,10 +600,10 @@ fn operation(
     let docs = doc_attrs(&op.docs, &extra);
     let method = quote! {
         #docs
-        pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#response>> {
+        pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#error>> {
             let r = self.core.request(#index) #(#calls)* #accept;
             #body_call
-            r.send(#response::decode).await
+            r.send(#response::decode, #error::decode).await
         }
     };
     (spec, method, items)
@@ -621,12 +654,19 @@ fn body_parts(c: &Content, m: Media, b: TokenStream) -> (TokenStream, TokenStrea
 }
 
 /// The response enum of `op`, with `decode`.
-fn response_enum(op: &Operation, base: &str, name: &Ident, names: &mut Names) -> TokenStream {
+fn response_enum(
+    op: &Operation,
+    responses: &[&Response],
+    base: &str,
+    name: &Ident,
+    what: &str,
+    names: &mut Names,
+) -> TokenStream {
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     let mut extra_items = Vec::new();
     let mut used = BTreeSet::new();
-    let mut ordered: Vec<&Response> = op.responses.iter().collect();
+    let mut ordered: Vec<&Response> = responses.to_vec();
     // Exact codes first, then ranges, then `default`.
     ordered.sort_by_key(|r| match r.status {
         Status::Code(_) => 0,
@@ -752,11 +792,11 @@ fn response_enum(op: &Operation, base: &str, name: &Ident, names: &mut Names) ->
         };
         arms.push(quote!(#pattern => #arm,));
     }
-    if !op.responses.iter().any(|r| r.status == Status::Default) {
+    if !responses.iter().any(|r| r.status == Status::Default) {
         arms.push(quote!(_ => return __c::Decoded::Undocumented,));
     }
     let doc = format!(
-        " The responses of `{}`, one variant per documented status.",
+        " The {what} of `{}`, one variant per documented status.",
         op.id
     );
     quote! {

@@ -553,6 +553,18 @@ impl<R> From<Result<R, BoundaryError>> for Decoded<R> {
     }
 }
 
+/// The error type of an operation that documents no status of 400 or above: every
+/// such status is [`Error::UndocumentedStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoDocumentedErrors {}
+
+impl NoDocumentedErrors {
+    /// Reads nothing: no error status is documented.
+    pub fn decode(_: &RawResponse) -> Decoded<Self> {
+        Decoded::Undocumented
+    }
+}
+
 /// Decodes a JSON body (an empty body reads as `null`).
 pub fn json<T: DeserializeOwned>(r: &RawResponse) -> Result<T, BoundaryError> {
     let media = r.media_type();
@@ -798,10 +810,14 @@ impl<'a> Request<'a> {
         b.body(body).map_err(|e| e.to_string())
     }
 
-    /// Sends the request through the operation's pipeline and decodes the response
-    /// with `decode`. A status below 400 that decodes is `Ok`; a documented status of
-    /// 400 or above is [`Error::Status`] with its typed response.
-    pub async fn send<R>(self, decode: fn(&RawResponse) -> Decoded<R>) -> Result<R, Error<R>> {
+    /// Sends the request through the operation's pipeline. A status below 400 is read
+    /// with `decode` and is `Ok`; a documented status of 400 or above is read with
+    /// `decode_error` and is [`Error::Status`] with its typed response.
+    pub async fn send<R, E>(
+        self,
+        decode: fn(&RawResponse) -> Decoded<R>,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+    ) -> Result<R, Error<E>> {
         let spec = &self.core.api.operations[self.op];
         let operation = spec.id;
         if let Some(message) = self.error.clone() {
@@ -925,7 +941,7 @@ impl<'a> Request<'a> {
                         }
                         continue;
                     }
-                    match decode(&raw) {
+                    match decode_error(&raw) {
                         Decoded::Documented(response) => Error::Status {
                             operation,
                             status: raw.status,

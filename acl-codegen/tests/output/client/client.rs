@@ -145,7 +145,7 @@ impl Client {
     pub async fn list_charges(
         &self,
         options: &ListChargesOptions,
-    ) -> ::std::result::Result<ListChargesResponse, __c::Error<ListChargesResponse>> {
+    ) -> ::std::result::Result<ListChargesResponse, __c::Error<ListChargesError>> {
         let r = self
             .core
             .request(0usize)
@@ -155,7 +155,7 @@ impl Client {
             .header("X-Request-Id", &options.x_request_id, false)
             .cookie("session", &options.session, true)
             .accept("application/json");
-        r.send(ListChargesResponse::decode).await
+        r.send(ListChargesResponse::decode, ListChargesError::decode).await
     }
     /// Create a charge
     ///
@@ -166,7 +166,7 @@ impl Client {
         &self,
         options: &CreateChargeOptions,
         body: CreateChargeBody,
-    ) -> ::std::result::Result<CreateChargeResponse, __c::Error<CreateChargeResponse>> {
+    ) -> ::std::result::Result<CreateChargeResponse, __c::Error<CreateChargeError>> {
         let r = self
             .core
             .request(1usize)
@@ -176,7 +176,7 @@ impl Client {
             CreateChargeBody::Json(b) => r.json(&b),
             CreateChargeBody::Form(b) => r.form(&b),
         };
-        r.send(CreateChargeResponse::decode).await
+        r.send(CreateChargeResponse::decode, CreateChargeError::decode).await
     }
     /// Read-only, so safe to repeat although it is a POST.
     ///
@@ -186,14 +186,14 @@ impl Client {
         body: &super::types::SearchChargesBody,
     ) -> ::std::result::Result<
         SearchChargesResponse,
-        __c::Error<SearchChargesResponse>,
+        __c::Error<__c::NoDocumentedErrors>,
     > {
         let r = self.core.request(2usize).accept("application/json");
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(SearchChargesResponse::decode).await
+        r.send(SearchChargesResponse::decode, __c::NoDocumentedErrors::decode).await
     }
     /// `GET /charges/{chargeId}`
     ///
@@ -201,13 +201,13 @@ impl Client {
     pub async fn get_charge(
         &self,
         charge_id: &str,
-    ) -> ::std::result::Result<GetChargeResponse, __c::Error<GetChargeResponse>> {
+    ) -> ::std::result::Result<GetChargeResponse, __c::Error<GetChargeError>> {
         let r = self
             .core
             .request(3usize)
             .path("chargeId", &charge_id, "simple", false)
             .accept("application/json");
-        r.send(GetChargeResponse::decode).await
+        r.send(GetChargeResponse::decode, GetChargeError::decode).await
     }
     /// Refund a charge (no operationId on purpose).
     ///
@@ -220,14 +220,18 @@ impl Client {
         body: ::std::option::Option<::std::string::String>,
     ) -> ::std::result::Result<
         PostChargesByChargeIdRefundsResponse,
-        __c::Error<PostChargesByChargeIdRefundsResponse>,
+        __c::Error<__c::NoDocumentedErrors>,
     > {
         let r = self.core.request(4usize).path("chargeId", &charge_id, "simple", false);
         let r = match body {
             Some(b) => r.raw(b, "text/plain"),
             None => r,
         };
-        r.send(PostChargesByChargeIdRefundsResponse::decode).await
+        r.send(
+                PostChargesByChargeIdRefundsResponse::decode,
+                __c::NoDocumentedErrors::decode,
+            )
+            .await
     }
     /// `GET /reports/{ids}`
     ///
@@ -235,9 +239,9 @@ impl Client {
     pub async fn get_reports(
         &self,
         ids: &::std::vec::Vec<i64>,
-    ) -> ::std::result::Result<GetReportsResponse, __c::Error<GetReportsResponse>> {
+    ) -> ::std::result::Result<GetReportsResponse, __c::Error<__c::NoDocumentedErrors>> {
         let r = self.core.request(5usize).path("ids", &ids, "matrix", true);
-        r.send(GetReportsResponse::decode).await
+        r.send(GetReportsResponse::decode, __c::NoDocumentedErrors::decode).await
     }
     /// `GET /files/{name}`
     ///
@@ -245,9 +249,12 @@ impl Client {
     pub async fn download_file(
         &self,
         name: &str,
-    ) -> ::std::result::Result<DownloadFileResponse, __c::Error<DownloadFileResponse>> {
+    ) -> ::std::result::Result<
+        DownloadFileResponse,
+        __c::Error<__c::NoDocumentedErrors>,
+    > {
         let r = self.core.request(6usize).path("name", &name, "simple", false);
-        r.send(DownloadFileResponse::decode).await
+        r.send(DownloadFileResponse::decode, __c::NoDocumentedErrors::decode).await
     }
     /// `PUT /files/{name}`
     ///
@@ -256,7 +263,7 @@ impl Client {
         &self,
         name: &str,
         body: __c::Multipart,
-    ) -> ::std::result::Result<UploadFileResponse, __c::Error<UploadFileResponse>> {
+    ) -> ::std::result::Result<UploadFileResponse, __c::Error<__c::NoDocumentedErrors>> {
         let r = self
             .core
             .request(7usize)
@@ -266,7 +273,7 @@ impl Client {
             let b = body;
             r.multipart(b)
         };
-        r.send(UploadFileResponse::decode).await
+        r.send(UploadFileResponse::decode, __c::NoDocumentedErrors::decode).await
     }
 }
 /// The responses of `listCharges`, one variant per documented status.
@@ -280,22 +287,6 @@ pub enum ListChargesResponse {
         body: ::std::vec::Vec<super::types::Charge>,
         /// The declared headers.
         headers: ListChargesOkHeaders,
-    },
-    /// Slow down.
-    ///
-    /// Status 429.
-    TooManyRequests {
-        /// The declared headers.
-        headers: ListChargesTooManyRequestsHeaders,
-    },
-    /// Any other error.
-    ///
-    /// Any status the contract lists no other response for.
-    Default {
-        /// The status received.
-        status: u16,
-        /// The body.
-        body: super::types::Error,
     },
 }
 impl ListChargesResponse {
@@ -313,6 +304,43 @@ impl ListChargesResponse {
                     })
                 })()
             }
+            _ => return __c::Decoded::Undocumented,
+        };
+        result.into()
+    }
+}
+/// Headers of the `Ok` response of `listCharges`.
+#[derive(Debug, Clone)]
+pub struct ListChargesOkHeaders {
+    /// The `X-Next-Cursor` header.
+    pub x_next_cursor: ::std::option::Option<::std::string::String>,
+    /// The `X-Total-Count` header.
+    pub x_total_count: i64,
+}
+/// The error responses of `listCharges`, one variant per documented status.
+#[derive(Debug, Clone)]
+pub enum ListChargesError {
+    /// Slow down.
+    ///
+    /// Status 429.
+    TooManyRequests {
+        /// The declared headers.
+        headers: ListChargesTooManyRequestsHeaders,
+    },
+    /// Any other error.
+    ///
+    /// Any status the contract lists no other response for.
+    Default {
+        /// The status received.
+        status: u16,
+        /// The body.
+        body: super::types::Error,
+    },
+}
+impl ListChargesError {
+    /// Reads a response against the contract.
+    pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
+        let result = match r.status {
             429u16 => {
                 (|| -> ::std::result::Result<Self, __c::BoundaryError> {
                     Ok(Self::TooManyRequests {
@@ -333,14 +361,6 @@ impl ListChargesResponse {
         };
         result.into()
     }
-}
-/// Headers of the `Ok` response of `listCharges`.
-#[derive(Debug, Clone)]
-pub struct ListChargesOkHeaders {
-    /// The `X-Next-Cursor` header.
-    pub x_next_cursor: ::std::option::Option<::std::string::String>,
-    /// The `X-Total-Count` header.
-    pub x_total_count: i64,
 }
 /// Headers of the `TooManyRequests` response of `listCharges`.
 #[derive(Debug, Clone)]
@@ -371,6 +391,20 @@ pub enum CreateChargeResponse {
     ///
     /// Status 201.
     Created(super::types::Charge),
+}
+impl CreateChargeResponse {
+    /// Reads a response against the contract.
+    pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
+        let result = match r.status {
+            201u16 => __c::json(r).map(Self::Created),
+            _ => return __c::Decoded::Undocumented,
+        };
+        result.into()
+    }
+}
+/// The error responses of `createCharge`, one variant per documented status.
+#[derive(Debug, Clone)]
+pub enum CreateChargeError {
     /// Bad request.
     ///
     /// Status 400.
@@ -385,11 +419,10 @@ pub enum CreateChargeResponse {
         body: super::types::Error,
     },
 }
-impl CreateChargeResponse {
+impl CreateChargeError {
     /// Reads a response against the contract.
     pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
         let result = match r.status {
-            201u16 => __c::json(r).map(Self::Created),
             400u16 => __c::json(r).map(Self::BadRequest),
             500u16..=599u16 => {
                 (|| -> ::std::result::Result<Self, __c::BoundaryError> {
@@ -443,16 +476,29 @@ pub enum GetChargeResponse {
     ///
     /// Status 200.
     Ok(super::types::Charge),
-    /// No such charge.
-    ///
-    /// Status 404.
-    NotFound(super::types::Error),
 }
 impl GetChargeResponse {
     /// Reads a response against the contract.
     pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
         let result = match r.status {
             200u16 => __c::json(r).map(Self::Ok),
+            _ => return __c::Decoded::Undocumented,
+        };
+        result.into()
+    }
+}
+/// The error responses of `getCharge`, one variant per documented status.
+#[derive(Debug, Clone)]
+pub enum GetChargeError {
+    /// No such charge.
+    ///
+    /// Status 404.
+    NotFound(super::types::Error),
+}
+impl GetChargeError {
+    /// Reads a response against the contract.
+    pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
+        let result = match r.status {
             404u16 => __c::json(r).map(Self::NotFound),
             _ => return __c::Decoded::Undocumented,
         };

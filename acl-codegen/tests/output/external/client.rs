@@ -71,13 +71,13 @@ impl Client {
     pub async fn get_widget(
         &self,
         id: &str,
-    ) -> ::std::result::Result<GetWidgetResponse, __c::Error<GetWidgetResponse>> {
+    ) -> ::std::result::Result<GetWidgetResponse, __c::Error<__c::NoDocumentedErrors>> {
         let r = self
             .core
             .request(0usize)
             .path("id", &id, "simple", false)
             .accept("application/json");
-        r.send(GetWidgetResponse::decode).await
+        r.send(GetWidgetResponse::decode, __c::NoDocumentedErrors::decode).await
     }
 }
 /// The responses of `getWidget`, one variant per documented status.

@@ -77,13 +77,13 @@ impl Client {
     pub async fn create_pet(
         &self,
         body: &super::types::Pet,
-    ) -> ::std::result::Result<CreatePetResponse, __c::Error<CreatePetResponse>> {
+    ) -> ::std::result::Result<CreatePetResponse, __c::Error<__c::NoDocumentedErrors>> {
         let r = self.core.request(0usize).accept("application/json");
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(CreatePetResponse::decode).await
+        r.send(CreatePetResponse::decode, __c::NoDocumentedErrors::decode).await
     }
     /// `POST /pets/{id}/photo`
     ///
@@ -92,13 +92,16 @@ impl Client {
         &self,
         id: i64,
         body: __c::Multipart,
-    ) -> ::std::result::Result<UploadPhotoResponse, __c::Error<UploadPhotoResponse>> {
+    ) -> ::std::result::Result<
+        UploadPhotoResponse,
+        __c::Error<__c::NoDocumentedErrors>,
+    > {
         let r = self.core.request(1usize).path("id", &id, "simple", false);
         let r = {
             let b = body;
             r.multipart(b)
         };
-        r.send(UploadPhotoResponse::decode).await
+        r.send(UploadPhotoResponse::decode, __c::NoDocumentedErrors::decode).await
     }
 }
 /// The responses of `createPet`, one variant per documented status.
