@@ -1,7 +1,8 @@
 //! Every real vendor contract in `../shared/contracts` (OpenAPI 3.0/3.1, Swagger 2.0 and
 //! the standalone JSON Schemas, not the test suite) generates with no error, and the
 //! generated crate passes `cargo check`. Skipped, with a message, when the folder is
-//! absent. Prints, per contract: generation time, lines, and `cargo check` time.
+//! absent. Prints, per contract: generation time, lines, and `cargo check` time and
+//! peak memory. Every OpenAPI contract's crate includes its full client.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,7 +96,16 @@ fn every_real_contract_generates_and_compiles() {
         // Same dependency versions as the workspace, so nothing new is resolved.
         std::fs::copy(&lock, dir.join("Cargo.lock")).unwrap();
         let started = Instant::now();
-        let out = Command::new(env!("CARGO"))
+        // Peak memory of the check through `/usr/bin/time` when the machine has it.
+        let time = Path::new("/usr/bin/time");
+        let mut cmd = if time.exists() {
+            let mut c = Command::new(time);
+            c.args(["-f", "ACL_MAXRSS %M"]).arg(env!("CARGO"));
+            c
+        } else {
+            Command::new(env!("CARGO"))
+        };
+        let out = cmd
             .args(["check", "--quiet", "--offline"])
             .env("CARGO_TARGET_DIR", &target)
             .env("CARGO_INCREMENTAL", "0")
@@ -103,6 +113,12 @@ fn every_real_contract_generates_and_compiles() {
             .output()
             .unwrap();
         let check = started.elapsed();
+        let peak_mb = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find_map(|l| l.strip_prefix("ACL_MAXRSS "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|kb| format!("{:.0} MB", kb / 1024.0))
+            .unwrap_or_else(|| "n/a".into());
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             failures.push(format!(
@@ -112,13 +128,14 @@ fn every_real_contract_generates_and_compiles() {
             ));
         }
         report.push(format!(
-            "{:<55} {:>5} types {:>4} ops {:>7} lines  generate {:>6.2}s  cargo check {:>6.1}s",
+            "{:<55} {:>5} types {:>4} ops {:>7} lines  generate {:>6.2}s  cargo check {:>6.1}s {:>8}",
             file.strip_prefix(&root).unwrap().display(),
             generated.api.types.len(),
             generated.api.operations.len(),
             lines,
             generation.as_secs_f64(),
-            check.as_secs_f64()
+            check.as_secs_f64(),
+            peak_mb
         ));
         // Keep the disk small: the sources are not needed once checked.
         let _ = std::fs::remove_dir_all(dir.join("src"));

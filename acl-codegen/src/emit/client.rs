@@ -383,15 +383,42 @@ fn operation(
         .responses
         .iter()
         .partition(|r| is_success(r) || (r.status == Status::Default && !has_success));
-    let response = unique(&mut names.items, format!("{base}Response"));
-    items.push(response_enum(
-        op,
-        &ok_side,
-        &base,
-        &response,
-        "responses",
-        names,
-    ));
+    // A success body in a streaming media type (bytes, server-sent events) streams:
+    // the method returns as soon as the head has arrived.
+    let streams = |r: &&Response| {
+        r.contents.iter().any(|c| {
+            let base = c.media_type.to_ascii_lowercase();
+            media_kind(c) == Media::Binary || base.starts_with("text/event-stream")
+        }) && !r.contents.iter().any(|c| media_kind(c) == Media::Json)
+    };
+    let streaming =
+        ok_side.iter().any(streams) && ok_side.iter().all(|r| r.contents.is_empty() || streams(r));
+    let response = if streaming {
+        quote!(__c::StreamResponse)
+    } else {
+        let name = unique(&mut names.items, format!("{base}Response"));
+        items.push(response_enum(
+            op,
+            &ok_side,
+            &base,
+            &name,
+            "responses",
+            names,
+        ));
+        quote!(#name)
+    };
+    let documented = {
+        let patterns = ok_side.iter().map(|r| match &r.status {
+            Status::Code(c) => quote!(#c),
+            Status::Range(d) => {
+                let lo = *d as u16 * 100;
+                let hi = lo + 99;
+                quote!(#lo..=#hi)
+            }
+            Status::Default => quote!(_),
+        });
+        quote!(|status| matches!(status, #(#patterns)|*))
+    };
     let error = if err_side.is_empty() {
         quote!(__c::NoDocumentedErrors)
     } else {
@@ -597,13 +624,21 @@ fn operation(
             op.idempotency_header.as_deref().unwrap_or_default()
         ));
     }
+    if streaming {
+        extra.push("The body streams: the call returns once the head has arrived.".into());
+    }
     let docs = doc_attrs(&op.docs, &extra);
+    let send = if streaming {
+        quote!(r.send_stream(#documented, #error::decode).await)
+    } else {
+        quote!(r.send(#response::decode, #error::decode).await)
+    };
     let method = quote! {
         #docs
         pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#error>> {
             let r = self.core.request(#index) #(#calls)* #accept;
             #body_call
-            r.send(#response::decode, #error::decode).await
+            #send
         }
     };
     (spec, method, items)

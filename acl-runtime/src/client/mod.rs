@@ -25,7 +25,7 @@ pub use bytes::Bytes;
 pub use error::Error;
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
-pub use transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
+pub use transport::{BoxFuture, ByteStream, Transport, TransportError, TransportErrorKind};
 
 use crate::classify::Outcome;
 use crate::config::{OperationConfig, SystemConfig};
@@ -818,6 +818,66 @@ impl<'a> Request<'a> {
         decode: fn(&RawResponse) -> Decoded<R>,
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<R, Error<E>> {
+        self.execute(decode_error, move |transport, request| async move {
+            let response = transport.send(request).await.map_err(transport_failure)?;
+            let raw = raw_response(response);
+            if raw.status >= 400 {
+                return Err(error_status(raw));
+            }
+            match decode(&raw) {
+                Decoded::Documented(r) => Ok(r),
+                Decoded::Undocumented => Err(invalid(raw, None)),
+                Decoded::Invalid(e) => Err(invalid(raw, Some(e))),
+            }
+        })
+        .await
+    }
+
+    /// Like [`Request::send`], for an operation whose success body is a stream
+    /// (`application/octet-stream`, `text/event-stream`, ...): returns once the head
+    /// has arrived, if `documented(status)`; the timeout covers the wait for the head,
+    /// reading the body is the caller's. Error statuses are read whole, as by `send`.
+    pub async fn send_stream<E>(
+        self,
+        documented: fn(u16) -> bool,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+    ) -> Result<StreamResponse, Error<E>> {
+        self.execute(decode_error, move |transport, request| async move {
+            let response = transport
+                .send_streaming(request)
+                .await
+                .map_err(transport_failure)?;
+            let (parts, body) = response.into_parts();
+            let status = parts.status.as_u16();
+            if status < 400 && documented(status) {
+                return Ok(StreamResponse {
+                    status,
+                    headers: parts.headers,
+                    body,
+                });
+            }
+            let body = transport::collect(body).await.map_err(transport_failure)?;
+            let raw = raw_response(http::Response::from_parts(parts, body));
+            Err(if status >= 400 {
+                error_status(raw)
+            } else {
+                invalid(raw, None)
+            })
+        })
+        .await
+    }
+
+    /// Auth, URL, the idempotency key, the pipeline and the mapping of its outcome;
+    /// `attempt` sends one request.
+    async fn execute<T, E, A, Fut>(
+        self,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+        attempt: A,
+    ) -> Result<T, Error<E>>
+    where
+        A: Fn(&'a dyn Transport, http::Request<Bytes>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AttemptError<Failure>>>,
+    {
         let spec = &self.core.api.operations[self.op];
         let operation = spec.id;
         if let Some(message) = self.error.clone() {
@@ -853,49 +913,9 @@ impl<'a> Request<'a> {
             let request = self
                 .http_request(&url, &auth, key.as_ref().map(|(h, k)| (*h, k.as_str())))
                 .map_err(|message| Error::Request { operation, message })?;
-            let transport = &*self.core.transport;
+            let transport: &'a dyn Transport = &*self.core.transport;
             let result = self.core.operations[self.op]
-                .call(|_| {
-                    let request = request.clone();
-                    async move {
-                        let response = transport.send(request).await.map_err(|e| AttemptError {
-                            outcome: e.outcome(),
-                            retry_after: None,
-                            error: Failure::Transport(e),
-                        })?;
-                        let (parts, body) = response.into_parts();
-                        let raw = RawResponse {
-                            status: parts.status.as_u16(),
-                            headers: parts.headers,
-                            body,
-                        };
-                        if raw.status >= 400 {
-                            let retry_after = raw
-                                .headers
-                                .get(http::header::RETRY_AFTER)
-                                .and_then(|v| v.to_str().ok())
-                                .map(str::to_string);
-                            return Err(AttemptError {
-                                outcome: Outcome::Status(raw.status),
-                                retry_after,
-                                error: Failure::Response(raw),
-                            });
-                        }
-                        match decode(&raw) {
-                            Decoded::Documented(r) => Ok(r),
-                            Decoded::Undocumented => Err(AttemptError {
-                                outcome: Outcome::InvalidData,
-                                retry_after: None,
-                                error: Failure::Invalid(raw, None),
-                            }),
-                            Decoded::Invalid(e) => Err(AttemptError {
-                                outcome: Outcome::InvalidData,
-                                retry_after: None,
-                                error: Failure::Invalid(raw, Some(e)),
-                            }),
-                        }
-                    }
-                })
+                .call(|_| attempt(transport, request.clone()))
                 .await;
             let (attempts, stopped, class, last) = match result {
                 Ok(r) => return Ok(r),
@@ -980,6 +1000,70 @@ impl<'a> Request<'a> {
                 },
             });
         }
+    }
+}
+
+/// A response whose body streams.
+pub struct StreamResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body, as it arrives.
+    pub body: transport::ByteStream,
+}
+
+impl std::fmt::Debug for StreamResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamResponse {
+    /// Reads the whole body.
+    pub async fn bytes(self) -> Result<Bytes, TransportError> {
+        transport::collect(self.body).await
+    }
+}
+
+fn transport_failure(e: TransportError) -> AttemptError<Failure> {
+    AttemptError {
+        outcome: e.outcome(),
+        retry_after: None,
+        error: Failure::Transport(e),
+    }
+}
+
+fn raw_response(response: http::Response<Bytes>) -> RawResponse {
+    let (parts, body) = response.into_parts();
+    RawResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+fn error_status(raw: RawResponse) -> AttemptError<Failure> {
+    let retry_after = raw
+        .headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    AttemptError {
+        outcome: Outcome::Status(raw.status),
+        retry_after,
+        error: Failure::Response(raw),
+    }
+}
+
+fn invalid(raw: RawResponse, error: Option<BoundaryError>) -> AttemptError<Failure> {
+    AttemptError {
+        outcome: Outcome::InvalidData,
+        retry_after: None,
+        error: Failure::Invalid(raw, error),
     }
 }
 

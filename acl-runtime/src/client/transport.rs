@@ -46,6 +46,34 @@ impl TransportError {
     }
 }
 
+/// A response body read as it arrives.
+pub type ByteStream =
+    Pin<Box<dyn futures_core::Stream<Item = Result<Bytes, TransportError>> + Send>>;
+
+/// A stream of one chunk (a body that was read whole).
+struct Once(Option<Bytes>);
+
+impl futures_core::Stream for Once {
+    type Item = Result<Bytes, TransportError>;
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.take().filter(|b| !b.is_empty()).map(Ok))
+    }
+}
+
+/// Reads a whole stream.
+pub async fn collect(mut body: ByteStream) -> Result<Bytes, TransportError> {
+    let mut out = Vec::new();
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
+    {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out.into())
+}
+
 /// Sends requests.
 pub trait Transport: Send + Sync + 'static {
     /// Sends `request` and reads the whole response.
@@ -53,6 +81,21 @@ pub trait Transport: Send + Sync + 'static {
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>>;
+
+    /// Sends `request` and returns once the head has arrived; the body streams. The
+    /// default reads the body whole first.
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<ByteStream>, TransportError>> {
+        Box::pin(async move {
+            let (parts, body) = self.send(request).await?.into_parts();
+            Ok(http::Response::from_parts(
+                parts,
+                Box::pin(Once(Some(body))) as ByteStream,
+            ))
+        })
+    }
 }
 
 /// The default transport: a `reqwest::Client` (rustls, HTTP/1.1 and HTTP/2). It sets no
@@ -113,6 +156,37 @@ impl Transport for ReqwestTransport {
                 kind: TransportErrorKind::Reset,
                 message: e.to_string(),
             })
+        })
+    }
+
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<ByteStream>, TransportError>> {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(reqwest_error)?;
+            let response = self.client.execute(request).await.map_err(reqwest_error)?;
+            let mut builder = http::Response::builder()
+                .status(response.status())
+                .version(response.version());
+            if let Some(headers) = builder.headers_mut() {
+                *headers = response.headers().clone();
+            }
+            // Chunks as they come; the stream ends after the first error.
+            let chunks = futures_util::stream::unfold(Some(response), |state| async move {
+                let mut response = state?;
+                match response.chunk().await {
+                    Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(reqwest_error(e)), None)),
+                }
+            });
+            builder
+                .body(Box::pin(chunks) as ByteStream)
+                .map_err(|e| TransportError {
+                    kind: TransportErrorKind::Reset,
+                    message: e.to_string(),
+                })
         })
     }
 }

@@ -73,6 +73,8 @@ struct Vendor {
     seen: Mutex<Vec<Seen>>,
     script: Mutex<VecDeque<Reply>>,
     tokens: Mutex<u32>,
+    /// Lets `/files/stream.bin` send its second chunk.
+    go_on: tokio::sync::Notify,
 }
 
 impl Vendor {
@@ -108,6 +110,27 @@ async fn handle(State(v): State<Arc<Vendor>>, req: Request) -> Response {
             .status(status)
             .header("content-type", "application/json")
             .body(Body::from(text))
+            .unwrap();
+    }
+    if parts.uri.path().ends_with("/files/stream.bin") {
+        // One chunk now, the next only when the test says so.
+        let body = futures_util::stream::unfold(0, move |step| {
+            let v = v.clone();
+            async move {
+                match step {
+                    0 => Some((Ok::<_, std::io::Error>(b"first ".to_vec()), 1)),
+                    1 => {
+                        v.go_on.notified().await;
+                        Some((Ok(b"second".to_vec()), 2))
+                    }
+                    _ => None,
+                }
+            }
+        });
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/octet-stream")
+            .body(Body::from_stream(body))
             .unwrap();
     }
     v.seen.lock().unwrap().push(Seen {
@@ -533,7 +556,8 @@ async fn matrix_paths_text_and_binary_bodies() {
     let r = c.get_reports(&vec![3, 4]).await.unwrap();
     assert!(matches!(r, GetReportsResponse::Ok(ref t) if t == "a,b\n1,2\n"));
     let r = c.download_file("a b.txt").await.unwrap();
-    assert!(matches!(r, DownloadFileResponse::Ok(ref b) if b[..] == [1, 2, 3]));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.bytes().await.unwrap()[..], [1, 2, 3]);
     let seen = v.seen();
     // Matrix style prefixes the value with `;name=`; the template keeps its slash.
     assert_eq!(seen[0].uri, "/v1/reports/;ids=3;ids=4");
@@ -543,6 +567,23 @@ async fn matrix_paths_text_and_binary_bodies() {
         "`security: []` sends no credentials"
     );
     assert_eq!(seen[1].uri, "/v1/files/a%20b.txt");
+}
+
+#[tokio::test]
+async fn a_binary_body_streams_chunk_by_chunk() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    // The call returns with the head; the second chunk is not sent yet.
+    let mut r = c.download_file("stream.bin").await.unwrap();
+    use futures_util::StreamExt as _;
+    let first = r.body.next().await.unwrap().unwrap();
+    assert_eq!(&first[..], b"first ");
+    v.go_on.notify_one();
+    let mut rest = Vec::new();
+    while let Some(chunk) = r.body.next().await {
+        rest.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(rest, b"second");
 }
 
 #[tokio::test]

@@ -246,15 +246,18 @@ impl Client {
     /// `GET /files/{name}`
     ///
     /// - `name`: path parameter `name`
+    ///
+    /// The body streams: the call returns once the head has arrived.
     pub async fn download_file(
         &self,
         name: &str,
     ) -> ::std::result::Result<
-        DownloadFileResponse,
+        __c::StreamResponse,
         __c::Error<__c::NoDocumentedErrors>,
     > {
         let r = self.core.request(6usize).path("name", &name, "simple", false);
-        r.send(DownloadFileResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send_stream(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
+            .await
     }
     /// `PUT /files/{name}`
     ///
@@ -536,24 +539,6 @@ impl GetReportsResponse {
     pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
         let result = match r.status {
             200u16 => __c::text(r).map(Self::Ok),
-            _ => return __c::Decoded::Undocumented,
-        };
-        result.into()
-    }
-}
-/// The responses of `downloadFile`, one variant per documented status.
-#[derive(Debug, Clone)]
-pub enum DownloadFileResponse {
-    /// The file.
-    ///
-    /// Status 200.
-    Ok(__c::Bytes),
-}
-impl DownloadFileResponse {
-    /// Reads a response against the contract.
-    pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
-        let result = match r.status {
-            200u16 => __c::bytes(r).map(Self::Ok),
             _ => return __c::Decoded::Undocumented,
         };
         result.into()
