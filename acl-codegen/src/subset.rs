@@ -28,7 +28,7 @@ impl Subset {
 
     fn keeps(&self, op: &Operation) -> bool {
         op.tags.iter().any(|t| self.tags.contains(t))
-            || self.operations.iter().any(|id| *id == op.id)
+            || self.operations.contains(&op.id)
             || self
                 .path_prefixes
                 .iter()
