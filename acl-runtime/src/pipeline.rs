@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::breaker::{CircuitBreaker, OpenError};
 use crate::classify::{Classifier, FailureClass, Idempotency, Outcome};
-use crate::rate_limit::{Decision, RateLimiter};
+use crate::rate_limit::{Decision, RateLimiter, Store};
 use crate::retry::{RetryBudget, RetryPolicy, StopReason};
 
 /// What is shared by every call to one external system.
@@ -24,7 +24,7 @@ pub struct System {
     name: String,
     breaker: CircuitBreaker,
     budget: RetryBudget,
-    limiter: Option<RateLimiter>,
+    limiter: Option<Limiter>,
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
 }
@@ -51,15 +51,65 @@ impl System {
         self
     }
 
-    /// Limits outbound calls to this system.
+    /// Limits outbound calls to this system (in memory: one process's calls).
     pub fn rate_limited(mut self, limiter: RateLimiter) -> Self {
-        self.limiter = Some(limiter);
+        self.limiter = Some(Limiter::Memory(limiter));
+        self
+    }
+
+    /// Limits outbound calls with a shared store (Redis: every instance of the service
+    /// counts against one limit). The store's round trip blocks, so each decision runs
+    /// on tokio's blocking pool, never on the async worker threads.
+    pub fn rate_limited_shared<S: Store + 'static>(mut self, limiter: RateLimiter<S>) -> Self {
+        self.limiter = Some(Limiter::Shared(Arc::new(limiter)));
         self
     }
 
     /// The breaker, for its state.
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.breaker
+    }
+}
+
+/// The outbound limiter of a system.
+enum Limiter {
+    Memory(RateLimiter),
+    Shared(Arc<dyn Decide>),
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limiter::Memory(l) => l.fmt(f),
+            Limiter::Shared(_) => f.write_str("SharedLimiter"),
+        }
+    }
+}
+
+/// A limiter over any store, as an object.
+trait Decide: Send + Sync {
+    fn decide(&self, key: &str, now: std::time::Instant) -> Decision;
+}
+
+impl<S: Store> Decide for RateLimiter<S> {
+    fn decide(&self, key: &str, now: std::time::Instant) -> Decision {
+        self.check(key, now)
+    }
+}
+
+impl Limiter {
+    async fn check(&self, key: &str, now: std::time::Instant) -> Decision {
+        match self {
+            Limiter::Memory(l) => l.check(key, now),
+            Limiter::Shared(l) => {
+                let (l, key) = (l.clone(), key.to_string());
+                // A failed blocking task (a panic in the store) allows the call, as an
+                // unreachable store does: the breaker still guards the vendor.
+                tokio::task::spawn_blocking(move || l.decide(&key, now))
+                    .await
+                    .unwrap_or(Decision::Allow)
+            }
+        }
     }
 }
 
@@ -302,7 +352,7 @@ impl Operation {
                 // Outbound rate limit.
                 if let Some(limiter) = &sys.limiter {
                     loop {
-                        match limiter.check(&self.name, now.into_std()) {
+                        match limiter.check(&self.name, now.into_std()).await {
                             Decision::Allow => break,
                             Decision::Deny { retry_after } => {
                                 Keys::count(&keys.rate_limited);

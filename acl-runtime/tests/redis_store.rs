@@ -128,3 +128,62 @@ fn idle_keys_expire() {
         .unwrap();
     assert!(ttl > 0 && ttl <= 50, "{ttl}");
 }
+
+/// Two instances of a service (two `System`s) share one outbound limit through Redis:
+/// together they get the burst, and the next call fails fast with the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_shares_a_limit_across_instances_through_redis() {
+    use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
+    use acl_runtime::classify::Idempotency;
+    use acl_runtime::pipeline::{AttemptError, CallError, Operation, System, WhenLimited};
+    use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy};
+    use std::sync::Arc;
+
+    let Some(url) = url() else { return };
+    let prefix = unique("pipeline");
+    let instance = || {
+        let store = RedisStore::connect(&url, prefix.clone(), Duration::from_secs(60)).unwrap();
+        let limiter = RateLimiter::with_store(
+            Algorithm::TokenBucket {
+                rate: 0.1,
+                burst: 3,
+            },
+            store,
+        )
+        .unwrap();
+        let system = Arc::new(
+            System::new(
+                "vendor",
+                CircuitBreaker::new(BreakerConfig::default()).unwrap(),
+                RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap(),
+            )
+            .rate_limited_shared(limiter),
+        );
+        Operation::new(
+            "op",
+            system,
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            RetryPolicy::new(
+                1,
+                Duration::from_secs(5),
+                Backoff::fixed(Duration::from_millis(10)),
+            )
+            .unwrap(),
+            Idempotency::Idempotent,
+        )
+        .unwrap()
+        .when_limited(WhenLimited::FailFast)
+    };
+    let (a, b) = (instance(), instance());
+    let ok = || async { Ok::<_, AttemptError<()>>(()) };
+    assert!(a.call(|_| ok()).await.is_ok());
+    assert!(b.call(|_| ok()).await.is_ok());
+    assert!(a.call(|_| ok()).await.is_ok());
+    match b.call(|_| ok()).await {
+        Err(CallError::RateLimited { retry_after, .. }) => {
+            assert!(retry_after > Duration::from_secs(5), "{retry_after:?}")
+        }
+        other => panic!("the fourth call of the shared burst of 3 went through: {other:?}"),
+    }
+}

@@ -30,6 +30,7 @@ pub use transport::{BoxFuture, ByteStream, Transport, TransportError, TransportE
 use crate::classify::Outcome;
 use crate::config::{OperationConfig, SystemConfig};
 use crate::pipeline::{AttemptError, CallError, Operation, System};
+use crate::rate_limit::{Algorithm, RateLimiter, Store};
 pub use crate::wire::BoundaryError;
 
 /// A contract's operations and what the client needs to know about them.
@@ -105,8 +106,15 @@ pub struct ClientBuilder<C> {
     defaults: Vec<Tweak<OperationConfig>>,
     operations: Vec<(String, Tweak<OperationConfig>)>,
     credentials: Vec<(Option<String>, Credential)>,
+    shared_limit: Option<SharedLimit>,
     client: PhantomData<fn() -> C>,
 }
+
+type SharedLimit = Box<
+    dyn FnOnce(System, Algorithm) -> Result<System, crate::rate_limit::InvalidRateLimit>
+        + Send
+        + Sync,
+>;
 
 impl<C: FromCore> Default for ClientBuilder<C> {
     fn default() -> Self {
@@ -124,6 +132,7 @@ impl<C: FromCore> ClientBuilder<C> {
             defaults: Vec::new(),
             operations: Vec::new(),
             credentials: Vec::new(),
+            shared_limit: None,
             client: PhantomData,
         }
     }
@@ -159,6 +168,15 @@ impl<C: FromCore> ClientBuilder<C> {
         f: impl Fn(&mut OperationConfig) + Send + Sync + 'static,
     ) -> Self {
         self.operations.push((id.into(), Box::new(f)));
+        self
+    }
+
+    /// Keeps the outbound rate limit in a shared store (`acl_runtime::redis_store::RedisStore`):
+    /// every instance of the service then counts against one limit.
+    pub fn rate_limit_store<S: Store + 'static>(mut self, store: S) -> Self {
+        self.shared_limit = Some(Box::new(move |system: System, alg| {
+            Ok(system.rate_limited_shared(RateLimiter::with_store(alg, store)?))
+        }));
         self
     }
 
@@ -215,11 +233,35 @@ impl<C: FromCore> ClientBuilder<C> {
         for f in &self.system {
             f(&mut system);
         }
-        let system = Arc::new(system.build(api.system).map_err(|e| BuildError {
+        let limit = system
+            .rate_limit_per_second
+            .map(|rate| Algorithm::TokenBucket {
+                rate,
+                burst: system.rate_limit_burst,
+            });
+        let mut built = system.build(api.system).map_err(|e| BuildError {
             scope: "system".into(),
             path: e.path,
             message: e.message,
-        })?);
+        })?;
+        match (self.shared_limit, limit) {
+            (Some(shared), Some(alg)) => {
+                built = shared(built, alg).map_err(|e| BuildError {
+                    scope: "system".into(),
+                    path: "rate_limit_store".into(),
+                    message: e.to_string(),
+                })?;
+            }
+            (Some(_), None) => {
+                return Err(BuildError {
+                    scope: "system".into(),
+                    path: "rate_limit_store".into(),
+                    message: "a shared store needs a rate limit (`rate_limit_per_second`)".into(),
+                })
+            }
+            _ => {}
+        }
+        let system = Arc::new(built);
         for (id, _) in &self.operations {
             if !api.operations.iter().any(|o| o.id == id) {
                 let known: Vec<&str> = api.operations.iter().map(|o| o.id).collect();
