@@ -193,17 +193,14 @@ pub fn client_source(api: &Api) -> Result<String, String> {
         items.extend(extra);
     }
     let system = &api.title;
-    let servers: Vec<String> = api
-        .servers
-        .iter()
-        .map(|s| {
-            let mut url = s.url.clone();
-            for (k, v) in &s.variables {
-                url = url.replace(&format!("{{{k}}}"), &v.default);
-            }
-            url
-        })
-        .collect();
+    let servers = api.servers.iter().map(|s| {
+        let url = &s.url;
+        let vars = s.variables.iter().map(|(k, v)| {
+            let d = &v.default;
+            quote!((#k, #d))
+        });
+        quote!((#url, &[#(#vars),*]))
+    });
     let policies = api
         .policy
         .as_ref()

@@ -39,8 +39,9 @@ pub struct ApiSpec {
     /// The external system's name (the contract's title): names its breaker, budget,
     /// limiter and metrics.
     pub system: &'static str,
-    /// Base URLs from `servers` (variables at their defaults), first is the default.
-    pub servers: &'static [&'static str],
+    /// `servers`: URL templates with their variables' defaults; the first is the
+    /// default base URL.
+    pub servers: &'static [(&'static str, &'static [(&'static str, &'static str)])],
     /// Policy settings from the document's `x-acl-*` extensions, as JSON
     /// (`{"system": {...}, "operation": {...}}`), or empty.
     pub policies: &'static str,
@@ -106,6 +107,7 @@ pub struct ClientBuilder<C> {
     defaults: Vec<Tweak<OperationConfig>>,
     operations: Vec<(String, Tweak<OperationConfig>)>,
     credentials: Vec<(Option<String>, Credential)>,
+    variables: Vec<(String, String)>,
     shared_limit: Option<SharedLimit>,
     client: PhantomData<fn() -> C>,
 }
@@ -132,6 +134,7 @@ impl<C: FromCore> ClientBuilder<C> {
             defaults: Vec::new(),
             operations: Vec::new(),
             credentials: Vec::new(),
+            variables: Vec::new(),
             shared_limit: None,
             client: PhantomData,
         }
@@ -140,6 +143,12 @@ impl<C: FromCore> ClientBuilder<C> {
     /// The base URL (default: the contract's first server).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// A value for a variable of the contract's server URL (`region` = `us`).
+    pub fn server_variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.push((name.into(), value.into()));
         self
     }
 
@@ -309,9 +318,34 @@ impl<C: FromCore> ClientBuilder<C> {
                     })?,
             );
         }
+        if let Some((name, _)) = self.variables.iter().find(|(n, _)| {
+            !api.servers
+                .first()
+                .is_some_and(|(_, vars)| vars.iter().any(|(v, _)| v == n))
+        }) {
+            return Err(BuildError {
+                scope: "client".into(),
+                path: format!("server_variable({name})"),
+                message: "the contract's first server has no such variable".into(),
+            });
+        }
         let base_url = self
             .base_url
-            .or_else(|| api.servers.first().map(|s| s.to_string()))
+            .or_else(|| {
+                api.servers.first().map(|(template, vars)| {
+                    let mut url = template.to_string();
+                    for (name, default) in vars.iter() {
+                        let value = self
+                            .variables
+                            .iter()
+                            .rev()
+                            .find(|(n, _)| n == name)
+                            .map_or(*default, |(_, v)| v.as_str());
+                        url = url.replace(&format!("{{{name}}}"), value);
+                    }
+                    url
+                })
+            })
             .ok_or_else(|| BuildError {
                 scope: "client".into(),
                 path: "base_url".into(),
@@ -474,9 +508,11 @@ impl Core {
     async fn authenticate(&self, op: &OperationSpec) -> Result<auth::Applied, String> {
         let mut applied = auth::Applied::default();
         let alternatives = op.security.unwrap_or(self.api.security);
+        // The first alternative we hold every credential for; an empty one (`{}`: auth
+        // is optional) means sending none, which is what happens when none can be met.
         let Some(chosen) = alternatives
             .iter()
-            .find(|alt| alt.iter().all(|name| self.credentials.contains_key(name)))
+            .find(|alt| !alt.is_empty() && alt.iter().all(|n| self.credentials.contains_key(n)))
         else {
             // None satisfied: the call goes without; the server answers 401 if it must.
             return Ok(applied);

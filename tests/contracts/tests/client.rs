@@ -686,7 +686,17 @@ fn settings_are_checked_when_the_client_is_built_and_secrets_never_print() {
     for secret in ["key-123", "bearer-456", "pass word", "s3cr3t"] {
         assert!(!printed.contains(secret), "{secret} in {printed}");
     }
-    // The contract's server, with its variable at the default.
+    // The contract's server, with its variable at the default, or as chosen.
     let c = Client::builder().build().unwrap();
     assert_eq!(c.core().base_url(), "https://eu.payments.example.com/v1");
+    let c = Client::builder()
+        .server_variable("region", "us")
+        .build()
+        .unwrap();
+    assert_eq!(c.core().base_url(), "https://us.payments.example.com/v1");
+    let e = Client::builder()
+        .server_variable("regoin", "us")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.path, "server_variable(regoin)");
 }

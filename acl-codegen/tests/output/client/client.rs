@@ -19,7 +19,7 @@ use ::acl_runtime::client as __c;
 /// The contract's operations, servers, security schemes and policies.
 pub static API: __c::ApiSpec = __c::ApiSpec {
     system: "Payments",
-    servers: &["https://eu.payments.example.com/v1"],
+    servers: &[("https://{region}.payments.example.com/v1", &[("region", "eu")])],
     policies: "{\"system\":{\"rate_limit_per_second\":1000,\"rate_limit_burst\":100},\"operation\":{\"deadline\":\"5s\",\"retry\":{\"max_attempts\":3,\"backoff\":\"exponential\",\"base\":\"50ms\",\"max_delay\":\"200ms\",\"jitter\":\"none\"},\"timeout\":\"1s\"}}",
     schemes: &[
         (

@@ -19,7 +19,7 @@ use ::acl_runtime::client as __c;
 /// The contract's operations, servers, security schemes and policies.
 pub static API: __c::ApiSpec = __c::ApiSpec {
     system: "Legacy",
-    servers: &["https://api.example.com/v1"],
+    servers: &[("https://api.example.com/v1", &[])],
     policies: "",
     schemes: &[],
     security: &[],
