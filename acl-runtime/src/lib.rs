@@ -76,6 +76,7 @@ macro_rules! include_contract {
 /// Not public API: the one path through which generated code reaches its dependencies.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::boundary::fields;
     pub use crate::boundary::union::{branch, one_of, tagged, UnionKind, Variant};
     pub use crate::boundary::{nullable, optional_nullable};
     pub use base64;

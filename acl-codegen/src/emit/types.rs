@@ -264,6 +264,12 @@ impl Emitter<'_> {
     }
 
     fn derives(&self, extra: TokenStream) -> TokenStream {
+        self.derives_with(extra, true)
+    }
+
+    /// The derives; `deserialize: false` for structs, whose `Deserialize` is written out
+    /// (see [`Emitter::struct_deserialize`]).
+    fn derives_with(&self, extra: TokenStream, deserialize: bool) -> TokenStream {
         let serde = &self.p.serde;
         let serde_crate = &self.p.serde_crate;
         let schemars = if self.opts.schemars {
@@ -273,8 +279,13 @@ impl Emitter<'_> {
         } else {
             TokenStream::new()
         };
+        let de = if deserialize {
+            quote!(, #serde::Deserialize)
+        } else {
+            TokenStream::new()
+        };
         quote! {
-            #[derive(Debug, Clone, PartialEq, #serde::Serialize, #serde::Deserialize #extra)]
+            #[derive(Debug, Clone, PartialEq, #serde::Serialize #de #extra)]
             #schemars
             #[serde(crate = #serde_crate)]
         }
@@ -375,7 +386,12 @@ impl Emitter<'_> {
         let docs = doc_attrs(&def.docs, &[source.to_string()]);
         let mut fields = Vec::new();
         let mut default_fns = Vec::new();
-        for f in &s.fields {
+        // The parts of the written-out `Deserialize`: a slot per field, a match arm per
+        // property name, and how the slot becomes the field.
+        let mut slots = Vec::new();
+        let mut arms = Vec::new();
+        let mut inits = Vec::new();
+        for (i, f) in s.fields.iter().enumerate() {
             let fname = ident(&f.name);
             let wire = &f.wire_name;
             let rename = if f.name != f.wire_name {
@@ -395,12 +411,22 @@ impl Emitter<'_> {
                 extra_docs.push(format!("Default: `{d}`."));
             }
             let fdocs = doc_attrs(&f.docs, &extra_docs);
-            let (ty, attrs) = match (f.required, f.nullable, &f.default) {
-                (true, false, _) => (inner, TokenStream::new()),
-                // Required but nullable: `null` and (leniently) absence both read as
-                // `None`. A per-field `deserialize_with` to refuse absence costs a
-                // wrapper type per field, which large contracts pay for in build time.
-                (true, true, _) => (quote!(::std::option::Option<#inner>), TokenStream::new()),
+            let var = format_ident!("__f{}", i);
+            let fields_mod = quote!(__acl::fields);
+            let (ty, attrs, slot, init) = match (f.required, f.nullable, &f.default) {
+                (true, false, _) => (
+                    inner.clone(),
+                    TokenStream::new(),
+                    inner,
+                    quote!(#fields_mod::required(#var, #wire)?),
+                ),
+                // Required but nullable: `null` is `None`, absence is an error.
+                (true, true, _) => (
+                    quote!(::std::option::Option<#inner>),
+                    TokenStream::new(),
+                    quote!(::std::option::Option<#inner>),
+                    quote!(#fields_mod::required(#var, #wire)?),
+                ),
                 (false, false, Some(d)) => {
                     let fn_name = format_ident!("__default_{}", f.name.trim_start_matches('_'));
                     let value = self.default_expr(d, &f.ty);
@@ -408,20 +434,33 @@ impl Emitter<'_> {
                         fn #fn_name() -> #inner { #value }
                     });
                     let path = format!("{}::{}", def.name, fn_name);
-                    (inner, quote!(#[serde(default = #path)]))
+                    (
+                        inner.clone(),
+                        quote!(#[serde(default = #path)]),
+                        inner,
+                        quote!(#var.unwrap_or_else(#name::#fn_name)),
+                    )
                 }
                 (false, false, None) => (
                     quote!(::std::option::Option<#inner>),
                     quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")]),
+                    quote!(::std::option::Option<#inner>),
+                    quote!(#var.flatten()),
                 ),
+                // Optional and nullable: absent is `None`, `null` is `Some(None)`.
                 (false, true, _) => {
                     let path = "__acl::optional_nullable";
                     (
                         quote!(::std::option::Option<::std::option::Option<#inner>>),
                         quote!(#[serde(default, deserialize_with = #path, skip_serializing_if = "::std::option::Option::is_none")]),
+                        quote!(::std::option::Option<#inner>),
+                        quote!(#var),
                     )
                 }
             };
+            slots.push(quote!(let mut #var: ::std::option::Option<#slot> = None;));
+            arms.push(quote!(#wire => #fields_mod::field(&mut __map, &mut #var, #wire)?,));
+            inits.push(quote!(#fname: #init,));
             fields.push(quote! {
                 #fdocs
                 #rename
@@ -430,8 +469,14 @@ impl Emitter<'_> {
             });
         }
         let mut container = TokenStream::new();
+        let wires: Vec<&str> = s.fields.iter().map(|f| f.wire_name.as_str()).collect();
+        let mut other = quote!(_ => __acl::fields::skip(&mut __map)?,);
+        let mut next_key = quote!(__map.next_key::<__acl::fields::Key<'de>>()?);
         match &s.additional {
-            Additional::Deny => container = quote!(#[serde(deny_unknown_fields)]),
+            Additional::Deny => {
+                container = quote!(#[serde(deny_unknown_fields)]);
+                next_key = quote!(__map.next_key_seed(__acl::fields::KnownKey(&[#(#wires),*]))?);
+            }
             Additional::Typed(t) => {
                 let used: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
                 let mut extra = "additional_properties".to_string();
@@ -445,10 +490,44 @@ impl Emitter<'_> {
                     #[serde(flatten)]
                     pub #extra: ::std::collections::BTreeMap<::std::string::String, #vt>,
                 });
+                slots.push(quote!(let mut __extra = ::std::collections::BTreeMap::<::std::string::String, #vt>::new();));
+                other = quote!(_ => { __extra.insert(__key.0.into_owned(), __map.next_value()?); });
+                inits.push(quote!(#extra: __extra,));
             }
             Additional::Ignore => {}
         }
-        let d = self.derives(TokenStream::new());
+        let d = self.derives_with(TokenStream::new(), false);
+        let serde = &self.p.serde;
+        let type_name = def.name.as_str();
+        let deserialize = quote! {
+            impl<'de> #serde::Deserialize<'de> for #name {
+                fn deserialize<__D: #serde::Deserializer<'de>>(
+                    __deserializer: __D,
+                ) -> ::std::result::Result<Self, __D::Error> {
+                    struct __Visitor;
+                    impl<'de> #serde::de::Visitor<'de> for __Visitor {
+                        type Value = #name;
+                        fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            __acl::fields::expecting_object(__f, #type_name)
+                        }
+                        fn visit_map<__A: #serde::de::MapAccess<'de>>(
+                            self,
+                            mut __map: __A,
+                        ) -> ::std::result::Result<#name, __A::Error> {
+                            #(#slots)*
+                            while let Some(__key) = #next_key {
+                                match __key.as_str() {
+                                    #(#arms)*
+                                    #other
+                                }
+                            }
+                            Ok(#name { #(#inits)* })
+                        }
+                    }
+                    __deserializer.deserialize_map(__Visitor)
+                }
+            }
+        };
         let defaults = if default_fns.is_empty() {
             TokenStream::new()
         } else {
@@ -462,6 +541,7 @@ impl Emitter<'_> {
             pub struct #name {
                 #(#fields)*
             }
+            #deserialize
             #defaults
             #schema
         }

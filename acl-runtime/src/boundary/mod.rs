@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 mod check;
+pub mod fields;
 pub mod union;
 
 pub use check::Checkable;

@@ -32,7 +32,7 @@ pub mod schema_refs {
     pub const Narrowed: &str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
 }
 /// Contract name: `Base`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Base {
     pub id: ::std::string::String,
@@ -40,6 +40,47 @@ pub struct Base {
     pub created: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Base {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Base;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Base")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Base, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<
+                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+                    >,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "created" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "created")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Base {
+                    id: __acl::fields::required(__f0, "id")?,
+                    created: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Base {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -54,7 +95,7 @@ pub type Bounded = ::acl_runtime::Checked<i64, rules::Bounded>;
 /// A Base plus its own properties.
 ///
 /// Contract name: `Invoice`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Invoice {
     pub id: ::std::string::String,
@@ -63,6 +104,50 @@ pub struct Invoice {
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
     pub total: InvoiceTotal,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Invoice {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Invoice;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Invoice")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Invoice, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<
+                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+                    >,
+                > = None;
+                let mut __f2: ::std::option::Option<InvoiceTotal> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "created" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "created")?
+                        }
+                        "total" => __acl::fields::field(&mut __map, &mut __f2, "total")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Invoice {
+                    id: __acl::fields::required(__f0, "id")?,
+                    created: __f1.flatten(),
+                    total: __acl::fields::required(__f2, "total")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Invoice {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -77,7 +162,7 @@ pub type InvoiceTotal = ::acl_runtime::Checked<i64, rules::InvoiceTotal>;
 /// A part that narrows a property the base declares is reported, not enforced.
 ///
 /// Contract name: `Narrowed`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Narrowed {
     pub id: ::std::string::String,
@@ -85,6 +170,47 @@ pub struct Narrowed {
     pub created: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Narrowed {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Narrowed;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Narrowed")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Narrowed, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<
+                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+                    >,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "created" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "created")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Narrowed {
+                    id: __acl::fields::required(__f0, "id")?,
+                    created: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Narrowed {
     fn contract() -> &'static ::acl_runtime::Contract {

@@ -32,7 +32,7 @@ pub mod schema_refs {
     pub const NewCharge: &str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
 }
 /// Contract name: `Charge`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Charge {
     pub id: ::std::string::String,
@@ -45,6 +45,60 @@ pub struct Charge {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub description: ::std::option::Option<::std::option::Option<::std::string::String>>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Charge {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Charge;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Charge")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Charge, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<ChargeAmount> = None;
+                let mut __f2: ::std::option::Option<ChargeCurrency> = None;
+                let mut __f3: ::std::option::Option<ChargeStatus> = None;
+                let mut __f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "amount" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "amount")?
+                        }
+                        "currency" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "currency")?
+                        }
+                        "status" => {
+                            __acl::fields::field(&mut __map, &mut __f3, "status")?
+                        }
+                        "description" => {
+                            __acl::fields::field(&mut __map, &mut __f4, "description")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Charge {
+                    id: __acl::fields::required(__f0, "id")?,
+                    amount: __acl::fields::required(__f1, "amount")?,
+                    currency: __acl::fields::required(__f2, "currency")?,
+                    status: __acl::fields::required(__f3, "status")?,
+                    description: __f4,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Charge {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -127,11 +181,48 @@ impl ::acl_runtime::BoundarySchema for ChargeStatus {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeStatus";
 }
 /// Contract name: `Error`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Error {
     pub code: ::std::string::String,
     pub message: ::std::string::String,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Error {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Error;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Error")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Error, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<::std::string::String> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "code" => __acl::fields::field(&mut __map, &mut __f0, "code")?,
+                        "message" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "message")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Error {
+                    code: __acl::fields::required(__f0, "code")?,
+                    message: __acl::fields::required(__f1, "message")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Error {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -140,7 +231,7 @@ impl ::acl_runtime::BoundarySchema for Error {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
 }
 /// Contract location: `#/paths/~1charges/get/parameters/2/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct ListChargesCreated {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -148,18 +239,99 @@ pub struct ListChargesCreated {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<i64>,
 }
+impl<'de> __acl::serde::Deserialize<'de> for ListChargesCreated {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListChargesCreated;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ListChargesCreated")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ListChargesCreated, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<i64>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<i64>> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "gte" => __acl::fields::field(&mut __map, &mut __f0, "gte")?,
+                        "lt" => __acl::fields::field(&mut __map, &mut __f1, "lt")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ListChargesCreated {
+                    gte: __f0.flatten(),
+                    lt: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 /// Contract location: `#/paths/~1charges/get/parameters/0/schema`.
 ///
 /// Rules: minimum 1, maximum 100.
 pub type ListChargesLimit = ::acl_runtime::Checked<i64, rules::ListChargesLimit>;
 /// Contract name: `NewCharge`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct NewCharge {
     pub amount: ChargeAmount,
     pub currency: ChargeCurrency,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for NewCharge {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = NewCharge;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "NewCharge")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<NewCharge, __A::Error> {
+                let mut __f0: ::std::option::Option<ChargeAmount> = None;
+                let mut __f1: ::std::option::Option<ChargeCurrency> = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "amount" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "amount")?
+                        }
+                        "currency" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "currency")?
+                        }
+                        "description" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "description")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(NewCharge {
+                    amount: __acl::fields::required(__f0, "amount")?,
+                    currency: __acl::fields::required(__f1, "currency")?,
+                    description: __f2.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for NewCharge {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -168,10 +340,42 @@ impl ::acl_runtime::BoundarySchema for NewCharge {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
 }
 /// Contract location: `#/paths/~1charges~1search/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct SearchChargesBody {
     pub query: SearchChargesBodyQuery,
+}
+impl<'de> __acl::serde::Deserialize<'de> for SearchChargesBody {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = SearchChargesBody;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "SearchChargesBody")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<SearchChargesBody, __A::Error> {
+                let mut __f0: ::std::option::Option<SearchChargesBodyQuery> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "query" => __acl::fields::field(&mut __map, &mut __f0, "query")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(SearchChargesBody {
+                    query: __acl::fields::required(__f0, "query")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// Contract location: `#/paths/~1charges~1search/post/requestBody/content/application~1json/schema/properties/query`.
 ///
@@ -181,7 +385,7 @@ pub type SearchChargesBodyQuery = ::acl_runtime::Checked<
     rules::SearchChargesBodyQuery,
 >;
 /// Contract location: `#/paths/~1files~1{name}/put/requestBody/content/multipart~1form-data/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct UploadFileBody {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -189,11 +393,84 @@ pub struct UploadFileBody {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub file: ::std::option::Option<::std::string::String>,
 }
+impl<'de> __acl::serde::Deserialize<'de> for UploadFileBody {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = UploadFileBody;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "UploadFileBody")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<UploadFileBody, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "description" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "description")?
+                        }
+                        "file" => __acl::fields::field(&mut __map, &mut __f1, "file")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(UploadFileBody {
+                    description: __f0.flatten(),
+                    file: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 /// Contract location: `#/paths/~1files~1{name}/put/responses/200/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct UploadFileResponse200 {
     pub size: i64,
+}
+impl<'de> __acl::serde::Deserialize<'de> for UploadFileResponse200 {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = UploadFileResponse200;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "UploadFileResponse200")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<UploadFileResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<i64> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "size" => __acl::fields::field(&mut __map, &mut __f0, "size")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(UploadFileResponse200 {
+                    size: __acl::fields::required(__f0, "size")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {

@@ -42,10 +42,42 @@ pub type Labels = ::acl_runtime::Checked<
     rules::Labels,
 >;
 /// Contract name: `Line`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Line {
     pub sku: Sku,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Line {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Line;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Line")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Line, __A::Error> {
+                let mut __f0: ::std::option::Option<Sku> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "sku" => __acl::fields::field(&mut __map, &mut __f0, "sku")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Line {
+                    sku: __acl::fields::required(__f0, "sku")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Line {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -54,7 +86,7 @@ impl ::acl_runtime::BoundarySchema for Line {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Line";
 }
 /// Contract name: `Order`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Order {
     pub sku: Sku,
@@ -67,6 +99,57 @@ pub struct Order {
     pub note: ::std::option::Option<OrderNote>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub lines: ::std::option::Option<::std::vec::Vec<Line>>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Order {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Order;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Order")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Order, __A::Error> {
+                let mut __f0: ::std::option::Option<Sku> = None;
+                let mut __f1: ::std::option::Option<Quantity> = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<Price>> = None;
+                let mut __f3: ::std::option::Option<::std::option::Option<Tags>> = None;
+                let mut __f4: ::std::option::Option<::std::option::Option<OrderNote>> = None;
+                let mut __f5: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<Line>>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "sku" => __acl::fields::field(&mut __map, &mut __f0, "sku")?,
+                        "quantity" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "quantity")?
+                        }
+                        "price" => __acl::fields::field(&mut __map, &mut __f2, "price")?,
+                        "tags" => __acl::fields::field(&mut __map, &mut __f3, "tags")?,
+                        "note" => __acl::fields::field(&mut __map, &mut __f4, "note")?,
+                        "lines" => __acl::fields::field(&mut __map, &mut __f5, "lines")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Order {
+                    sku: __acl::fields::required(__f0, "sku")?,
+                    quantity: __acl::fields::required(__f1, "quantity")?,
+                    price: __f2.flatten(),
+                    tags: __f3.flatten(),
+                    note: __f4.flatten(),
+                    lines: __f5.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Order {
     fn contract() -> &'static ::acl_runtime::Contract {

@@ -30,11 +30,43 @@ pub mod schema_refs {
     pub const Box: &str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
 }
 /// Contract name: `Box`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Box {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub widget: ::std::option::Option<Widget>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Box {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Box;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Box")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Box, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<Widget>> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "widget" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "widget")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Box { widget: __f0.flatten() })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Box {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -43,7 +75,7 @@ impl ::acl_runtime::BoundarySchema for Box {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
 }
 /// Contract location: `#/Part`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Part {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -51,11 +83,85 @@ pub struct Part {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub sub: ::std::option::Option<::std::boxed::Box<Part>>,
 }
+impl<'de> __acl::serde::Deserialize<'de> for Part {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Part;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Part")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Part, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Part>>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
+                        "sub" => __acl::fields::field(&mut __map, &mut __f1, "sub")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Part {
+                    name: __f0.flatten(),
+                    sub: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 /// Contract location: `#/Widget`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Widget {
     pub id: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub part: ::std::option::Option<Part>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Widget {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Widget;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Widget")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Widget, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<Part>> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "part" => __acl::fields::field(&mut __map, &mut __f1, "part")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Widget {
+                    id: __acl::fields::required(__f0, "id")?,
+                    part: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }

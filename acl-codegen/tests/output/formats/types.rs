@@ -29,7 +29,7 @@ pub mod schema_refs {
     pub const Formats: &str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
 }
 /// Contract name: `Formats`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Formats {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -58,6 +58,98 @@ pub struct Formats {
     pub precise: ::std::option::Option<f64>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub custom: ::std::option::Option<::std::string::String>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Formats {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Formats;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Formats")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Formats, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<
+                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+                    >,
+                > = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<__acl::chrono::NaiveDate>,
+                > = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<__acl::uuid::Uuid>,
+                > = None;
+                let mut __f3: ::std::option::Option<
+                    ::std::option::Option<__acl::url::Url>,
+                > = None;
+                let mut __f4: ::std::option::Option<
+                    ::std::option::Option<FormatsEmail>,
+                > = None;
+                let mut __f5: ::std::option::Option<
+                    ::std::option::Option<::std::net::Ipv4Addr>,
+                > = None;
+                let mut __f6: ::std::option::Option<
+                    ::std::option::Option<::std::net::Ipv6Addr>,
+                > = None;
+                let mut __f7: ::std::option::Option<
+                    ::std::option::Option<::acl_runtime::Base64Bytes>,
+                > = None;
+                let mut __f8: ::std::option::Option<::std::option::Option<i32>> = None;
+                let mut __f9: ::std::option::Option<::std::option::Option<i64>> = None;
+                let mut __f10: ::std::option::Option<::std::option::Option<f32>> = None;
+                let mut __f11: ::std::option::Option<::std::option::Option<f64>> = None;
+                let mut __f12: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "at" => __acl::fields::field(&mut __map, &mut __f0, "at")?,
+                        "day" => __acl::fields::field(&mut __map, &mut __f1, "day")?,
+                        "id" => __acl::fields::field(&mut __map, &mut __f2, "id")?,
+                        "home" => __acl::fields::field(&mut __map, &mut __f3, "home")?,
+                        "email" => __acl::fields::field(&mut __map, &mut __f4, "email")?,
+                        "v4" => __acl::fields::field(&mut __map, &mut __f5, "v4")?,
+                        "v6" => __acl::fields::field(&mut __map, &mut __f6, "v6")?,
+                        "blob" => __acl::fields::field(&mut __map, &mut __f7, "blob")?,
+                        "small" => __acl::fields::field(&mut __map, &mut __f8, "small")?,
+                        "big" => __acl::fields::field(&mut __map, &mut __f9, "big")?,
+                        "ratio" => __acl::fields::field(&mut __map, &mut __f10, "ratio")?,
+                        "precise" => {
+                            __acl::fields::field(&mut __map, &mut __f11, "precise")?
+                        }
+                        "custom" => {
+                            __acl::fields::field(&mut __map, &mut __f12, "custom")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Formats {
+                    at: __f0.flatten(),
+                    day: __f1.flatten(),
+                    id: __f2.flatten(),
+                    home: __f3.flatten(),
+                    email: __f4.flatten(),
+                    v4: __f5.flatten(),
+                    v6: __f6.flatten(),
+                    blob: __f7.flatten(),
+                    small: __f8.flatten(),
+                    big: __f9.flatten(),
+                    ratio: __f10.flatten(),
+                    precise: __f11.flatten(),
+                    custom: __f12.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Formats {
     fn contract() -> &'static ::acl_runtime::Contract {

@@ -87,19 +87,86 @@ impl ::acl_runtime::BoundarySchema for Expr {
 /// Add
 ///
 /// Contract location: `#/components/schemas/Expr/oneOf/1`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct ExprAdd {
     pub left: ::std::boxed::Box<Expr>,
     pub right: ::std::boxed::Box<Expr>,
 }
+impl<'de> __acl::serde::Deserialize<'de> for ExprAdd {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ExprAdd;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ExprAdd")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ExprAdd, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::boxed::Box<Expr>> = None;
+                let mut __f1: ::std::option::Option<::std::boxed::Box<Expr>> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "left" => __acl::fields::field(&mut __map, &mut __f0, "left")?,
+                        "right" => __acl::fields::field(&mut __map, &mut __f1, "right")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ExprAdd {
+                    left: __acl::fields::required(__f0, "left")?,
+                    right: __acl::fields::required(__f1, "right")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 /// Lit
 ///
 /// Contract location: `#/components/schemas/Expr/oneOf/0`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct ExprLit {
     pub lit: f64,
+}
+impl<'de> __acl::serde::Deserialize<'de> for ExprLit {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ExprLit;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ExprLit")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ExprLit, __A::Error> {
+                let mut __f0: ::std::option::Option<f64> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "lit" => __acl::fields::field(&mut __map, &mut __f0, "lit")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ExprLit {
+                    lit: __acl::fields::required(__f0, "lit")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// Contract name: `Nested`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
@@ -113,7 +180,7 @@ impl ::acl_runtime::BoundarySchema for Nested {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Nested";
 }
 /// Contract name: `Node`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Node {
     pub value: ::std::string::String,
@@ -121,6 +188,52 @@ pub struct Node {
     pub parent: ::std::option::Option<::std::boxed::Box<Node>>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub children: ::std::option::Option<::std::vec::Vec<Node>>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Node {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Node;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Node")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Node, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Node>>,
+                > = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<Node>>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "value" => __acl::fields::field(&mut __map, &mut __f0, "value")?,
+                        "parent" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "parent")?
+                        }
+                        "children" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "children")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Node {
+                    value: __acl::fields::required(__f0, "value")?,
+                    parent: __f1.flatten(),
+                    children: __f2.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Node {
     fn contract() -> &'static ::acl_runtime::Contract {

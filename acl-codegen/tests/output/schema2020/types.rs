@@ -32,7 +32,7 @@ pub mod schema_refs {
 /// Event
 ///
 /// Contract name: `Event`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Event {
     pub kind: EventKind,
@@ -47,6 +47,53 @@ pub struct Event {
     >,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub extra: ::std::option::Option<__acl::serde_json::Value>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Event {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Event;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Event")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Event, __A::Error> {
+                let mut __f0: ::std::option::Option<EventKind> = None;
+                let mut __f1: ::std::option::Option<Point> = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = None;
+                let mut __f3: ::std::option::Option<
+                    ::std::option::Option<__acl::serde_json::Value>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "kind" => __acl::fields::field(&mut __map, &mut __f0, "kind")?,
+                        "point" => __acl::fields::field(&mut __map, &mut __f1, "point")?,
+                        "labels" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "labels")?
+                        }
+                        "extra" => __acl::fields::field(&mut __map, &mut __f3, "extra")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Event {
+                    kind: __acl::fields::required(__f0, "kind")?,
+                    point: __acl::fields::required(__f1, "point")?,
+                    labels: __f2,
+                    extra: __f3.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Event {
     fn contract() -> &'static ::acl_runtime::Contract {

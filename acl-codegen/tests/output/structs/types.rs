@@ -37,7 +37,7 @@ pub mod schema_refs {
 /// ```
 ///
 /// Contract name: `Account`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Account {
     /// The vendor's id.
@@ -74,6 +74,92 @@ pub struct Account {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
 }
+impl<'de> __acl::serde::Deserialize<'de> for Account {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Account;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Account")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Account, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<::std::string::String> = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __f3: ::std::option::Option<
+                    ::std::option::Option<
+                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
+                    >,
+                > = None;
+                let mut __f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __f5: ::std::option::Option<i32> = None;
+                let mut __f6: ::std::option::Option<bool> = None;
+                let mut __f7: ::std::option::Option<::std::option::Option<Owner>> = None;
+                let mut __f8: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = None;
+                let mut __f9: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::collections::BTreeMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
+                        "type" => __acl::fields::field(&mut __map, &mut __f1, "type")?,
+                        "display-name" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "display-name")?
+                        }
+                        "closed_at" => {
+                            __acl::fields::field(&mut __map, &mut __f3, "closed_at")?
+                        }
+                        "nickname" => {
+                            __acl::fields::field(&mut __map, &mut __f4, "nickname")?
+                        }
+                        "limit" => __acl::fields::field(&mut __map, &mut __f5, "limit")?,
+                        "active" => {
+                            __acl::fields::field(&mut __map, &mut __f6, "active")?
+                        }
+                        "owner" => __acl::fields::field(&mut __map, &mut __f7, "owner")?,
+                        "tags" => __acl::fields::field(&mut __map, &mut __f8, "tags")?,
+                        "metadata" => {
+                            __acl::fields::field(&mut __map, &mut __f9, "metadata")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Account {
+                    id: __acl::fields::required(__f0, "id")?,
+                    type_: __acl::fields::required(__f1, "type")?,
+                    display_name: __f2.flatten(),
+                    closed_at: __acl::fields::required(__f3, "closed_at")?,
+                    nickname: __f4,
+                    limit: __f5.unwrap_or_else(Account::__default_limit),
+                    active: __f6.unwrap_or_else(Account::__default_active),
+                    owner: __f7.flatten(),
+                    tags: __f8.flatten(),
+                    metadata: __f9.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 impl Account {
     fn __default_limit() -> i32 {
         100
@@ -89,7 +175,7 @@ impl ::acl_runtime::BoundarySchema for Account {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
 }
 /// Contract name: `Extensible`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Extensible {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -98,6 +184,47 @@ pub struct Extensible {
     #[serde(flatten)]
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, i64>,
 }
+impl<'de> __acl::serde::Deserialize<'de> for Extensible {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Extensible;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Extensible")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Extensible, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __extra = ::std::collections::BTreeMap::<
+                    ::std::string::String,
+                    i64,
+                >::new();
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "known" => __acl::fields::field(&mut __map, &mut __f0, "known")?,
+                        _ => {
+                            __extra.insert(__key.0.into_owned(), __map.next_value()?);
+                        }
+                    }
+                }
+                Ok(Extensible {
+                    known: __f0.flatten(),
+                    additional_properties: __extra,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 impl ::acl_runtime::BoundarySchema for Extensible {
     fn contract() -> &'static ::acl_runtime::Contract {
         &CONTRACT
@@ -105,13 +232,50 @@ impl ::acl_runtime::BoundarySchema for Extensible {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
 }
 /// Contract name: `Owner`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 #[serde(deny_unknown_fields)]
 pub struct Owner {
     pub name: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<OwnerEmail>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Owner {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Owner;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Owner")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Owner, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<OwnerEmail>> = None;
+                while let Some(__key) = __map
+                    .next_key_seed(__acl::fields::KnownKey(&["name", "email"]))?
+                {
+                    match __key.as_str() {
+                        "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
+                        "email" => __acl::fields::field(&mut __map, &mut __f1, "email")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Owner {
+                    name: __acl::fields::required(__f0, "name")?,
+                    email: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Owner {
     fn contract() -> &'static ::acl_runtime::Contract {

@@ -29,12 +29,49 @@ pub mod schema_refs {
     pub const Pet: &str = "https://acl.invalid/contract/0.json#/definitions/Pet";
 }
 /// Contract name: `Pet`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Pet {
     pub name: PetName,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Pet {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Pet;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Pet")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Pet, __A::Error> {
+                let mut __f0: ::std::option::Option<PetName> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
+                        "tags" => __acl::fields::field(&mut __map, &mut __f1, "tags")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Pet {
+                    name: __acl::fields::required(__f0, "name")?,
+                    tags: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Pet {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -47,12 +84,51 @@ impl ::acl_runtime::BoundarySchema for Pet {
 /// Rules: maxLength 20.
 pub type PetName = ::acl_runtime::Checked<::std::string::String, rules::PetName>;
 /// Contract location: `#/paths/~1pets~1{id}~1photo/post`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct UploadPhotoForm {
     pub file: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub caption: ::std::option::Option<::std::string::String>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for UploadPhotoForm {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = UploadPhotoForm;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "UploadPhotoForm")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<UploadPhotoForm, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "file" => __acl::fields::field(&mut __map, &mut __f0, "file")?,
+                        "caption" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "caption")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(UploadPhotoForm {
+                    file: __acl::fields::required(__f0, "file")?,
+                    caption: __f1.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {

@@ -35,11 +35,48 @@ pub mod schema_refs {
     pub const StringOrNumber: &str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
 }
 /// Contract name: `Cat`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Cat {
     pub pet_type: ::std::string::String,
     pub meows: bool,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Cat {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Cat;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Cat")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Cat, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<bool> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "pet_type" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "pet_type")?
+                        }
+                        "meows" => __acl::fields::field(&mut __map, &mut __f1, "meows")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Cat {
+                    pet_type: __acl::fields::required(__f0, "pet_type")?,
+                    meows: __acl::fields::required(__f1, "meows")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Cat {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -48,11 +85,48 @@ impl ::acl_runtime::BoundarySchema for Cat {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
 }
 /// Contract name: `Dog`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Dog {
     pub pet_type: ::std::string::String,
     pub barks: bool,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Dog {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Dog;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Dog")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Dog, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<bool> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "pet_type" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "pet_type")?
+                        }
+                        "barks" => __acl::fields::field(&mut __map, &mut __f1, "barks")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Dog {
+                    pet_type: __acl::fields::required(__f0, "pet_type")?,
+                    barks: __acl::fields::required(__f1, "barks")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Dog {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -229,20 +303,90 @@ impl ::acl_runtime::BoundarySchema for Shape {
 /// Circle
 ///
 /// Contract location: `#/components/schemas/Shape/oneOf/0`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 #[serde(deny_unknown_fields)]
 pub struct ShapeCircle {
     pub radius: f64,
 }
+impl<'de> __acl::serde::Deserialize<'de> for ShapeCircle {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ShapeCircle;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ShapeCircle")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ShapeCircle, __A::Error> {
+                let mut __f0: ::std::option::Option<f64> = None;
+                while let Some(__key) = __map
+                    .next_key_seed(__acl::fields::KnownKey(&["radius"]))?
+                {
+                    match __key.as_str() {
+                        "radius" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "radius")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ShapeCircle {
+                    radius: __acl::fields::required(__f0, "radius")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
 /// Square
 ///
 /// Contract location: `#/components/schemas/Shape/oneOf/1`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 #[serde(deny_unknown_fields)]
 pub struct ShapeSquare {
     pub side: f64,
+}
+impl<'de> __acl::serde::Deserialize<'de> for ShapeSquare {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ShapeSquare;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ShapeSquare")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ShapeSquare, __A::Error> {
+                let mut __f0: ::std::option::Option<f64> = None;
+                while let Some(__key) = __map
+                    .next_key_seed(__acl::fields::KnownKey(&["side"]))?
+                {
+                    match __key.as_str() {
+                        "side" => __acl::fields::field(&mut __map, &mut __f0, "side")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ShapeSquare {
+                    side: __acl::fields::required(__f0, "side")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// Contract name: `StringOrNumber`.
 ///

@@ -39,7 +39,7 @@ pub mod schema_refs {
 /// Not enforced here: `then` is not enforced by the generated type.
 ///
 /// Not enforced here: `patternProperties` is not enforced by the generated type.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Conditional {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -52,6 +52,56 @@ pub struct Conditional {
         ::std::string::String,
         __acl::serde_json::Value,
     >,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Conditional {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Conditional;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Conditional")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Conditional, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = None;
+                let mut __extra = ::std::collections::BTreeMap::<
+                    ::std::string::String,
+                    __acl::serde_json::Value,
+                >::new();
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "country" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "country")?
+                        }
+                        "postcode" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "postcode")?
+                        }
+                        _ => {
+                            __extra.insert(__key.0.into_owned(), __map.next_value()?);
+                        }
+                    }
+                }
+                Ok(Conditional {
+                    country: __f0.flatten(),
+                    postcode: __f1.flatten(),
+                    additional_properties: __extra,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Conditional {
     fn contract() -> &'static ::acl_runtime::Contract {
@@ -66,11 +116,45 @@ pub type NotString = __acl::serde_json::Value;
 /// Contract name: `Remote`.
 ///
 /// Not enforced here: cannot load https://schemas.example.com/address.json: remote documents are not fetched; map the URI to a local folder (`--map-uri PREFIX=DIR`, `Settings::map_uri`); the value is kept as any JSON value.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize, __acl::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
 pub struct Remote {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub address: ::std::option::Option<__acl::serde_json::Value>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for Remote {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Remote;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Remote")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<Remote, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<__acl::serde_json::Value>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "address" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "address")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Remote { address: __f0.flatten() })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 impl ::acl_runtime::BoundarySchema for Remote {
     fn contract() -> &'static ::acl_runtime::Contract {
