@@ -87,7 +87,7 @@ pub fn apply(api: &mut Api, subset: &Subset) -> Vec<(String, Option<String>)> {
         if !tags.contains(&t.as_str()) {
             unmatched.push((
                 format!("tag `{t}`"),
-                acl_runtime::config::closest(t, &tags).map(str::to_string),
+                acl_policy::closest(t, &tags).map(str::to_string),
             ));
         }
     }
@@ -95,7 +95,7 @@ pub fn apply(api: &mut Api, subset: &Subset) -> Vec<(String, Option<String>)> {
         if !ids.contains(&id.as_str()) {
             unmatched.push((
                 format!("operation `{id}`"),
-                acl_runtime::config::closest(id, &ids).map(str::to_string),
+                acl_policy::closest(id, &ids).map(str::to_string),
             ));
         }
     }

@@ -26,6 +26,7 @@ pub mod fallback;
 pub mod formats;
 pub mod inbound;
 pub mod layer;
+pub mod mapping;
 pub mod pipeline;
 pub mod rate_limit;
 #[cfg(feature = "raw-validation")]
@@ -36,8 +37,11 @@ pub mod retry;
 mod window;
 pub mod wire;
 
+#[cfg(feature = "derive")]
+pub use acl_derive::{FromBoundary, IntoBoundary, Policies};
 pub use boundary::{Checkable, Checked, Constraints, Num, Rule, Violation};
 pub use formats::{Base64Bytes, Never, Tag, TagValue};
+pub use mapping::MappingError;
 pub use wire::{from_json, from_value, BoundaryError};
 
 /// Where a generated boundary type comes from in its contract, so that a raw payload can
@@ -79,6 +83,10 @@ pub mod __private {
     pub use crate::boundary::fields;
     pub use crate::boundary::union::{branch, one_of, tagged, UnionKind, Variant};
     pub use crate::boundary::{nullable, optional_nullable};
+    pub use crate::client::Policies;
+    pub use crate::config::{OperationConfig, SystemConfig};
+    pub use crate::mapping::support as mapping;
+    pub use crate::mapping::MappingError;
     pub use base64;
     pub use chrono;
     #[cfg(feature = "schemars")]

@@ -13,14 +13,12 @@
 //! | `x-acl-rate-limit: {per_second, burst}` | document | outbound limit of the system |
 //! | `x-acl-breaker: {failure_rate, min_calls, ...}` | document | the system's breaker |
 
-use std::sync::Arc;
-
 use serde_json::{json, Map, Value};
 
 use super::Lowerer;
 use crate::diagnostics::Severity;
 use crate::ir::{Api, ParamLocation};
-use acl_runtime::config::{OperationConfig, SystemConfig};
+use acl_policy::{OperationConfig, SystemConfig};
 
 const KNOWN: &[&str] = &[
     "x-acl-timeout",
@@ -133,8 +131,8 @@ fn read_level(
                 system.insert("breaker".into(), value.clone());
             }
             other => {
-                let help = acl_runtime::config::closest(other, KNOWN)
-                    .map(|k| format!("did you mean `{k}`?"));
+                let help =
+                    acl_policy::closest(other, KNOWN).map(|k| format!("did you mean `{k}`?"));
                 l.diag(
                     Severity::Warning,
                     "unknown-extension",
@@ -158,14 +156,14 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
     for layer in layers {
         merge(&mut value, &Value::Object((*layer).clone()));
     }
-    match acl_runtime::wire::from_value::<T>(&value) {
+    match serde_json::from_value::<T>(value) {
         Ok(t) => Some(t),
         Err(e) => {
             l.diag(
                 Severity::Error,
                 "bad-policy",
                 loc,
-                format!("policy setting {}: {}", e.path, e.message),
+                format!("policy setting: {e}"),
                 None,
             );
             None
@@ -197,30 +195,19 @@ pub(super) fn lower_policies(l: &mut Lowerer<'_>, root: usize, api: &mut Api) {
         .get("x-acl-idempotency-key")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let system = check::<SystemConfig>(l, &(root, "/x-acl-rate-limit".into()), &[&doc_system])
-        .and_then(|s| match s.build("check") {
-            Ok(_) => Some(s),
-            Err(e) => {
-                l.diag(
-                    Severity::Error,
-                    "bad-policy",
-                    &(root, String::new()),
-                    format!("system policy `{}`: {}", e.path, e.message),
-                    None,
-                );
-                None
-            }
-        });
-    let system = Arc::new(
-        system
-            .unwrap_or_default()
-            .build("check")
-            .unwrap_or_else(|_| {
-                SystemConfig::default()
-                    .build("check")
-                    .expect("defaults build")
-            }),
-    );
+    if let Some(system) =
+        check::<SystemConfig>(l, &(root, "/x-acl-rate-limit".into()), &[&doc_system])
+    {
+        if let Err(e) = system.validate() {
+            l.diag(
+                Severity::Error,
+                "bad-policy",
+                &(root, String::new()),
+                format!("system policy `{}`: {}", e.path, e.message),
+                None,
+            );
+        }
+    }
     if !doc_op.is_empty() || !doc_system.is_empty() {
         api.policy = Some(json!({"system": doc_system, "operation": doc_op}));
     }
@@ -248,7 +235,7 @@ pub(super) fn lower_policies(l: &mut Lowerer<'_>, root: usize, api: &mut Api) {
                 idempotency_key: op.idempotency_header.is_some(),
                 ..config
             };
-            if let Err(e) = config.build(&op.id, op.method.key(), system.clone()) {
+            if let Err(e) = config.validate() {
                 l.diag(
                     Severity::Error,
                     "bad-policy",

@@ -9,6 +9,7 @@
 //! of the validation code.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -208,6 +209,35 @@ where
     type Error = Violation;
     fn try_from(value: String) -> Result<Self, Violation> {
         Self::new(T::from(value))
+    }
+}
+
+/// Checked construction from the plain value (`Quantity::try_from(3)?`), for numbers,
+/// booleans, lists and maps (strings above).
+macro_rules! try_from_plain {
+    ($($t:ty),*) => {$(
+        impl<R: Rule> TryFrom<$t> for Checked<$t, R> {
+            type Error = Violation;
+            fn try_from(value: $t) -> Result<Self, Violation> {
+                Self::new(value)
+            }
+        }
+    )*};
+}
+
+try_from_plain!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool);
+
+impl<T: Serialize, R: Rule> TryFrom<Vec<T>> for Checked<Vec<T>, R> {
+    type Error = Violation;
+    fn try_from(value: Vec<T>) -> Result<Self, Violation> {
+        Self::new(value)
+    }
+}
+
+impl<T: Serialize, R: Rule> TryFrom<BTreeMap<String, T>> for Checked<BTreeMap<String, T>, R> {
+    type Error = Violation;
+    fn try_from(value: BTreeMap<String, T>) -> Result<Self, Violation> {
+        Self::new(value)
     }
 }
 

@@ -28,7 +28,7 @@ pub use transport::ReqwestTransport;
 pub use transport::{BoxFuture, ByteStream, Transport, TransportError, TransportErrorKind};
 
 use crate::classify::Outcome;
-use crate::config::{OperationConfig, SystemConfig};
+use crate::config::{BuildOperation, BuildSystem, OperationConfig, SystemConfig};
 use crate::pipeline::{AttemptError, CallError, Operation, System};
 use crate::rate_limit::{Algorithm, RateLimiter, Store};
 pub use crate::wire::BoundaryError;
@@ -79,6 +79,18 @@ pub trait FromCore: Sized {
     fn from_core(core: Core) -> Self;
 }
 
+/// A client's policies written as a type: `#[derive(acl_runtime::Policies)]` writes
+/// this from its attributes, checked against the contract at compile time. Apply with
+/// [`ClientBuilder::policies`].
+pub trait Policies {
+    /// Changes the system's settings.
+    fn system(_system: &mut SystemConfig) {}
+    /// Changes every operation's settings (before the contract's extensions).
+    fn defaults(_operation: &mut OperationConfig) {}
+    /// Changes operation `id`'s settings (after the contract's extensions).
+    fn operation(_id: &str, _operation: &mut OperationConfig) {}
+}
+
 /// A setting the client cannot be built with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{scope}: `{path}`: {message}")]
@@ -92,6 +104,7 @@ pub struct BuildError {
 }
 
 type Tweak<T> = Box<dyn Fn(&mut T) + Send + Sync>;
+type PerOperation = Box<dyn Fn(&str, &mut OperationConfig) + Send + Sync>;
 
 /// Builds a generated client: base URL, transport, policies and credentials.
 ///
@@ -106,6 +119,7 @@ pub struct ClientBuilder<C> {
     system: Vec<Tweak<SystemConfig>>,
     defaults: Vec<Tweak<OperationConfig>>,
     operations: Vec<(String, Tweak<OperationConfig>)>,
+    per_operation: Vec<PerOperation>,
     credentials: Vec<(Option<String>, Credential)>,
     variables: Vec<(String, String)>,
     shared_limit: Option<SharedLimit>,
@@ -133,6 +147,7 @@ impl<C: FromCore> ClientBuilder<C> {
             system: Vec::new(),
             defaults: Vec::new(),
             operations: Vec::new(),
+            per_operation: Vec::new(),
             credentials: Vec::new(),
             variables: Vec::new(),
             shared_limit: None,
@@ -186,6 +201,14 @@ impl<C: FromCore> ClientBuilder<C> {
         self.shared_limit = Some(Box::new(move |system: System, alg| {
             Ok(system.rate_limited_shared(RateLimiter::with_store(alg, store)?))
         }));
+        self
+    }
+
+    /// Applies a set of policies written as a type (see [`Policies`]).
+    pub fn policies<P: Policies + 'static>(mut self) -> Self {
+        self.system.push(Box::new(P::system));
+        self.defaults.push(Box::new(P::defaults));
+        self.per_operation.push(Box::new(P::operation));
         self
     }
 
@@ -292,6 +315,7 @@ impl<C: FromCore> ClientBuilder<C> {
         }
         let base = overlay(base, contract.get("operation"), "contract")?;
         let mut operations = Vec::with_capacity(api.operations.len());
+        let mut key_headers = Vec::with_capacity(api.operations.len());
         for spec in api.operations {
             let mut config = base.clone();
             if !spec.policy.is_empty() {
@@ -305,9 +329,18 @@ impl<C: FromCore> ClientBuilder<C> {
             if spec.idempotency_header.is_some() {
                 config.idempotency_key = true;
             }
+            for f in &self.per_operation {
+                f(spec.id, &mut config);
+            }
             for (_, f) in self.operations.iter().filter(|(id, _)| id == spec.id) {
                 f(&mut config);
             }
+            key_headers.push(
+                config
+                    .idempotency_header
+                    .clone()
+                    .or_else(|| spec.idempotency_header.map(str::to_string)),
+            );
             operations.push(
                 config
                     .build(spec.id, spec.method, system.clone())
@@ -409,6 +442,7 @@ impl<C: FromCore> ClientBuilder<C> {
             base: parsed.as_str().trim_end_matches('/').to_string(),
             transport,
             operations,
+            key_headers,
             credentials,
             tokens: Default::default(),
         }))
@@ -454,6 +488,8 @@ pub struct Core {
     base: String,
     transport: Arc<dyn Transport>,
     operations: Vec<Operation>,
+    /// Per operation: the header of its idempotency key (contract or code).
+    key_headers: Vec<Option<String>>,
     credentials: HashMap<&'static str, Credential>,
     tokens: std::sync::Mutex<HashMap<&'static str, Arc<auth::TokenCache>>>,
 }
@@ -962,7 +998,7 @@ impl<'a> Request<'a> {
             return Err(Error::Request { operation, message });
         }
         // One key per logical call, the same on every attempt.
-        let key = spec.idempotency_header.map(|h| {
+        let key = self.core.key_headers[self.op].as_deref().map(|h| {
             (
                 h,
                 self.idempotency_key
