@@ -238,6 +238,8 @@ mod tests {
     use super::support::*;
 
     #[test]
+    // The references pick the impl (see `Source`).
+    #[allow(clippy::needless_borrow)]
     fn optional_and_required_sources_and_paths() {
         #[allow(unused_imports)]
         use super::support::{Nested as _, Plain as _, Single as _};
