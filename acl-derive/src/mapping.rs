@@ -11,7 +11,7 @@
 //! struct literal, which must name every field.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Path, Type};
 
@@ -89,9 +89,6 @@ fn container_attrs(input: &DeriveInput, dir: Direction, errors: &mut Errors) -> 
             input.ident.span(),
             format!("name the boundary type: #[acl({key} = path::to::types::Type)]"),
         );
-    }
-    if dir == Direction::Into && c.unknown.is_some() {
-        errors.push(input.ident.span(), "`unknown` is for FromBoundary");
     }
     c
 }
@@ -325,15 +322,29 @@ fn structure(
     }
     match dir {
         Direction::From => {
-            let rest = if c.deny_unmapped.is_some() {
-                TokenStream::new()
-            } else {
-                quote!(..)
-            };
-            let at = c.deny_unmapped.unwrap_or_else(|| boundary.span());
-            let path = quote_spanned!(at=> #boundary);
+            // `deny_unmapped`: a second pattern, without `..`, over every field the
+            // mapping uses or ignores; the compiler names what it leaves out.
+            let coverage = c.deny_unmapped.map(|at| {
+                // Every token at `deny_unmapped`, so the compiler reports (and suggests)
+                // there rather than inside the derive's expansion.
+                let names = used
+                    .iter()
+                    .map(|u| Ident::new(u, at))
+                    .chain(c.ignore.iter().map(|i| Ident::new(&i.to_string(), at)));
+                let path: TokenStream = boundary
+                    .to_token_stream()
+                    .into_iter()
+                    .map(|mut t| {
+                        t.set_span(at);
+                        t
+                    })
+                    .collect();
+                let value = Ident::new("value", Span::call_site());
+                quote_spanned!(at=> let #path { #(#names: _,)* } = &#value;)
+            });
             quote! {
-                let #path { #(#pattern)* #rest } = value;
+                #coverage
+                let #boundary { #(#pattern)* .. } = value;
                 Ok(Self { #(#inits)* })
             }
         }
@@ -384,5 +395,6 @@ fn enumeration(
     // Exhaustive: a boundary variant (or the fallback for unknown values) left out is a
     // compile error at the boundary type's name.
     let m = quote_spanned!(boundary.span()=> match);
-    quote!(#m value { #(#arms)* })
+    let scrutinee = Ident::new("value", boundary.span());
+    quote!(#m #scrutinee { #(#arms)* })
 }

@@ -1,0 +1,23 @@
+use acl_runtime::FromBoundary;
+
+mod types {
+    pub struct Charge {
+        pub id: String,
+        pub amount: i64,
+        pub livemode: bool,
+    }
+    pub enum Status {
+        Succeeded,
+        Failed,
+        Unknown(String),
+    }
+}
+
+#[derive(FromBoundary)]
+#[acl(from = types::Status)]
+pub enum Status {
+    Succeeded,
+    Failed,
+}
+
+fn main() {}
