@@ -382,3 +382,36 @@ pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
         .min()
         .map(|(_, k)| k)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_name_the_setting_and_repeat_safety_follows_method_mark_and_key() {
+        let mut c = OperationConfig::default();
+        assert!(c.validate().is_ok());
+        c.retry.jitter = "some".into();
+        assert_eq!(c.validate().unwrap_err().path, "retry.jitter");
+        let mut c = OperationConfig::default();
+        c.deadline = Duration::from_secs(1);
+        assert_eq!(c.validate().unwrap_err().path, "deadline");
+        let mut s = SystemConfig::default();
+        s.breaker.failure_rate = 1.5;
+        assert_eq!(s.validate().unwrap_err().path, "breaker.failure_rate");
+        let mut c = OperationConfig::default();
+        assert!(c.safe_to_repeat("GET") && !c.safe_to_repeat("POST"));
+        c.idempotency_header = Some("Idempotency-Key".into());
+        assert!(c.safe_to_repeat("POST"));
+        c = OperationConfig {
+            idempotent: Some(false),
+            ..OperationConfig::default()
+        };
+        assert!(!c.safe_to_repeat("GET"));
+        assert_eq!(
+            closest("max_attempt", &["max_attempts", "jitter"]),
+            Some("max_attempts")
+        );
+        assert_eq!(closest("zzz", &["max_attempts"]), None);
+    }
+}

@@ -172,11 +172,10 @@ mod tests {
         );
         let none: OperationConfig =
             serde_json::from_str(r#"{"retry": {"max_attempts": 0}}"#).unwrap();
-        assert!(none
-            .build("op", "GET", sys)
-            .unwrap_err()
-            .message
-            .contains("max_attempts"));
+        assert_eq!(
+            none.build("op", "GET", sys).unwrap_err().path,
+            "retry.max_attempts"
+        );
         let rate: SystemConfig =
             serde_json::from_str(r#"{"breaker": {"failure_rate": 1.5}}"#).unwrap();
         assert_eq!(rate.build("v").unwrap_err().path, "breaker.failure_rate");
