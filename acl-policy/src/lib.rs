@@ -393,8 +393,10 @@ mod tests {
         assert!(c.validate().is_ok());
         c.retry.jitter = "some".into();
         assert_eq!(c.validate().unwrap_err().path, "retry.jitter");
-        let mut c = OperationConfig::default();
-        c.deadline = Duration::from_secs(1);
+        let c = OperationConfig {
+            deadline: Duration::from_secs(1),
+            ..OperationConfig::default()
+        };
         assert_eq!(c.validate().unwrap_err().path, "deadline");
         let mut s = SystemConfig::default();
         s.breaker.failure_rate = 1.5;
