@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod diagnostics;
+pub mod diff;
 pub mod emit;
 mod generator;
 pub mod ir;

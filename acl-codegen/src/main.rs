@@ -1,4 +1,4 @@
-//! The acl-codegen command line: `generate` and `check`.
+//! The acl-codegen command line: `generate`, `check` and `diff`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,20 @@ enum Command {
         runtime_path: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
+    },
+    /// Compare two versions of a contract: what breaks the generated client.
+    Diff {
+        /// The version the layer was generated from.
+        old: PathBuf,
+        /// The new version.
+        new: PathBuf,
+        /// `text` (default), `json` or `markdown`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Exit 1 when a change at or above this severity is found: `breaking`
+        /// (default) or `warning`.
+        #[arg(long = "fail-on", default_value = "breaking")]
+        fail_on: String,
     },
     /// Check a contract: list what is unsupported or broken, and a summary.
     Check {
@@ -99,9 +113,52 @@ fn print_diagnostics(g: &acl_codegen::Generated) {
     }
 }
 
+fn diff(old: &PathBuf, new: &PathBuf, format: &str, fail_on: &str) -> ExitCode {
+    use acl_codegen::diff::{compare, render, Severity};
+    let threshold = match fail_on {
+        "breaking" => Severity::Breaking,
+        "warning" => Severity::Warning,
+        other => {
+            eprintln!("error: --fail-on takes breaking or warning, not `{other}`");
+            return ExitCode::from(2);
+        }
+    };
+    if !matches!(format, "text" | "json" | "markdown") {
+        eprintln!("error: --format takes text, json or markdown, not `{format}`");
+        return ExitCode::from(2);
+    }
+    let read = |p: &PathBuf| {
+        let g = Generator::new(Settings::default()).read(p)?;
+        if g.diagnostics.errors() > 0 {
+            return Err(Error::Contract(g.diagnostics));
+        }
+        Ok(g.api)
+    };
+    let (a, b) = match (read(old), read(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let changes = compare(&a, &b);
+    print!("{}", render(&changes, format));
+    if changes.iter().any(|c| c.severity >= threshold) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (contract, common) = match &cli.command {
+        Command::Diff {
+            old,
+            new,
+            format,
+            fail_on,
+        } => return diff(old, new, format, fail_on),
         Command::Generate {
             contract, common, ..
         }
@@ -125,6 +182,7 @@ fn main() -> ExitCode {
     print_diagnostics(&g);
     let errors = g.diagnostics.errors();
     match cli.command {
+        Command::Diff { .. } => unreachable!("handled above"),
         Command::Check { .. } => {
             println!("{}", g.summary());
             if errors > 0 {

@@ -1106,7 +1106,7 @@ impl Lowerer<'_> {
             let required = f.required.contains(&prop);
             let default = pmap
                 .get("default")
-                .filter(|d| !required && default_fits(d, &ty, &self.types))
+                .filter(|d| default_fits(d, &ty, &self.types))
                 .cloned();
             fields.push(Field {
                 name: ns.claim(&snake(&prop, "field")),

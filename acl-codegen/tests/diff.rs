@@ -1,0 +1,268 @@
+//! `acl-codegen diff`: one small contract pair per rule (old → new, rule id, severity),
+//! the real version pairs in `../shared/contracts/versions/` with findings checked by
+//! hand, and the command line's exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use acl_codegen::diff::{compare, Change, Severity};
+use acl_codegen::{Generator, Settings};
+
+const BASE: &str = r#"openapi: 3.0.3
+info: {title: Shop, version: '1'}
+servers: [{url: 'https://api.shop.example/v1'}]
+paths:
+  /orders/{id}:
+    get:
+      operationId: getOrder
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+        - {name: expand, in: query, schema: {type: string}}
+      responses:
+        '200':
+          description: ok
+          headers:
+            X-Rate: {required: true, schema: {type: integer}}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Order'}
+        '404': {description: missing}
+  /orders:
+    post:
+      operationId: createOrder
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/NewOrder'}
+      responses:
+        '201':
+          description: created
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Order'}
+  /legacy:
+    get:
+      operationId: legacy
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Order:
+      type: object
+      required: [id, total, status]
+      properties:
+        id: {type: string}
+        total: {type: integer, maximum: 1000}
+        status: {type: string, enum: [open, paid]}
+        note: {type: string}
+    NewOrder:
+      type: object
+      required: [total]
+      properties:
+        total: {type: integer, maximum: 1000}
+        kind: {type: string, enum: [a, b]}
+        note: {type: string, maxLength: 50}
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("acl-diff-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read(path: &Path) -> acl_codegen::ir::Api {
+    let g = Generator::new(Settings::default()).generate(path).unwrap();
+    g.api
+}
+
+fn diff(name: &str, new: &str) -> Vec<Change> {
+    let dir = scratch(name);
+    std::fs::write(dir.join("old.yaml"), BASE).unwrap();
+    std::fs::write(dir.join("new.yaml"), new).unwrap();
+    compare(&read(&dir.join("old.yaml")), &read(&dir.join("new.yaml")))
+}
+
+/// (case, replace this, with this, expected rule, severity)
+const CASES: &[(&str, &str, &str, &str, Severity)] = &[
+    ("path-removed", "  /legacy:\n    get:\n      operationId: legacy\n      responses: {'200': {description: ok}}\n", "", "api-path-removed-without-deprecation", Severity::Breaking),
+    ("path-removed-deprecated-first", "", "", "", Severity::Info),
+    ("deprecated", "      operationId: legacy\n", "      operationId: legacy\n      deprecated: true\n", "api-deprecated", Severity::Warning),
+    ("endpoint-added", "components:\n", "  /extra:\n    get:\n      responses: {'200': {description: ok}}\ncomponents:\n", "endpoint-added", Severity::Info),
+    ("new-required-param", "        - {name: expand, in: query, schema: {type: string}}\n", "        - {name: expand, in: query, schema: {type: string}}\n        - {name: tenant, in: query, required: true, schema: {type: string}}\n", "new-required-request-parameter", Severity::Breaking),
+    ("param-became-required", "{name: expand, in: query, schema", "{name: expand, in: query, required: true, schema", "request-parameter-became-required", Severity::Breaking),
+    ("param-moved", "{name: expand, in: query,", "{name: expand, in: header,", "request-parameter-location-changed", Severity::Breaking),
+    ("param-removed", "        - {name: expand, in: query, schema: {type: string}}\n", "", "request-parameter-removed", Severity::Warning),
+    ("param-type", "{name: expand, in: query, schema: {type: string}}", "{name: expand, in: query, schema: {type: integer}}", "request-property-type-changed", Severity::Breaking),
+    ("response-required-removed", "      required: [id, total, status]\n      properties:\n        id: {type: string}\n", "      required: [total, status]\n      properties:\n", "response-required-property-removed", Severity::Breaking),
+    ("response-became-optional", "      required: [id, total, status]", "      required: [total, status]", "response-property-became-optional", Severity::Breaking),
+    ("response-became-nullable", "        id: {type: string}\n", "        id: {type: string, nullable: true}\n", "response-property-became-nullable", Severity::Breaking),
+    ("response-type-changed", "        id: {type: string}\n", "        id: {type: integer}\n", "response-property-type-changed", Severity::Breaking),
+    ("response-enum-added-open", "enum: [open, paid]", "enum: [open, paid, refunded]", "response-enum-value-added", Severity::Warning),
+    ("response-property-added", "        note: {type: string}\n    NewOrder:", "        note: {type: string}\n        extra: {type: string}\n    NewOrder:", "response-property-added", Severity::Info),
+    ("response-loosened", "        total: {type: integer, maximum: 1000}\n        status", "        total: {type: integer, maximum: 5000}\n        status", "response-constraint-loosened", Severity::Breaking),
+    ("new-required-request-property", "      required: [total]\n", "      required: [total, kind]\n", "request-property-became-required", Severity::Breaking),
+    ("new-required-request-property-added", "        note: {type: string, maxLength: 50}\n", "        note: {type: string, maxLength: 50}\n        currency: {type: string}\n      required: [total, currency]\n", "new-required-request-property", Severity::Breaking),
+    ("request-tightened", "maxLength: 50", "maxLength: 20", "request-property-constraint-tightened", Severity::Breaking),
+    ("request-enum-removed", "enum: [a, b]", "enum: [a]", "request-enum-value-removed", Severity::Breaking),
+    ("request-media-removed", "          application/json:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "          application/xml:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "request-body-media-type-removed", Severity::Breaking),
+    ("success-status-removed", "        '201':\n          description: created", "        '202':\n          description: created", "response-success-status-removed", Severity::Breaking),
+    ("success-status-added", "        '404': {description: missing}", "        '404': {description: missing}\n        '206': {description: partial}", "response-success-status-added", Severity::Breaking),
+    ("error-status-added", "        '404': {description: missing}", "        '404': {description: missing}\n        '409': {description: conflict}", "response-non-success-status-added", Severity::Warning),
+    ("header-removed", "          headers:\n            X-Rate: {required: true, schema: {type: integer}}\n", "", "response-required-header-removed", Severity::Breaking),
+    ("servers", "https://api.shop.example/v1", "https://api.shop.example/v2", "servers-changed", Severity::Warning),
+    ("operation-id", "operationId: getOrder", "operationId: fetchOrder", "api-operation-id-changed", Severity::Warning),
+];
+
+#[test]
+fn each_rule_has_its_pair() {
+    let mut failures = Vec::new();
+    for (name, from, to, rule, severity) in CASES {
+        if rule.is_empty() {
+            continue;
+        }
+        assert!(BASE.contains(from), "{name}: the base has no `{from}`");
+        let changes = diff(name, &BASE.replacen(from, to, 1));
+        if !changes
+            .iter()
+            .any(|c| c.rule == *rule && c.severity == *severity)
+        {
+            failures.push(format!(
+                "{name}: expected {rule} ({severity:?}), got {:#?}",
+                changes
+                    .iter()
+                    .map(|c| (c.rule, c.severity))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_default_on_a_new_required_property_is_not_breaking_and_identical_files_have_no_changes() {
+    let changes = diff("same", BASE);
+    assert!(changes.is_empty(), "{changes:#?}");
+    let with_default = BASE.replacen(
+        "        note: {type: string, maxLength: 50}\n",
+        "        note: {type: string, maxLength: 50}\n        currency: {type: string, default: EUR}\n      required: [total, currency]\n",
+        1,
+    );
+    let changes = diff("default", &with_default);
+    assert!(
+        !changes.iter().any(|c| c.severity == Severity::Breaking),
+        "{changes:#?}"
+    );
+}
+
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts");
+    dir.join("versions").exists().then_some(dir)
+}
+
+/// Findings checked by hand against the two documents.
+#[test]
+fn real_version_pairs_report_what_changed() {
+    let Some(dir) = shared() else {
+        eprintln!("../shared/contracts not found: skipped");
+        return;
+    };
+    let figma = compare(
+        &read(&dir.join("versions/figma-0.30.0.openapi-3.1.yaml")),
+        &read(&dir.join("openapi/figma.openapi-3.1.yaml")),
+    );
+    let has = |changes: &[Change], rule: &str, subject: &str, location: &str| {
+        changes
+            .iter()
+            .any(|c| c.rule == rule && c.subject == subject && c.location == location)
+    };
+    // 0.43.0 moved the file metadata under `file`: what we decoded at the top is gone.
+    assert!(has(
+        &figma,
+        "response-required-property-removed",
+        "GET /v1/files/{file_key}/meta",
+        "response 200 body.name"
+    ));
+    // Webhooks v2 now require `context` and `context_id` in the create request.
+    assert!(has(
+        &figma,
+        "new-required-request-property",
+        "POST /v2/webhooks",
+        "request body.context"
+    ));
+    assert!(has(
+        &figma,
+        "new-required-request-property",
+        "POST /v2/webhooks",
+        "request body.context_id"
+    ));
+    // `editorType` gained values; the generated enum keeps them as `Unknown`.
+    assert!(figma
+        .iter()
+        .any(|c| c.rule == "response-enum-value-added" && c.severity == Severity::Warning));
+
+    let blockfrost = compare(
+        &read(&dir.join("versions/blockfrost-0.1.82.openapi-3.0.yaml")),
+        &read(&dir.join("openapi/blockfrost.openapi-3.0.yaml")),
+    );
+    // Script types gained `plutusV3`; redeemer purposes `vote` and `propose`.
+    assert!(has(
+        &blockfrost,
+        "response-enum-value-added",
+        "GET /scripts/{script_hash}",
+        "response 200 body.type"
+    ));
+    // A DRep's metadata `bytes` may now be null.
+    assert!(has(
+        &blockfrost,
+        "response-property-became-nullable",
+        "GET /governance/dreps/{drep_id}/metadata",
+        "response 200 body.bytes"
+    ));
+    // Era times became integers: a number type still reads them.
+    assert!(!blockfrost
+        .iter()
+        .any(|c| c.location.ends_with("end.time") && c.severity == Severity::Breaking));
+}
+
+#[test]
+fn the_command_exits_by_severity_and_says_why_it_cannot_read() {
+    let dir = scratch("cli");
+    std::fs::write(dir.join("old.yaml"), BASE).unwrap();
+    std::fs::write(
+        dir.join("new.yaml"),
+        BASE.replacen("enum: [a, b]", "enum: [a]", 1),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_acl-codegen"))
+            .arg("diff")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (old, new) = (dir.join("old.yaml"), dir.join("new.yaml"));
+    let (o, n) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let (code, out, _) = run(&[o, n]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("breaking[request-enum-value-removed]: POST /orders request body.kind"),
+        "{out}"
+    );
+    assert!(out.contains("1 breaking, 0 warning, 0 info"), "{out}");
+    let (code, out, _) = run(&[o, o, "--format", "json"]);
+    assert_eq!((code, out.trim()), (0, "[]"));
+    let (code, out, _) = run(&[o, n, "--format", "markdown"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("| Breaking | `request-enum-value-removed` |"),
+        "{out}"
+    );
+    let (code, _, err) = run(&[o, dir.join("missing.yaml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.yaml"), "{err}");
+}
