@@ -33,6 +33,15 @@ pub enum Error {
     /// A setting is wrong.
     #[error("{0}")]
     Settings(String),
+    /// The contract changed since it was pinned, in a way that breaks the generated
+    /// layer (see `Generated::check_pin`).
+    #[error("the contract changed in ways that break the generated client (pinned in {pin}):\n{report}\nreview the changes, then accept them with ACL_ACCEPT_CONTRACT=1 (build.rs) or --accept (CLI)")]
+    Breaking {
+        /// The pin.
+        pin: PathBuf,
+        /// The changes, as text.
+        report: String,
+    },
 }
 
 fn render(d: &Diagnostics) -> String {
@@ -330,6 +339,54 @@ impl Generated {
         Ok(out)
     }
 
+    /// Compares the contract with the version pinned in the folder `pin` (a copy of the
+    /// contract's files from the last accepted generation). No pin yet: this version is
+    /// pinned. Breaking changes fail unless `accept`, which pins this version; other
+    /// changes are returned (and the pin stays until they are accepted).
+    pub fn check_pin(&self, pin: &Path, accept: bool) -> Result<Vec<crate::diff::Change>, Error> {
+        let root = self.files.first().cloned().unwrap_or_default();
+        let base = root.parent().map(Path::to_path_buf).unwrap_or_default();
+        let pinned_root = pin.join(root.file_name().unwrap_or_default());
+        if !pinned_root.exists() || accept {
+            self.write_pin(pin, &base)?;
+            return Ok(Vec::new());
+        }
+        let old = Generator::new(self.settings.clone()).read(&pinned_root)?;
+        let changes = crate::diff::compare(&old.api, &self.api);
+        if changes
+            .iter()
+            .any(|c| c.severity == crate::diff::Severity::Breaking)
+        {
+            return Err(Error::Breaking {
+                pin: pin.to_path_buf(),
+                report: crate::diff::render(&changes, "text"),
+            });
+        }
+        Ok(changes)
+    }
+
+    fn write_pin(&self, pin: &Path, base: &Path) -> Result<(), Error> {
+        for f in &self.files {
+            let rel = f
+                .strip_prefix(base)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| PathBuf::from(f.file_name().unwrap_or_default()));
+            let text = std::fs::read(f).map_err(|source| Error::Io {
+                path: f.clone(),
+                source,
+            })?;
+            let to = pin.join(rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::write(&to, text).map_err(|source| Error::Io { path: to, source })?;
+        }
+        Ok(())
+    }
+
     /// Whether a `client` module is generated.
     pub fn has_client(&self) -> bool {
         self.settings.client && !self.api.operations.is_empty()
@@ -497,6 +554,7 @@ pub struct Builder {
     contract: PathBuf,
     module: Option<String>,
     out_dir: Option<PathBuf>,
+    pin: Option<PathBuf>,
     settings: Settings,
 }
 
@@ -507,6 +565,7 @@ impl Builder {
             contract: path.into(),
             module: None,
             out_dir: None,
+            pin: None,
             settings: Settings::default(),
         }
     }
@@ -538,6 +597,14 @@ impl Builder {
     /// Keep (default) or drop the fallback variant of string enums.
     pub fn open_enums(mut self, on: bool) -> Self {
         self.settings.open_enums = on;
+        self
+    }
+
+    /// Compares the contract with the version pinned in the folder `dir` (relative to
+    /// the crate root; commit it) and fails the build on breaking changes until they are
+    /// accepted with `ACL_ACCEPT_CONTRACT=1`, which re-pins. The first build pins.
+    pub fn pin(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.pin = Some(dir.into());
         self
     }
 
@@ -610,6 +677,23 @@ impl Builder {
         }
         if g.diagnostics.errors() > 0 {
             return Err(Error::Contract(g.diagnostics));
+        }
+        if let Some(pin) = &self.pin {
+            println!("cargo:rerun-if-env-changed=ACL_ACCEPT_CONTRACT");
+            let accept = std::env::var_os("ACL_ACCEPT_CONTRACT").is_some_and(|v| v == "1");
+            for c in g.check_pin(pin, accept)? {
+                if c.severity == crate::diff::Severity::Warning {
+                    println!(
+                        "cargo:warning=contract changed since {}: {}[{}] {} {}: {}",
+                        pin.display(),
+                        "warning",
+                        c.rule,
+                        c.subject,
+                        c.location,
+                        c.message
+                    );
+                }
+            }
         }
         g.write_out_dir(&out, &module)?;
         Ok(())

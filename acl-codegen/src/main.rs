@@ -29,6 +29,13 @@ enum Command {
         /// Make the crate's acl-runtime dependency a path dependency.
         #[arg(long)]
         runtime_path: Option<PathBuf>,
+        /// Compare with the contract pinned in this folder and refuse breaking changes
+        /// (the first run pins).
+        #[arg(long)]
+        pin: Option<PathBuf>,
+        /// Accept the changes since the pin, and re-pin.
+        #[arg(long)]
+        accept: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -195,12 +202,27 @@ fn main() -> ExitCode {
             out,
             crate_name,
             runtime_path,
+            pin,
+            accept,
             ..
         } => {
             if errors > 0 {
                 eprintln!("{}", g.summary());
                 eprintln!("error: not generating: the contract has errors");
                 return ExitCode::from(1);
+            }
+            if let Some(pin) = &pin {
+                match g.check_pin(pin, accept) {
+                    Ok(changes) => {
+                        if !changes.is_empty() {
+                            eprint!("{}", acl_codegen::diff::render(&changes, "text"));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
             }
             let written: Result<Vec<PathBuf>, Error> = match &crate_name {
                 Some(name) => g.write_crate(&out, name, runtime_path.as_deref()),

@@ -266,3 +266,51 @@ fn the_command_exits_by_severity_and_says_why_it_cannot_read() {
     assert_eq!(code, 2);
     assert!(err.contains("missing.yaml"), "{err}");
 }
+
+#[test]
+fn a_pinned_contract_refuses_breaking_changes_until_accepted() {
+    let dir = scratch("pin");
+    let contract = dir.join("shop.yaml");
+    let pin = dir.join("pin");
+    let _ = std::fs::remove_dir_all(&pin);
+    std::fs::write(&contract, BASE).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_acl-codegen"))
+            .args([
+                "generate",
+                contract.to_str().unwrap(),
+                "--out",
+                dir.join("out").to_str().unwrap(),
+                "--pin",
+                pin.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&[]).0, 0, "the first run pins");
+    assert!(pin.join("shop.yaml").exists());
+    // A compatible change passes (and is reported).
+    std::fs::write(
+        &contract,
+        BASE.replacen("enum: [open, paid]", "enum: [open, paid, refunded]", 1),
+    )
+    .unwrap();
+    let (code, err) = run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("response-enum-value-added"), "{err}");
+    // A breaking one fails, naming the rule, until accepted.
+    std::fs::write(&contract, BASE.replacen("enum: [a, b]", "enum: [a]", 1)).unwrap();
+    let (code, err) = run(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("request-enum-value-removed") && err.contains("--accept"),
+        "{err}"
+    );
+    assert_eq!(run(&["--accept"]).0, 0);
+    assert_eq!(run(&[]).0, 0, "accepted and re-pinned");
+}
