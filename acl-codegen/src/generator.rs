@@ -684,9 +684,8 @@ impl Builder {
             for c in g.check_pin(pin, accept)? {
                 if c.severity == crate::diff::Severity::Warning {
                     println!(
-                        "cargo:warning=contract changed since {}: {}[{}] {} {}: {}",
+                        "cargo:warning=contract changed since {}: warning[{}] {} {}: {}",
                         pin.display(),
-                        "warning",
                         c.rule,
                         c.subject,
                         c.location,
