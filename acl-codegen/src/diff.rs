@@ -1052,6 +1052,40 @@ impl<'a> Differ<'a> {
             _ => {}
         }
         self.responses(&subj, &a.responses, &b.responses);
+        // Callbacks: requests the vendor sends us, their bodies judged like responses.
+        for (name, ops) in &a.callbacks {
+            let Some((_, new_ops)) = b.callbacks.iter().find(|(n, _)| n == name) else {
+                self.push(
+                    "callback-removed",
+                    Severity::Warning,
+                    &subj,
+                    &format!("callback {name}"),
+                    None,
+                    None,
+                    "the vendor no longer documents this callback".into(),
+                );
+                continue;
+            };
+            for o in ops {
+                if let Some(n) = new_ops
+                    .iter()
+                    .find(|n| n.method == o.method && n.path == o.path)
+                {
+                    self.payload(&subj, &format!("callback {name} {}", o.path), o, n);
+                }
+            }
+        }
+    }
+
+    /// The body of a request the vendor sends us (webhook, callback), judged as a response.
+    fn payload(&mut self, subj: &str, loc: &str, a: &Operation, b: &Operation) {
+        if let (Some(ob), Some(nb)) = (&a.request_body, &b.request_body) {
+            if let (Some(oc), Some(nc)) = (Self::json(&ob.contents), Self::json(&nb.contents)) {
+                if let (Some(ot), Some(nt)) = (&oc.ty, &nc.ty) {
+                    self.schema(subj, loc, Dir::Response, ot, nt);
+                }
+            }
+        }
     }
 
     fn run(&mut self) {
@@ -1119,15 +1153,7 @@ impl<'a> Differ<'a> {
                 ),
                 Some(b) => {
                     self.seen.clear();
-                    if let (Some(ob), Some(nb)) = (&a.request_body, &b.request_body) {
-                        if let (Some(oc), Some(nc)) =
-                            (Self::json(&ob.contents), Self::json(&nb.contents))
-                        {
-                            if let (Some(ot), Some(nt)) = (&oc.ty, &nc.ty) {
-                                self.schema(&subj, "payload", Dir::Response, ot, nt);
-                            }
-                        }
-                    }
+                    self.payload(&subj, "payload", a, b);
                 }
             }
         }

@@ -314,3 +314,86 @@ fn a_pinned_contract_refuses_breaking_changes_until_accepted() {
     assert_eq!(run(&["--accept"]).0, 0);
     assert_eq!(run(&[]).0, 0, "accepted and re-pinned");
 }
+
+const HOOKS: &str = r#"openapi: 3.1.0
+info: {title: Hooks, version: '1'}
+paths:
+  /subscriptions:
+    post:
+      operationId: subscribe
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, properties: {url: {type: string}}}
+      callbacks:
+        onEvent:
+          '{$request.body#/url}':
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/Event'}
+              responses: {'200': {description: ok}}
+      responses: {'201': {description: ok}}
+webhooks:
+  paid:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Event'}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Event:
+      type: object
+      required: [id, kind]
+      properties:
+        id: {type: string}
+        kind: {type: string}
+"#;
+
+#[test]
+fn webhook_and_callback_payloads_are_judged_like_responses() {
+    let dir = scratch("hooks");
+    std::fs::write(dir.join("old.yaml"), HOOKS).unwrap();
+    std::fs::write(
+        dir.join("new.yaml"),
+        HOOKS.replace("required: [id, kind]", "required: [id]"),
+    )
+    .unwrap();
+    let changes = compare(&read(&dir.join("old.yaml")), &read(&dir.join("new.yaml")));
+    let became_optional = |subject: &str, location: &str| {
+        changes.iter().any(|c| {
+            c.rule == "response-property-became-optional"
+                && c.severity == Severity::Breaking
+                && c.subject == subject
+                && c.location == location
+        })
+    };
+    assert!(
+        became_optional("webhook paid", "payload.kind"),
+        "{changes:#?}"
+    );
+    assert!(
+        became_optional(
+            "POST /subscriptions",
+            "callback onEvent {$request.body#/url}.kind"
+        ),
+        "{changes:#?}"
+    );
+}
+
+/// A huge contract against itself: no changes, and it finishes (OpenAI, 2,700 types).
+#[test]
+fn a_huge_contract_against_itself_has_no_changes() {
+    let Some(dir) = shared() else { return };
+    let api = read(&dir.join("openapi/openai.openapi-3.1.yaml"));
+    let changes = compare(&api, &api);
+    assert!(
+        changes.is_empty(),
+        "{:#?}",
+        &changes[..changes.len().min(5)]
+    );
+}
