@@ -49,3 +49,44 @@ fn the_builder_needs_out_dir_and_a_valid_module_name() {
         .unwrap_err();
     assert!(e.to_string().contains("cannot read"), "{e}");
 }
+
+/// `Builder::pin`: the first build pins the contract; a breaking vendor change then fails
+/// the build (the error names the rule and how to accept); a compatible one does not.
+#[test]
+fn a_pinned_build_fails_on_a_breaking_change() {
+    let dir = std::env::temp_dir().join(format!("acl-builder-pin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let contract = dir.join("shop.yaml");
+    let v1 = "openapi: 3.0.3\ninfo: {title: Shop, version: '1'}\npaths:\n  /orders:\n    get:\n      operationId: listOrders\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema:\n                type: object\n                required: [id]\n                properties:\n                  id: {type: string}\n";
+    std::fs::write(&contract, v1).unwrap();
+    let build = || {
+        acl_codegen::Builder::new(&contract)
+            .out_dir(dir.join("out"))
+            .pin(dir.join("shop.pin"))
+            .generate()
+    };
+    build().unwrap();
+    assert!(
+        dir.join("shop.pin/shop.yaml").exists(),
+        "the first build pins"
+    );
+    std::fs::write(
+        &contract,
+        v1.replace(
+            "id: {type: string}",
+            "id: {type: string}\n                  note: {type: string}",
+        ),
+    )
+    .unwrap();
+    build().expect("a new optional property is compatible");
+    std::fs::write(&contract, v1.replace("required: [id]", "required: []")).unwrap();
+    let e = build().unwrap_err();
+    assert!(matches!(e, acl_codegen::Error::Breaking { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("response-property-became-optional")
+            && text.contains("ACL_ACCEPT_CONTRACT=1"),
+        "{text}"
+    );
+}
