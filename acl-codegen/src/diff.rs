@@ -56,7 +56,7 @@ struct Differ<'a> {
     old: &'a Api,
     new: &'a Api,
     out: Vec<Change>,
-    seen: HashSet<(String, String, Dir, String)>,
+    seen: HashSet<(String, String, Dir)>,
 }
 
 fn path_key(path: &str) -> String {
@@ -200,10 +200,7 @@ impl<'a> Differ<'a> {
             (TypeRef::Named(on), TypeRef::Named(nn)) => {
                 // Each pair of definitions is compared once per direction and operation
                 // (recursion ends; a shared type is reported where it is first reached).
-                if !self
-                    .seen
-                    .insert((on.clone(), nn.clone(), dir, String::new()))
-                {
+                if !self.seen.insert((on.clone(), nn.clone(), dir)) {
                     return;
                 }
                 let (Some(od), Some(nd)) = (odef, ndef) else {
@@ -973,6 +970,18 @@ impl<'a> Differ<'a> {
     }
 
     fn operation(&mut self, a: &Operation, b: &Operation) {
+        let first = self.out.len();
+        self.operation_changes(a, b);
+        // Changes that sit on no definition of their own point at the operations.
+        for c in &mut self.out[first..] {
+            c.old_pointer
+                .get_or_insert_with(|| a.origin.pointer.clone());
+            c.new_pointer
+                .get_or_insert_with(|| b.origin.pointer.clone());
+        }
+    }
+
+    fn operation_changes(&mut self, a: &Operation, b: &Operation) {
         let subj = subject(b);
         if !a.docs.deprecated && b.docs.deprecated {
             self.push(

@@ -198,21 +198,6 @@ fn conversion(value: &TokenStream, ty: &Type, dir: Direction, with: Option<&Path
     }
 }
 
-fn snake(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 pub fn derive(input: DeriveInput, dir: Direction) -> TokenStream {
     let mut errors = Errors::default();
     let c = container_attrs(&input, dir, &mut errors);
@@ -220,12 +205,13 @@ pub fn derive(input: DeriveInput, dir: Direction) -> TokenStream {
     let Some(boundary) = c.boundary.clone() else {
         return errors.to_compile_errors();
     };
-    let root = snake(
+    let root = acl_codegen::lower::names::snake(
         &boundary
             .segments
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default(),
+        "value",
     );
     let body = match &input.data {
         Data::Struct(s) => structure(&s.fields, &c, &boundary, dir, &mut errors),
@@ -241,7 +227,10 @@ pub fn derive(input: DeriveInput, dir: Direction) -> TokenStream {
     let body = if errors.is_empty() {
         body
     } else {
-        quote!(::std::unimplemented!("acl: the mapping did not compile"))
+        // Never runs (the crate does not compile), but returns an error rather than panic.
+        quote!(::std::result::Result::Err(
+            ::acl_runtime::__private::MappingError::unmapped("the mapping did not compile")
+        ))
     };
     let (from, to) = match dir {
         Direction::From => (quote!(#boundary), quote!(#domain)),

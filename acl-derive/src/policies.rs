@@ -11,7 +11,7 @@ use serde_json::Value;
 use syn::DeriveInput;
 
 use crate::attr::{self, Breaker, Errors, Retry, Settings};
-use acl_policy::{BreakerSettings, OperationConfig, SystemConfig};
+use acl_policy::{BreakerSettings, OperationConfig};
 
 /// The contract as far as policies care.
 struct ContractOp {
@@ -92,29 +92,13 @@ fn load(lit: &syn::LitStr, errors: &mut Errors) -> Option<Contract> {
     })
 }
 
-fn merge(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(k) {
-                    Some(slot) => merge(slot, v),
-                    None => {
-                        a.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v.clone(),
-    }
-}
-
 /// `config` with the contract's settings laid over it.
 fn overlay(config: &OperationConfig, layer: Option<&Value>) -> OperationConfig {
     let Some(layer) = layer else {
         return config.clone();
     };
     let mut v = serde_json::to_value(config).expect("settings serialise");
-    merge(&mut v, layer);
+    acl_policy::merge_json(&mut v, layer);
     serde_json::from_value(v).unwrap_or_else(|_| config.clone())
 }
 
@@ -204,17 +188,17 @@ fn span_of(s: &Settings, fallback: Span, path: &str) -> Span {
     .unwrap_or(fallback)
 }
 
-fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemConfig, TokenStream) {
-    let mut s = SystemConfig::default();
+/// The system's settings as assignments, checked on the way.
+fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> TokenStream {
+    // Only the breaker needs the whole value to be checked; the rest is checked here.
+    let mut breaker = BreakerSettings::default();
     let mut code = Vec::new();
     let Some(d) = default else {
-        return (s, TokenStream::new());
+        return TokenStream::new();
     };
     match &d.breaker {
         Some(Breaker::Off) => {
             // A breaker that never trips: the window can never hold this many calls.
-            s.breaker.min_calls = u32::MAX;
-            s.breaker.consecutive_failures = None;
             code.push(quote! {
                 s.breaker.min_calls = u32::MAX;
                 s.breaker.consecutive_failures = ::std::option::Option::None;
@@ -233,7 +217,7 @@ fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemCo
             half_open_calls,
             consecutive_failures,
         }) => {
-            let b: &mut BreakerSettings = &mut s.breaker;
+            let b = &mut breaker;
             macro_rules! set {
                 ($field:ident, $src:expr, $tok:expr) => {
                     if let Some(v) = $src {
@@ -269,7 +253,7 @@ fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemCo
                     quote!(s.breaker.consecutive_failures = ::std::option::Option::Some(#n);),
                 );
             }
-            if let Err(e) = s.breaker.validate() {
+            if let Err(e) = breaker.validate() {
                 let at = match e.path.as_str() {
                     "breaker.failure_rate" => failure_rate.as_ref().map(|v| v.span),
                     "breaker.slow_call_rate" => slow_call_rate.as_ref().map(|v| v.span),
@@ -293,7 +277,6 @@ fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemCo
     if let Some(r) = &d.rate_limit {
         match &r.per_second {
             Some(p) => {
-                s.rate_limit_per_second = Some(p.value);
                 let v = p.value;
                 code.push(quote!(s.rate_limit_per_second = ::std::option::Option::Some(#v);));
                 if !(p.value.is_finite() && p.value > 0.0) {
@@ -303,7 +286,6 @@ fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemCo
             None => errors.push(r.span, "`rate_limit` needs `per_second`"),
         }
         if let Some(b) = &r.burst {
-            s.rate_limit_burst = b.value;
             let v = b.value;
             code.push(quote!(s.rate_limit_burst = #v;));
             if b.value == 0 {
@@ -311,7 +293,7 @@ fn system_settings(default: Option<&Settings>, errors: &mut Errors) -> (SystemCo
             }
         }
     }
-    (s, quote!(#(#code)*))
+    quote!(#(#code)*)
 }
 
 /// Assignments that make an `OperationConfig` carry `s`'s settings.
@@ -397,7 +379,7 @@ pub fn derive(input: DeriveInput) -> TokenStream {
     };
 
     let default = attrs.default.as_ref().map(|(_, s)| s);
-    let (_, system_code) = system_settings(default, &mut errors);
+    let system_code = system_settings(default, &mut errors);
 
     // acl's defaults, then `default(...)`.
     let mut base = OperationConfig::default();

@@ -154,7 +154,7 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
 ) -> Option<T> {
     let mut value = serde_json::to_value(T::default()).ok()?;
     for layer in layers {
-        merge(&mut value, &Value::Object((*layer).clone()));
+        acl_policy::merge_json(&mut value, &Value::Object((*layer).clone()));
     }
     match serde_json::from_value::<T>(value) {
         Ok(t) => Some(t),
@@ -168,22 +168,6 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
             );
             None
         }
-    }
-}
-
-fn merge(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(k) {
-                    Some(slot) => merge(slot, v),
-                    None => {
-                        a.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v.clone(),
     }
 }
 

@@ -458,23 +458,8 @@ fn overlay<T: Serialize + DeserializeOwned>(
     let Some(layer) = layer.filter(|l| !l.is_null()) else {
         return Ok(base);
     };
-    fn merge(into: &mut Value, from: &Value) {
-        match (into, from) {
-            (Value::Object(a), Value::Object(b)) => {
-                for (k, v) in b {
-                    match a.get_mut(k) {
-                        Some(slot) => merge(slot, v),
-                        None => {
-                            a.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-            }
-            (slot, v) => *slot = v.clone(),
-        }
-    }
     let mut value = serde_json::to_value(&base).expect("settings serialise");
-    merge(&mut value, layer);
+    acl_policy::merge_json(&mut value, layer);
     crate::wire::from_value(&value).map_err(|e| BuildError {
         scope: scope.into(),
         path: e.path,

@@ -700,3 +700,38 @@ fn settings_are_checked_when_the_client_is_built_and_secrets_never_print() {
         .unwrap_err();
     assert_eq!(e.path, "server_variable(regoin)");
 }
+
+#[tokio::test]
+async fn a_token_endpoint_that_refuses_is_a_request_error_and_nothing_is_sent() {
+    let (v, base) = vendor().await;
+    let origin = base.trim_end_matches("/v1").to_string();
+    let c = Client::builder()
+        .base_url(&base)
+        .credential(
+            "oauth",
+            Credential::ClientCredentials {
+                client_id: "id".into(),
+                client_secret: "wrong".into(),
+                scopes: vec![],
+                token_url: Some(format!("{origin}/token")),
+            },
+        )
+        .build()
+        .unwrap();
+    let e = c
+        .upload_file("a.bin", Multipart::new().text("x", "y"))
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Request { message, .. } => {
+            assert!(message.contains("OAuth2 token for `oauth`"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !format!("{e:?}").contains("wrong"),
+        "the secret never prints"
+    );
+    assert_eq!(v.tokens(), 1);
+    assert!(v.seen().is_empty(), "no call without a token");
+}
