@@ -1,4 +1,6 @@
-//! The acl-codegen command line: `generate`, `check` and `diff`.
+//! The acl-codegen command line: `generate`, `check`, `diff` and `webhook`.
+
+mod cli_webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +54,11 @@ enum Command {
         /// (default) or `warning`.
         #[arg(long = "fail-on", default_value = "breaking")]
         fail_on: String,
+    },
+    /// Sign or verify a webhook delivery (`webhook sign`, `webhook verify`).
+    Webhook {
+        #[command(subcommand)]
+        action: cli_webhook::WebhookCommand,
     },
     /// Check a contract: list what is unsupported or broken, and a summary.
     Check {
@@ -166,6 +173,7 @@ fn main() -> ExitCode {
             format,
             fail_on,
         } => return diff(old, new, format, fail_on),
+        Command::Webhook { action } => return cli_webhook::run(action),
         Command::Generate {
             contract, common, ..
         }
@@ -189,7 +197,7 @@ fn main() -> ExitCode {
     print_diagnostics(&g);
     let errors = g.diagnostics.errors();
     match cli.command {
-        Command::Diff { .. } => unreachable!("handled above"),
+        Command::Diff { .. } | Command::Webhook { .. } => unreachable!("handled above"),
         Command::Check { .. } => {
             println!("{}", g.summary());
             if errors > 0 {

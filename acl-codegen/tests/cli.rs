@@ -315,3 +315,238 @@ fn a_policy_the_client_could_not_build_with_is_an_error_at_its_pointer() {
     assert_eq!(code, 0, "an unknown extension is a warning: {stderr}");
     assert!(stderr.contains("did you mean `x-acl-timeout`?"), "{stderr}");
 }
+
+fn sign(args: &[&str]) -> Vec<String> {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "{stderr}");
+    stdout.lines().map(|l| format!("--header={l}")).collect()
+}
+
+#[test]
+fn webhook_sign_prints_the_published_standard_webhooks_signature_and_verify_accepts_it() {
+    let dir = scratch("webhook-std");
+    let body = write(&dir, "body.json", r#"{"test": 2432232314}"#);
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let headers = sign(&[
+        "webhook",
+        "sign",
+        "--scheme",
+        "standard",
+        "--secret",
+        secret,
+        "--id",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "--timestamp",
+        "1614265330",
+        "--body-file",
+        &body,
+    ]);
+    assert!(
+        headers.contains(
+            &"--header=webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+                .to_string()
+        ),
+        "{headers:?}"
+    );
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "--scheme",
+        "standard",
+        "--secret",
+        secret,
+        "--body-file",
+        &body,
+    ];
+    args.extend(headers.iter().map(String::as_str));
+    let mut at = args.clone();
+    at.extend(["--now", "1614265400"]);
+    let (code, stdout, _) = run(&at);
+    assert_eq!((code, stdout.trim()), (0, "valid"));
+    // Now is years later: stale, exit 1 with the reason.
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with("invalid: timestamp 1614265330 is"),
+        "{stdout}"
+    );
+    // A tolerance wide enough accepts it again.
+    let mut wide = args.clone();
+    wide.extend(["--tolerance", "999999999999"]);
+    assert_eq!(run(&wide).0, 0);
+    // Tampered body.
+    let other = write(&dir, "other.json", r#"{"test": 1}"#);
+    let mut tampered: Vec<&str> = at
+        .iter()
+        .map(|a| if *a == body { other.as_str() } else { a })
+        .collect();
+    tampered.retain(|_| true);
+    let (code, stdout, _) = run(&tampered);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("no signature in `webhook-signature` matches"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn webhook_verify_for_github_stripe_shopify_and_v1a() {
+    let dir = scratch("webhook-others");
+    let body = write(&dir, "body.txt", "Hello, World!");
+    let (code, stdout, _) = run(&[
+        "webhook", "verify", "--scheme", "github", "--secret", "It's a Secret to Everybody",
+        "--header", "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "--body-file", &body,
+    ]);
+    assert_eq!((code, stdout.trim()), (0, "valid"));
+    for scheme in ["stripe", "shopify"] {
+        let headers = sign(&[
+            "webhook",
+            "sign",
+            "--scheme",
+            scheme,
+            "--secret",
+            "s3",
+            "--id",
+            "x1",
+            "--timestamp",
+            "1700000000",
+            "--body-file",
+            &body,
+        ]);
+        let mut args = vec![
+            "webhook",
+            "verify",
+            "--scheme",
+            scheme,
+            "--secret",
+            "wrong",
+            "--secret",
+            "s3",
+            "--now",
+            "1700000001",
+            "--body-file",
+            &body,
+        ];
+        args.extend(headers.iter().map(String::as_str));
+        let (code, stdout, _) = run(&args);
+        assert_eq!((code, stdout.trim()), (0, "valid"), "{scheme}");
+    }
+    // v1a: sign with whsk_, verify with whpk_ (the public key computed independently,
+    // with Python's `cryptography`, from the seed 0x07 × 32).
+    let (sk, pk) = (
+        "whsk_BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        "whpk_6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=",
+    );
+    let headers = sign(&[
+        "webhook",
+        "sign",
+        "--scheme",
+        "standard",
+        "--secret",
+        sk,
+        "--id",
+        "m1",
+        "--timestamp",
+        "1700000000",
+        "--body-file",
+        &body,
+    ]);
+    assert!(headers.iter().any(|h| h.contains("v1a,")), "{headers:?}");
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "--scheme",
+        "standard",
+        "--secret",
+        pk,
+        "--now",
+        "1700000000",
+        "--body-file",
+        &body,
+    ];
+    args.extend(headers.iter().map(String::as_str));
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!((code, stdout.trim()), (0, "valid"), "{stderr}");
+}
+
+#[test]
+fn webhook_commands_refuse_bad_input_with_exit_two() {
+    let dir = scratch("webhook-bad");
+    let body = write(&dir, "b", "x");
+    let cases: [&[&str]; 5] = [
+        &[
+            "webhook",
+            "verify",
+            "--scheme",
+            "gitlab",
+            "--secret",
+            "x",
+            "--body-file",
+            &body,
+        ],
+        &[
+            "webhook",
+            "verify",
+            "--scheme",
+            "standard",
+            "--secret",
+            "whsec_***",
+            "--body-file",
+            &body,
+        ],
+        &[
+            "webhook",
+            "verify",
+            "--scheme",
+            "github",
+            "--secret",
+            "x",
+            "--header",
+            "no colon",
+            "--body-file",
+            &body,
+        ],
+        &[
+            "webhook",
+            "sign",
+            "--scheme",
+            "standard",
+            "--secret",
+            "whsec_AAAA",
+            "--body-file",
+            &body,
+        ],
+        &[
+            "webhook",
+            "sign",
+            "--scheme",
+            "github",
+            "--secret",
+            "x",
+            "--body-file",
+            "/nonexistent/acl/body",
+        ],
+    ];
+    for args in cases {
+        let (code, _, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(!stderr.is_empty());
+    }
+    // A missing signature header is a verification failure (exit 1) naming the header.
+    let (code, stdout, _) = run(&[
+        "webhook",
+        "verify",
+        "--scheme",
+        "github",
+        "--secret",
+        "x",
+        "--body-file",
+        &body,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("missing header `x-hub-signature-256`"),
+        "{stdout}"
+    );
+}
