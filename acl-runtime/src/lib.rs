@@ -34,6 +34,7 @@ pub mod raw;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
+pub mod store;
 mod window;
 pub mod wire;
 
