@@ -36,6 +36,8 @@ pub mod redis_store;
 pub mod retry;
 pub mod store;
 mod window;
+#[cfg(feature = "webhooks")]
+pub mod webhook;
 pub mod wire;
 
 #[cfg(feature = "derive")]

@@ -187,3 +187,44 @@ async fn the_pipeline_shares_a_limit_across_instances_through_redis() {
         other => panic!("the fourth call of the shared burst of 3 went through: {other:?}"),
     }
 }
+
+/// Webhook deduplication in Redis: the same two phases as the SQLite and memory stores,
+/// and one winner among many instances claiming the same id at once.
+#[test]
+fn redis_idempotency_walks_the_two_phases_and_has_one_winner() {
+    use acl_runtime::redis_store::RedisIdempotency;
+    use acl_runtime::store::{Claim, IdempotencyStore};
+    let Some(url) = url() else { return };
+    let prefix = unique("idem");
+    let s = RedisIdempotency::connect(&url, &prefix).unwrap();
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    let lease = Duration::from_millis(300);
+    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::New);
+    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::InProgress);
+    assert_eq!(s.begin("x", &b, lease, 0).unwrap(), Claim::Conflict);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::New, "a lapsed lease frees the id");
+    s.commit("x", &a, Duration::from_secs(60), 0).unwrap();
+    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::Duplicate);
+    s.abort("x").unwrap();
+    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::Duplicate, "abort never drops a committed id");
+    assert_eq!(s.begin("y", &a, lease, 0).unwrap(), Claim::New);
+    s.abort("y").unwrap();
+    assert_eq!(s.begin("y", &a, lease, 0).unwrap(), Claim::New);
+
+    // Eight "instances" (connections) race for one id 25 times each: one New.
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                let s = RedisIdempotency::connect(&url, &prefix).unwrap();
+                for _ in 0..25 {
+                    if s.begin("race", &a, Duration::from_secs(30), 0).unwrap() == Claim::New {
+                        wins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(wins.into_inner(), 1);
+}
