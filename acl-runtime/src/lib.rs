@@ -28,6 +28,8 @@ pub mod inbound;
 pub mod layer;
 pub mod mapping;
 pub mod pipeline;
+#[cfg(feature = "webhooks")]
+pub mod poll;
 pub mod rate_limit;
 #[cfg(feature = "raw-validation")]
 pub mod raw;

@@ -156,6 +156,13 @@ impl Receiver {
         self
     }
 
+    /// How long a claimed id stays "being stored" if its request dies before storing
+    /// it (default 30 s); retries of that id get 503 meanwhile.
+    pub fn claim_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
     /// The largest body accepted (default 8 MiB).
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
