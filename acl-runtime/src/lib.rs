@@ -37,9 +37,9 @@ pub mod raw;
 pub mod redis_store;
 pub mod retry;
 pub mod store;
-mod window;
 #[cfg(feature = "webhooks")]
 pub mod webhook;
+mod window;
 pub mod wire;
 
 #[cfg(feature = "derive")]

@@ -230,7 +230,8 @@ impl Poller {
                         if let Some(v) = state.etag.as_deref().and_then(|e| e.parse().ok()) {
                             h.insert(http::header::IF_NONE_MATCH, v);
                         }
-                        if let Some(v) = state.last_modified.as_deref().and_then(|e| e.parse().ok()) {
+                        if let Some(v) = state.last_modified.as_deref().and_then(|e| e.parse().ok())
+                        {
                             h.insert(http::header::IF_MODIFIED_SINCE, v);
                         }
                     }
@@ -242,11 +243,15 @@ impl Poller {
                         retry_after: None,
                         error: e.to_string(),
                     })?;
-                    let response = self.transport.send(request).await.map_err(|e| AttemptError {
-                        outcome: e.outcome(),
-                        retry_after: None,
-                        error: e.to_string(),
-                    })?;
+                    let response =
+                        self.transport
+                            .send(request)
+                            .await
+                            .map_err(|e| AttemptError {
+                                outcome: e.outcome(),
+                                retry_after: None,
+                                error: e.to_string(),
+                            })?;
                     let status = response.status().as_u16();
                     if status < 400 {
                         Ok(response)
@@ -258,7 +263,13 @@ impl Poller {
                                 .get(http::header::RETRY_AFTER)
                                 .and_then(|v| v.to_str().ok())
                                 .map(str::to_owned),
-                            error: format!("HTTP {status}: {}", String::from_utf8_lossy(response.body()).chars().take(200).collect::<String>()),
+                            error: format!(
+                                "HTTP {status}: {}",
+                                String::from_utf8_lossy(response.body())
+                                    .chars()
+                                    .take(200)
+                                    .collect::<String>()
+                            ),
                         })
                     }
                 }
@@ -282,9 +293,13 @@ impl Poller {
         if let Some(covered) = state.covered_until {
             let allowed = (self.interval + self.gap_after).as_millis() as i64;
             if started - covered > allowed {
-                let gap = Gap { from: covered, to: started };
+                let gap = Gap {
+                    from: covered,
+                    to: started,
+                };
                 tracing::warn!(poller = %self.name, from = covered, to = started, "polling gap: this span was not covered");
-                metrics::counter!("acl_poll_gaps_total", "poller" => self.name.clone()).increment(1);
+                metrics::counter!("acl_poll_gaps_total", "poller" => self.name.clone())
+                    .increment(1);
                 metrics::histogram!("acl_poll_gap_seconds", "poller" => self.name.clone())
                     .record((started - covered) as f64 / 1000.0);
                 round.gap = Some(gap);
@@ -305,10 +320,22 @@ impl Poller {
             }
             let (parts, body) = response.into_parts();
             let header = |name: http::HeaderName| {
-                parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                parts
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
             };
-            let (etag, last_modified) = (header(http::header::ETAG), header(http::header::LAST_MODIFIED));
-            let page = Page { status, headers: parts.headers.clone(), body, cursor: cursor.clone() };
+            let (etag, last_modified) = (
+                header(http::header::ETAG),
+                header(http::header::LAST_MODIFIED),
+            );
+            let page = Page {
+                status,
+                headers: parts.headers.clone(),
+                body,
+                cursor: cursor.clone(),
+            };
             let info = handler(page).await.map_err(|error| PollError::Handler {
                 cursor: cursor.clone(),
                 error,
@@ -340,7 +367,9 @@ impl Poller {
     /// The delay before the next round: the interval ± jitter.
     pub fn next_delay(&self) -> Duration {
         let base = self.interval.as_secs_f64();
-        Duration::from_secs_f64((base + base * self.jitter * (2.0 * fastrand::f64() - 1.0)).max(0.0))
+        Duration::from_secs_f64(
+            (base + base * self.jitter * (2.0 * fastrand::f64() - 1.0)).max(0.0),
+        )
     }
 
     /// Polls until `shutdown` completes. A failed round is logged and the next one

@@ -203,11 +203,19 @@ fn redis_idempotency_walks_the_two_phases_and_has_one_winner() {
     assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::InProgress);
     assert_eq!(s.begin("x", &b, lease, 0).unwrap(), Claim::Conflict);
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::New, "a lapsed lease frees the id");
+    assert_eq!(
+        s.begin("x", &a, lease, 0).unwrap(),
+        Claim::New,
+        "a lapsed lease frees the id"
+    );
     s.commit("x", &a, Duration::from_secs(60), 0).unwrap();
     assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::Duplicate);
     s.abort("x").unwrap();
-    assert_eq!(s.begin("x", &a, lease, 0).unwrap(), Claim::Duplicate, "abort never drops a committed id");
+    assert_eq!(
+        s.begin("x", &a, lease, 0).unwrap(),
+        Claim::Duplicate,
+        "abort never drops a committed id"
+    );
     assert_eq!(s.begin("y", &a, lease, 0).unwrap(), Claim::New);
     s.abort("y").unwrap();
     assert_eq!(s.begin("y", &a, lease, 0).unwrap(), Claim::New);

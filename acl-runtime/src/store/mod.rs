@@ -66,11 +66,21 @@ pub enum Claim {
 /// ends), `commit` makes it a kept duplicate marker, `abort` releases it.
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `id` (body digest `digest`) for `lease`, at `now` (Unix ms).
-    fn begin(&self, id: &str, digest: &[u8; 32], lease: Duration, now: i64)
-        -> Result<Claim, StoreError>;
+    fn begin(
+        &self,
+        id: &str,
+        digest: &[u8; 32],
+        lease: Duration,
+        now: i64,
+    ) -> Result<Claim, StoreError>;
     /// Marks `id` stored; it is remembered for `keep`.
-    fn commit(&self, id: &str, digest: &[u8; 32], keep: Duration, now: i64)
-        -> Result<(), StoreError>;
+    fn commit(
+        &self,
+        id: &str,
+        digest: &[u8; 32],
+        keep: Duration,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Releases a claim whose delivery was not stored.
     fn abort(&self, id: &str) -> Result<(), StoreError>;
 }
@@ -101,7 +111,10 @@ impl IdempotencyStore for MemoryIdempotency {
         lease: Duration,
         now: i64,
     ) -> Result<Claim, StoreError> {
-        let mut map = self.entries.lock().map_err(|_| StoreError::new("memory", "poisoned"))?;
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError::new("memory", "poisoned"))?;
         if map.len() > 1024 {
             map.retain(|_, (_, _, exp)| *exp > now);
         }
@@ -110,7 +123,10 @@ impl IdempotencyStore for MemoryIdempotency {
             Some((_, true, exp)) if *exp > now => Ok(Claim::Duplicate),
             Some((_, false, exp)) if *exp > now => Ok(Claim::InProgress),
             _ => {
-                map.insert(id.to_owned(), (*digest, false, now.saturating_add(ms(lease))));
+                map.insert(
+                    id.to_owned(),
+                    (*digest, false, now.saturating_add(ms(lease))),
+                );
                 Ok(Claim::New)
             }
         }
@@ -123,13 +139,19 @@ impl IdempotencyStore for MemoryIdempotency {
         keep: Duration,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut map = self.entries.lock().map_err(|_| StoreError::new("memory", "poisoned"))?;
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError::new("memory", "poisoned"))?;
         map.insert(id.to_owned(), (*digest, true, now.saturating_add(ms(keep))));
         Ok(())
     }
 
     fn abort(&self, id: &str) -> Result<(), StoreError> {
-        let mut map = self.entries.lock().map_err(|_| StoreError::new("memory", "poisoned"))?;
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError::new("memory", "poisoned"))?;
         if matches!(map.get(id), Some((_, false, _))) {
             map.remove(id);
         }
@@ -207,8 +229,12 @@ pub trait InboxStore: Send + Sync {
     /// Claims the oldest due delivery for `lease` (pending and due, or processing with a
     /// lapsed lease: its worker died). With `in_order`, a delivery waits while an older
     /// one of the same key is not done.
-    fn claim(&self, now: i64, lease: Duration, in_order: bool)
-        -> Result<Option<Delivery>, StoreError>;
+    fn claim(
+        &self,
+        now: i64,
+        lease: Duration,
+        in_order: bool,
+    ) -> Result<Option<Delivery>, StoreError>;
     /// Marks a delivery processed.
     fn complete(&self, id: &str, now: i64) -> Result<(), StoreError>;
     /// Puts a delivery back, due again at `at`.
@@ -327,15 +353,20 @@ pub trait OutboxStore: Send + Sync {
     fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, StoreError>;
     /// Records an endpoint's attempt result: success clears `failing_since`, failure
     /// sets it if unset; returns the endpoint after the change.
-    fn endpoint_result(&self, id: &str, ok: bool, now: i64) -> Result<Option<Endpoint>, StoreError>;
+    fn endpoint_result(&self, id: &str, ok: bool, now: i64)
+        -> Result<Option<Endpoint>, StoreError>;
     /// Disables or enables an endpoint.
     fn set_endpoint_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
     /// Adds a message, due now (again: nothing changes).
     fn enqueue(&self, message: &OutboundMessage, now: i64) -> Result<(), StoreError>;
     /// Claims up to `limit` due messages of enabled endpoints for `lease` (a message
     /// whose sender died while sending is due again when its lease lapses).
-    fn claim(&self, now: i64, lease: Duration, limit: usize)
-        -> Result<Vec<(OutboundMessage, u32)>, StoreError>;
+    fn claim(
+        &self,
+        now: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<(OutboundMessage, u32)>, StoreError>;
     /// Records an attempt and the message's new status (`next_at` when pending).
     fn record(
         &self,

@@ -109,8 +109,10 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -118,7 +120,9 @@ impl SqliteStore {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| err("connection lock poisoned"))
+        self.conn
+            .lock()
+            .map_err(|_| err("connection lock poisoned"))
     }
 
     /// Runs `f` with the connection (for the application's own tables in the same file).
@@ -369,7 +373,9 @@ impl InboxStore for SqliteStore {
             .map_err(err)?;
         let mut counts = InboxCounts::default();
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(err)?;
         for row in rows {
             let (status, n) = row.map_err(err)?;
@@ -588,7 +594,9 @@ impl OutboxStore for SqliteStore {
             .prepare("SELECT status, COUNT(*) FROM acl_outbox GROUP BY status")
             .map_err(err)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(err)?;
         let mut out = HashMap::new();
         for row in rows {
@@ -639,7 +647,10 @@ mod tests {
         NewDelivery {
             id: id.into(),
             source: "test".into(),
-            headers: vec![("webhook-id".into(), id.as_bytes().to_vec()), ("x-raw".into(), vec![0xff, 0])],
+            headers: vec![
+                ("webhook-id".into(), id.as_bytes().to_vec()),
+                ("x-raw".into(), vec![0xff, 0]),
+            ],
             body: vec![0xfe, b'{', 0],
             key: key.map(Into::into),
             received_at: at,
@@ -654,28 +665,53 @@ mod tests {
         s.push(&delivery("a", None, 2)).unwrap(); // once
         s.push(&delivery("b", None, 3)).unwrap();
         let a = InboxStore::claim(&s, 10, lease, false).unwrap().unwrap();
-        assert_eq!(a.delivery, delivery("a", None, 1), "bytes and headers kept exactly");
+        assert_eq!(
+            a.delivery,
+            delivery("a", None, 1),
+            "bytes and headers kept exactly"
+        );
         assert_eq!(a.attempt, 1);
         let b = InboxStore::claim(&s, 10, lease, false).unwrap().unwrap();
         assert_eq!(b.delivery.id, "b");
         assert!(InboxStore::claim(&s, 10, lease, false).unwrap().is_none());
         // a's worker died: its lease lapses and it is claimed again, attempt 2.
-        let again = InboxStore::claim(&s, 30_010, lease, false).unwrap().unwrap();
+        let again = InboxStore::claim(&s, 30_010, lease, false)
+            .unwrap()
+            .unwrap();
         assert_eq!((again.delivery.id.as_str(), again.attempt), ("a", 2));
         s.retry_at("a", 40_000, "503 from the ledger").unwrap();
         s.complete("b", 30_011).unwrap();
-        assert!(InboxStore::claim(&s, 39_999, lease, false).unwrap().is_none());
-        let third = InboxStore::claim(&s, 40_000, lease, false).unwrap().unwrap();
+        assert!(InboxStore::claim(&s, 39_999, lease, false)
+            .unwrap()
+            .is_none());
+        let third = InboxStore::claim(&s, 40_000, lease, false)
+            .unwrap()
+            .unwrap();
         assert_eq!(third.attempt, 3);
-        s.dead_letter("a", "invalid payload at /amount", 40_001).unwrap();
+        s.dead_letter("a", "invalid payload at /amount", 40_001)
+            .unwrap();
         let dead = s.dead_letters(10).unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].error, "invalid payload at /amount");
         assert_eq!(dead[0].attempts, 3);
-        assert_eq!(InboxStore::counts(&s).unwrap(), InboxCounts { pending: 0, processing: 0, done: 1, dead: 1 });
+        assert_eq!(
+            InboxStore::counts(&s).unwrap(),
+            InboxCounts {
+                pending: 0,
+                processing: 0,
+                done: 1,
+                dead: 1
+            }
+        );
         assert!(InboxStore::replay(&s, "a", 50_000).unwrap());
         assert!(!InboxStore::replay(&s, "a", 50_000).unwrap());
-        assert_eq!(InboxStore::claim(&s, 50_000, lease, false).unwrap().unwrap().attempt, 1);
+        assert_eq!(
+            InboxStore::claim(&s, 50_000, lease, false)
+                .unwrap()
+                .unwrap()
+                .attempt,
+            1
+        );
     }
 
     #[test]
@@ -692,32 +728,47 @@ mod tests {
         assert_eq!(second.delivery.id, "k2-1");
         assert!(InboxStore::claim(&s, 10, lease, true).unwrap().is_none());
         s.complete("k1-1", 11).unwrap();
-        assert_eq!(InboxStore::claim(&s, 12, lease, true).unwrap().unwrap().delivery.id, "k1-2");
+        assert_eq!(
+            InboxStore::claim(&s, 12, lease, true)
+                .unwrap()
+                .unwrap()
+                .delivery
+                .id,
+            "k1-2"
+        );
     }
 
     #[test]
     fn transactional_processing_rolls_back_effects_and_claim_together() {
         let s = SqliteStore::in_memory().unwrap();
-        s.with_connection(|c| c.execute_batch("CREATE TABLE effects (id TEXT PRIMARY KEY)")).unwrap();
+        s.with_connection(|c| c.execute_batch("CREATE TABLE effects (id TEXT PRIMARY KEY)"))
+            .unwrap();
         s.push(&delivery("x", None, 1)).unwrap();
         let r = s
             .process_next_in_transaction(5, false, |tx, d| {
-                tx.execute("INSERT INTO effects VALUES (?1)", [&d.delivery.id]).map_err(|e| e.to_string())?;
+                tx.execute("INSERT INTO effects VALUES (?1)", [&d.delivery.id])
+                    .map_err(|e| e.to_string())?;
                 Err::<(), String>("ledger down".into())
             })
             .unwrap()
             .unwrap();
         assert!(r.1.is_err());
-        let n: i64 = s.with_connection(|c| c.query_row("SELECT COUNT(*) FROM effects", [], |r| r.get(0))).unwrap();
+        let n: i64 = s
+            .with_connection(|c| c.query_row("SELECT COUNT(*) FROM effects", [], |r| r.get(0)))
+            .unwrap();
         assert_eq!(n, 0, "the failed attempt's effects are gone");
         let r = s
             .process_next_in_transaction(6, false, |tx, d| {
-                tx.execute("INSERT INTO effects VALUES (?1)", [&d.delivery.id]).map(|_| ())
+                tx.execute("INSERT INTO effects VALUES (?1)", [&d.delivery.id])
+                    .map(|_| ())
             })
             .unwrap()
             .unwrap();
         assert!(r.1.is_ok());
-        assert!(s.process_next_in_transaction(7, false, |_, _| Ok::<(), String>(())).unwrap().is_none());
+        assert!(s
+            .process_next_in_transaction(7, false, |_, _| Ok::<(), String>(()))
+            .unwrap()
+            .is_none());
         assert_eq!(InboxStore::counts(&s).unwrap().done, 1);
     }
 
@@ -745,35 +796,111 @@ mod tests {
     #[test]
     fn outbox_records_attempts_and_replays() {
         let s = SqliteStore::in_memory().unwrap();
-        s.upsert_endpoint(&Endpoint { id: "e".into(), url: "http://127.0.0.1:1/".into(), secret: "whsec_AAAA".into(), disabled: false, failing_since: None }).unwrap();
-        let m = OutboundMessage { id: "m1".into(), endpoint: "e".into(), event_type: "t".into(), version: "v1".into(), payload: b"{}".to_vec(), created_at: 1 };
+        s.upsert_endpoint(&Endpoint {
+            id: "e".into(),
+            url: "http://127.0.0.1:1/".into(),
+            secret: "whsec_AAAA".into(),
+            disabled: false,
+            failing_since: None,
+        })
+        .unwrap();
+        let m = OutboundMessage {
+            id: "m1".into(),
+            endpoint: "e".into(),
+            event_type: "t".into(),
+            version: "v1".into(),
+            payload: b"{}".to_vec(),
+            created_at: 1,
+        };
         s.enqueue(&m, 1).unwrap();
         s.enqueue(&m, 1).unwrap();
         let claimed = OutboxStore::claim(&s, 1, Duration::from_secs(10), 10).unwrap();
         assert_eq!(claimed, vec![(m.clone(), 1)]);
-        assert!(OutboxStore::claim(&s, 2, Duration::from_secs(10), 10).unwrap().is_empty());
-        s.record("m1", &AttemptRecord { n: 1, at: 1, status: Some(503), error: None, duration_ms: 4 }, MessageStatus::Pending, Some(5_001)).unwrap();
-        assert!(OutboxStore::claim(&s, 5_000, Duration::from_secs(10), 10).unwrap().is_empty());
-        assert_eq!(OutboxStore::claim(&s, 5_001, Duration::from_secs(10), 10).unwrap()[0].1, 2);
-        s.record("m1", &AttemptRecord { n: 2, at: 5_001, status: Some(200), error: None, duration_ms: 3 }, MessageStatus::Delivered, None).unwrap();
+        assert!(OutboxStore::claim(&s, 2, Duration::from_secs(10), 10)
+            .unwrap()
+            .is_empty());
+        s.record(
+            "m1",
+            &AttemptRecord {
+                n: 1,
+                at: 1,
+                status: Some(503),
+                error: None,
+                duration_ms: 4,
+            },
+            MessageStatus::Pending,
+            Some(5_001),
+        )
+        .unwrap();
+        assert!(OutboxStore::claim(&s, 5_000, Duration::from_secs(10), 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            OutboxStore::claim(&s, 5_001, Duration::from_secs(10), 10).unwrap()[0].1,
+            2
+        );
+        s.record(
+            "m1",
+            &AttemptRecord {
+                n: 2,
+                at: 5_001,
+                status: Some(200),
+                error: None,
+                duration_ms: 3,
+            },
+            MessageStatus::Delivered,
+            None,
+        )
+        .unwrap();
         let st = s.message("m1").unwrap().unwrap();
         assert_eq!(st.status, MessageStatus::Delivered);
-        assert_eq!(st.attempts.iter().map(|a| a.status).collect::<Vec<_>>(), vec![Some(503), Some(200)]);
+        assert_eq!(
+            st.attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
+            vec![Some(503), Some(200)]
+        );
         assert!(OutboxStore::replay(&s, "m1", 6_000).unwrap());
-        assert_eq!(s.message("m1").unwrap().unwrap().status, MessageStatus::Pending);
+        assert_eq!(
+            s.message("m1").unwrap().unwrap().status,
+            MessageStatus::Pending
+        );
         // A disabled endpoint's messages are not claimed.
         s.set_endpoint_disabled("e", true).unwrap();
-        assert!(OutboxStore::claim(&s, 7_000, Duration::from_secs(10), 10).unwrap().is_empty());
-        assert_eq!(s.endpoint_result("e", false, 7_000).unwrap().unwrap().failing_since, Some(7_000));
-        assert_eq!(s.endpoint_result("e", false, 8_000).unwrap().unwrap().failing_since, Some(7_000));
-        assert_eq!(s.endpoint_result("e", true, 9_000).unwrap().unwrap().failing_since, None);
+        assert!(OutboxStore::claim(&s, 7_000, Duration::from_secs(10), 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            s.endpoint_result("e", false, 7_000)
+                .unwrap()
+                .unwrap()
+                .failing_since,
+            Some(7_000)
+        );
+        assert_eq!(
+            s.endpoint_result("e", false, 8_000)
+                .unwrap()
+                .unwrap()
+                .failing_since,
+            Some(7_000)
+        );
+        assert_eq!(
+            s.endpoint_result("e", true, 9_000)
+                .unwrap()
+                .unwrap()
+                .failing_since,
+            None
+        );
     }
 
     #[test]
     fn cursors_round_trip() {
         let s = SqliteStore::in_memory().unwrap();
         assert_eq!(s.load("p").unwrap(), None);
-        let st = CursorState { cursor: Some("c2".into()), etag: Some("\"e\"".into()), last_modified: None, covered_until: Some(9) };
+        let st = CursorState {
+            cursor: Some("c2".into()),
+            etag: Some("\"e\"".into()),
+            last_modified: None,
+            covered_until: Some(9),
+        };
         s.save("p", &st).unwrap();
         assert_eq!(s.load("p").unwrap(), Some(st));
     }

@@ -33,9 +33,10 @@ fn respond(result: Result<Receipt, Rejection>) -> Response {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = (status, rejection.to_string()).into_response();
             if status == StatusCode::SERVICE_UNAVAILABLE {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("5"),
+                );
             }
             response
         }

@@ -179,7 +179,8 @@ impl InboxWorker {
             }
             Err(error) => {
                 let (i, m) = (id.clone(), format!("after {attempt} attempt(s): {error}"));
-                self.blocking(move |s| s.dead_letter(&i, &m, unix_ms())).await?;
+                self.blocking(move |s| s.dead_letter(&i, &m, unix_ms()))
+                    .await?;
                 tracing::warn!(%id, %error, "webhook delivery dead-lettered");
                 Processed::DeadLettered { id, error }
             }

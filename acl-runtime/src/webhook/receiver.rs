@@ -174,9 +174,18 @@ impl Receiver {
         &self.name
     }
 
-    fn read(&self, source: &IdSource, headers: &HeaderMap, body: &[u8], scheme_id: Option<String>, json: &mut Option<Option<serde_json::Value>>) -> Result<String, String> {
+    fn read(
+        &self,
+        source: &IdSource,
+        headers: &HeaderMap,
+        body: &[u8],
+        scheme_id: Option<String>,
+        json: &mut Option<Option<serde_json::Value>>,
+    ) -> Result<String, String> {
         match source {
-            IdSource::Scheme => scheme_id.ok_or_else(|| "the signature scheme carries no id".to_string()),
+            IdSource::Scheme => {
+                scheme_id.ok_or_else(|| "the signature scheme carries no id".to_string())
+            }
             IdSource::Header(name) => headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok())
@@ -185,7 +194,9 @@ impl Receiver {
             IdSource::Json(pointer) => {
                 let value = json.get_or_insert_with(|| serde_json::from_slice(body).ok());
                 let Some(value) = value else {
-                    return Err(format!("the body is not JSON, so `{pointer}` cannot be read"));
+                    return Err(format!(
+                        "the body is not JSON, so `{pointer}` cannot be read"
+                    ));
                 };
                 match value.pointer(pointer) {
                     Some(serde_json::Value::String(s)) => Ok(s.clone()),
@@ -231,7 +242,9 @@ impl Receiver {
             .read(&self.id, headers, body, verified.id.clone(), &mut json)
             .map_err(Rejection::NoId)?;
         let key = match &self.key {
-            Some(source) => self.read(source, headers, body, verified.id, &mut json).ok(),
+            Some(source) => self
+                .read(source, headers, body, verified.id, &mut json)
+                .ok(),
             None => None,
         };
         let digest = body_digest(body);

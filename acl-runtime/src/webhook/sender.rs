@@ -213,8 +213,15 @@ impl Sender {
         let endpoint_id = message.endpoint.clone();
         let Some(endpoint) = self.store(move |s| s.endpoint(&endpoint_id)).await? else {
             let id = message.id.clone();
-            let record = AttemptRecord { n, at: unix_ms(), status: None, error: Some(format!("no endpoint `{}`", message.endpoint)), duration_ms: 0 };
-            self.store(move |s| s.record(&id, &record, MessageStatus::Failed, None)).await?;
+            let record = AttemptRecord {
+                n,
+                at: unix_ms(),
+                status: None,
+                error: Some(format!("no endpoint `{}`", message.endpoint)),
+                duration_ms: 0,
+            };
+            self.store(move |s| s.record(&id, &record, MessageStatus::Failed, None))
+                .await?;
             return Ok(MessageStatus::Failed);
         };
         let at = unix_ms();
@@ -225,7 +232,11 @@ impl Sender {
         };
         let ok = status.is_some_and(|s| (200..300).contains(&s));
         let error = error.or_else(|| (!ok).then(|| format!("HTTP {}", status.unwrap_or(0))));
-        let next = if ok { None } else { self.delay_after(n, retry_after) };
+        let next = if ok {
+            None
+        } else {
+            self.delay_after(n, retry_after)
+        };
         let new_status = match (ok, next) {
             (true, _) => MessageStatus::Delivered,
             (false, Some(_)) => MessageStatus::Pending,
@@ -240,11 +251,14 @@ impl Sender {
         };
         let id = message.id.clone();
         let next_at = next.map(|d| unix_ms() + d.as_millis() as i64);
-        self.store(move |s| s.record(&id, &record, new_status, next_at)).await?;
+        self.store(move |s| s.record(&id, &record, new_status, next_at))
+            .await?;
         metrics::counter!("acl_webhook_sent_total", "endpoint" => endpoint.id.clone(), "outcome" => new_status.as_str()).increment(1);
         // Endpoint health: disabled after `disable_after` of continuous failure.
         let (eid, now) = (endpoint.id.clone(), unix_ms());
-        let after = self.store(move |s| s.endpoint_result(&eid, ok, now)).await?;
+        let after = self
+            .store(move |s| s.endpoint_result(&eid, ok, now))
+            .await?;
         if let Some(since) = after.and_then(|e| e.failing_since) {
             if now - since >= self.disable_after.as_millis() as i64 {
                 let eid = endpoint.id.clone();
@@ -285,7 +299,9 @@ impl Sender {
                     .headers()
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| crate::classify::parse_retry_after(v, std::time::SystemTime::now()));
+                    .and_then(|v| {
+                        crate::classify::parse_retry_after(v, std::time::SystemTime::now())
+                    });
                 Ok((response.status().as_u16(), retry_after))
             }
         }

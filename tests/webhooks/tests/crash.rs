@@ -49,19 +49,32 @@ fn start_receiver(db: &Path, dir: &Path, round: u32) -> (Kill, u16) {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn body(i: usize) -> Vec<u8> {
-    format!("{{\"type\":\"order.paid\",\"order\":{i},\"amount\":{}}}", i * 7).into_bytes()
+    format!(
+        "{{\"type\":\"order.paid\",\"order\":{i},\"amount\":{}}}",
+        i * 7
+    )
+    .into_bytes()
 }
 
 /// Sends delivery `i`; true when acknowledged (2xx).
 async fn deliver(client: &reqwest::Client, port: u16, i: usize) -> bool {
     let id = format!("evt-{i}");
     let body = body(i);
-    let headers = Signer::new(Scheme::Standard, SECRET).unwrap().sign(&id, now(), &body).unwrap();
-    let mut request = client.post(format!("http://127.0.0.1:{port}/hook")).timeout(Duration::from_secs(5)).body(body);
+    let headers = Signer::new(Scheme::Standard, SECRET)
+        .unwrap()
+        .sign(&id, now(), &body)
+        .unwrap();
+    let mut request = client
+        .post(format!("http://127.0.0.1:{port}/hook"))
+        .timeout(Duration::from_secs(5))
+        .body(body);
     for (name, value) in &headers {
         request = request.header(name, value);
     }
@@ -80,13 +93,22 @@ async fn a_killed_receiver_processes_every_acknowledged_delivery_once() {
     let mut round = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.len() < N {
-        assert!(Instant::now() < deadline, "not every delivery was acknowledged in time");
+        assert!(
+            Instant::now() < deadline,
+            "not every delivery was acknowledged in time"
+        );
         let (mut guard, port) = start_receiver(&db, &dir, round);
         // Two kills: after about a third and two thirds have been acknowledged. The
         // rounds re-send what was not acknowledged, and a few acknowledged ones (as a
         // sender whose ack got lost would).
-        let kill_at = if round < 2 { (round as usize + 1) * N / 3 } else { usize::MAX };
-        let todo: Vec<usize> = (0..N).filter(|i| !acked.contains(i) || i % 17 == 0).collect();
+        let kill_at = if round < 2 {
+            (round as usize + 1) * N / 3
+        } else {
+            usize::MAX
+        };
+        let todo: Vec<usize> = (0..N)
+            .filter(|i| !acked.contains(i) || i % 17 == 0)
+            .collect();
         let mut killed = false;
         for chunk in todo.chunks(8) {
             let results = futures(chunk.iter().map(|&i| {
@@ -126,7 +148,9 @@ async fn a_killed_receiver_processes_every_acknowledged_delivery_once() {
             let wait = Instant::now() + Duration::from_secs(60);
             loop {
                 let distinct: i64 = store
-                    .with_connection(|c| c.query_row("SELECT COUNT(DISTINCT id) FROM processed", [], |r| r.get(0)))
+                    .with_connection(|c| {
+                        c.query_row("SELECT COUNT(DISTINCT id) FROM processed", [], |r| r.get(0))
+                    })
                     .unwrap();
                 if distinct as usize == N {
                     break;
@@ -156,7 +180,9 @@ async fn a_killed_receiver_processes_every_acknowledged_delivery_once() {
     assert!(round >= 3, "the receiver was killed twice ({round} rounds)");
 }
 
-async fn futures<F: std::future::Future + Send + 'static>(fs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures<F: std::future::Future + Send + 'static>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {
@@ -182,9 +208,17 @@ async fn local_endpoint(seen: Seen) -> u16 {
             async move {
                 tokio::time::sleep(Duration::from_millis(8)).await;
                 let ok = verifier.verify(&headers, &body).is_ok();
-                let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
                 seen.lock().unwrap().push((id, body.to_vec(), ok));
-                if ok { StatusCode::NO_CONTENT } else { StatusCode::UNAUTHORIZED }
+                if ok {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::UNAUTHORIZED
+                }
             }
         }),
     );
@@ -221,31 +255,48 @@ async fn a_killed_sender_delivers_every_message_after_restart() {
     first.0.kill().unwrap();
     first.0.wait().unwrap();
     let before_restart = seen.lock().unwrap().len();
-    assert!(before_restart < N, "killed before the end ({before_restart} of {N})");
+    assert!(
+        before_restart < N,
+        "killed before the end ({before_restart} of {N})"
+    );
     let mut second = start();
     let deadline = Instant::now() + Duration::from_secs(90);
     let status = loop {
         if let Some(status) = second.0.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the restarted sender did not finish");
+        assert!(
+            Instant::now() < deadline,
+            "the restarted sender did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "sender exited with {status}");
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.iter().all(|(_, _, ok)| *ok), "every signature verifies");
+    assert!(
+        seen.iter().all(|(_, _, ok)| *ok),
+        "every signature verifies"
+    );
     let mut bodies: BTreeMap<String, BTreeSet<Vec<u8>>> = BTreeMap::new();
     for (id, body, _) in &seen {
         bodies.entry(id.clone()).or_default().insert(body.clone());
     }
     for n in 0..N {
         let id = format!("msg-{n}");
-        let b = bodies.get(&id).unwrap_or_else(|| panic!("{id} was never delivered"));
+        let b = bodies
+            .get(&id)
+            .unwrap_or_else(|| panic!("{id} was never delivered"));
         assert_eq!(b.len(), 1, "{id}: every attempt carries the same bytes");
     }
     assert_eq!(bodies.len(), N);
     let store = SqliteStore::open(&db).unwrap();
-    assert_eq!(OutboxStore::counts(&store).unwrap().get(&MessageStatus::Delivered).copied(), Some(N as u64));
+    assert_eq!(
+        OutboxStore::counts(&store)
+            .unwrap()
+            .get(&MessageStatus::Delivered)
+            .copied(),
+        Some(N as u64)
+    );
     // The history shows the attempts.
     let m = store.message("msg-0").unwrap().unwrap();
     assert_eq!(m.status, MessageStatus::Delivered);

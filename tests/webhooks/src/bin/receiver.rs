@@ -26,7 +26,9 @@ async fn main() {
             .claim_lease(Duration::from_secs(2)),
     );
     let app = axum::Router::new().route("/hook", acl_runtime::webhook::axum::post(receiver));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::fs::write(format!("{port_file}.tmp"), port.to_string()).expect("port file");
     std::fs::rename(format!("{port_file}.tmp"), port_file).expect("port file");

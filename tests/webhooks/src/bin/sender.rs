@@ -33,13 +33,30 @@ async fn main() {
     let store = Arc::new(SqliteStore::open(db).expect("open the store"));
     // A short schedule and lease so a killed sender's claims come back quickly.
     let sender = Sender::new(store.clone(), Arc::new(ReqwestTransport::default()))
-        .schedule(vec![Duration::ZERO, Duration::from_millis(100), Duration::from_millis(200), Duration::from_millis(400), Duration::from_millis(800), Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(1)])
+        .schedule(vec![
+            Duration::ZERO,
+            Duration::from_millis(100),
+            Duration::from_millis(200),
+            Duration::from_millis(400),
+            Duration::from_millis(800),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        ])
         .timeout(Duration::from_millis(500))
         .idle_wait(Duration::from_millis(20));
     sender.endpoint("local", url, secret).expect("endpoint");
     for n in 0..count {
         sender
-            .publish("local", &format!("msg-{n}"), &Tick { n, note: "at least once" })
+            .publish(
+                "local",
+                &format!("msg-{n}"),
+                &Tick {
+                    n,
+                    note: "at least once",
+                },
+            )
             .expect("publish");
     }
     loop {

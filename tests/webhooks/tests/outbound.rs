@@ -1,0 +1,256 @@
+//! Outbound webhooks against a local endpoint on 127.0.0.1 that fails on purpose: the
+//! schedule with jitter, Retry-After, per-attempt timeout, status per message and per
+//! attempt, endpoints disabled after continuous failure, manual replay.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use acl_runtime::client::transport::ReqwestTransport;
+use acl_runtime::store::sqlite::SqliteStore;
+use acl_runtime::store::{MessageStatus, OutboxStore};
+use acl_runtime::webhook::{OutboundEvent, Scheme, Sender, Verifier};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(serde::Serialize)]
+struct InvoicePaid {
+    invoice: String,
+    amount: u64,
+}
+impl OutboundEvent for InvoicePaid {
+    const TYPE: &'static str = "invoice.paid";
+    const VERSION: &'static str = "2026-11-01";
+}
+
+/// Replies from a script: (status, Retry-After, delay); 204 when the script is empty.
+#[derive(Clone, Default)]
+struct Endpoint {
+    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>, u64)>>>,
+    seen: Arc<Mutex<Vec<(Instant, HeaderMap, Vec<u8>)>>>,
+}
+
+async fn serve(e: Endpoint) -> String {
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let e = e.clone();
+            async move {
+                e.seen
+                    .lock()
+                    .unwrap()
+                    .push((Instant::now(), headers, body.to_vec()));
+                let next = e.script.lock().unwrap().pop_front();
+                let (status, retry_after, delay) = next.unwrap_or((204, None, 0));
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let mut r = StatusCode::from_u16(status).unwrap().into_response();
+                if let Some(ra) = retry_after {
+                    r.headers_mut().insert("retry-after", ra.parse().unwrap());
+                }
+                r
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}/in")
+}
+
+fn store(name: &str) -> Arc<SqliteStore> {
+    let path =
+        std::env::temp_dir().join(format!("acl-outbound-{}-{name}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Arc::new(SqliteStore::open(&path).unwrap())
+}
+
+async fn drive(
+    sender: &Sender,
+    store: &SqliteStore,
+    id: &str,
+    until: impl Fn(MessageStatus) -> bool,
+) -> acl_runtime::store::MessageState {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        sender.deliver_due().await.unwrap();
+        let m = store.message(id).unwrap().unwrap();
+        if until(m.status) {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "{id} stuck at {:?}", m.status);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_on_schedule_honour_retry_after_and_time_out_slow_attempts() {
+    let endpoint = Endpoint::default();
+    endpoint.script.lock().unwrap().extend([
+        (503, None, 0),
+        (429, Some("1"), 0),
+        (200, None, 1500),
+        (500, None, 0),
+    ]);
+    let url = serve(endpoint.clone()).await;
+    let s = store("schedule");
+    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+        .schedule(vec![
+            Duration::ZERO,
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+        ])
+        .jitter(0.2)
+        .timeout(Duration::from_millis(400));
+    sender.endpoint("ep", &url, SECRET).unwrap();
+    sender
+        .publish(
+            "ep",
+            "msg_1",
+            &InvoicePaid {
+                invoice: "in_1".into(),
+                amount: 1200,
+            },
+        )
+        .unwrap();
+    sender
+        .publish(
+            "ep",
+            "msg_1",
+            &InvoicePaid {
+                invoice: "changed".into(),
+                amount: 0,
+            },
+        )
+        .unwrap();
+    let m = drive(&sender, &s, "msg_1", |st| st == MessageStatus::Delivered).await;
+    let codes: Vec<_> = m.attempts.iter().map(|a| a.status).collect();
+    // 503, 429 (Retry-After: 1), a 200 too late (timed out: no status), 500, then 204.
+    assert_eq!(
+        codes,
+        vec![Some(503), Some(429), None, Some(500), Some(204)]
+    );
+    assert!(
+        m.attempts[2]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no answer within"),
+        "{:?}",
+        m.attempts[2]
+    );
+    let seen = endpoint.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 5);
+    // The wait after the 429 honoured Retry-After (1 s), not the 100 ms schedule.
+    let after_429 = seen[2].0 - seen[1].0;
+    assert!(after_429 >= Duration::from_millis(990), "{after_429:?}");
+    // The other waits follow the schedule with ±20% jitter (and never less).
+    let after_503 = seen[1].0 - seen[0].0;
+    assert!(after_503 >= Duration::from_millis(80), "{after_503:?}");
+    // Every attempt: the same id, the same bytes, a valid signature, the type and version.
+    let verifier = Verifier::new(Scheme::Standard, [SECRET]).unwrap();
+    for (_, headers, body) in &seen {
+        assert_eq!(headers["webhook-id"], "msg_1");
+        assert_eq!(
+            body, br#"{"invoice":"in_1","amount":1200}"#,
+            "republishing an id changes nothing"
+        );
+        assert!(verifier.verify(headers, body).is_ok());
+        assert_eq!(headers["webhook-event-type"], "invoice.paid");
+        assert_eq!(headers["webhook-version"], "2026-11-01");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_replayed() {
+    let endpoint = Endpoint::default();
+    endpoint
+        .script
+        .lock()
+        .unwrap()
+        .extend(std::iter::repeat_n((500, None, 0), 5));
+    let url = serve(endpoint.clone()).await;
+    let s = store("disable");
+    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+        .schedule(vec![
+            Duration::ZERO,
+            Duration::from_millis(30),
+            Duration::from_millis(30),
+        ])
+        .timeout(Duration::from_secs(2));
+    sender.endpoint("ep", &url, SECRET).unwrap();
+    sender
+        .publish(
+            "ep",
+            "a",
+            &InvoicePaid {
+                invoice: "a".into(),
+                amount: 1,
+            },
+        )
+        .unwrap();
+    let m = drive(&sender, &s, "a", |st| st == MessageStatus::Failed).await;
+    assert_eq!(m.attempts.len(), 3, "three scheduled attempts, then failed");
+    assert!(s.endpoint("ep").unwrap().unwrap().failing_since.is_some());
+    // Manual replay: starts the schedule again; the endpoint has recovered after two more 500s.
+    assert!(sender.replay("a").unwrap());
+    let m = drive(&sender, &s, "a", |st| st == MessageStatus::Delivered).await;
+    assert_eq!(m.attempts.last().unwrap().status, Some(204));
+    assert_eq!(
+        s.endpoint("ep").unwrap().unwrap().failing_since,
+        None,
+        "success clears the failure period"
+    );
+
+    // A dead endpoint (connection refused) failing for longer than `disable_after` is
+    // disabled and its pending messages fail.
+    let strict = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+        .schedule(vec![
+            Duration::ZERO,
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+        ])
+        .disable_after(Duration::from_millis(100));
+    strict
+        .endpoint("dead", "http://127.0.0.1:9/in", SECRET)
+        .unwrap();
+    strict
+        .publish(
+            "dead",
+            "b",
+            &InvoicePaid {
+                invoice: "b".into(),
+                amount: 2,
+            },
+        )
+        .unwrap();
+    strict
+        .publish(
+            "dead",
+            "c",
+            &InvoicePaid {
+                invoice: "c".into(),
+                amount: 3,
+            },
+        )
+        .unwrap();
+    let m = drive(&strict, &s, "b", |st| st == MessageStatus::Failed).await;
+    assert!(m
+        .attempts
+        .iter()
+        .all(|a| a.status.is_none() && a.error.is_some()));
+    assert!(s.endpoint("dead").unwrap().unwrap().disabled);
+    assert_eq!(
+        s.message("c").unwrap().unwrap().status,
+        MessageStatus::Failed
+    );
+}
