@@ -413,12 +413,43 @@ impl Generated {
         Ok(Some(out))
     }
 
-    fn mod_list(&self) -> &'static str {
-        if self.has_client() {
-            "pub mod client;\npub mod types;\n"
-        } else {
-            "pub mod types;\n"
+    /// Whether an `events` module (typed webhooks and callbacks) is generated.
+    pub fn has_events(&self) -> bool {
+        emit::events::has_events(&self.api)
+    }
+
+    /// The `events` module as a file (for `events.rs`), when the contract has webhooks
+    /// or callbacks.
+    pub fn events_file(&self) -> Result<Option<String>, Error> {
+        if !self.has_events() {
+            return Ok(None);
         }
+        let body = emit::events::events_source(&self.api).map_err(Error::Emit)?;
+        let mut out = format!(
+            "//! Typed events (webhooks and callbacks) of {}\n//!\n//! {}\n",
+            self.api.title.replace('\n', " "),
+            self.header()
+        );
+        out.push_str(
+            &FILE_LINTS
+                .replace(", ", ",\n    ")
+                .replace("#![allow(", "#![allow(\n    ")
+                .replace(")]", ",\n)]\n"),
+        );
+        out.push_str(&body);
+        Ok(Some(out))
+    }
+
+    fn mod_list(&self) -> String {
+        let mut out = String::new();
+        if self.has_client() {
+            out.push_str("pub mod client;\n");
+        }
+        if self.has_events() {
+            out.push_str("pub mod events;\n");
+        }
+        out.push_str("pub mod types;\n");
+        out
     }
 
     /// One file holding `pub mod <module> { pub mod types { ... } }`, for `OUT_DIR`.
@@ -436,8 +467,14 @@ impl Generated {
         } else {
             String::new()
         };
+        let events = if self.has_events() {
+            let body = emit::events::events_source(&self.api).map_err(Error::Emit)?;
+            format!("/// Typed events: the contract's webhooks and callbacks, and a handler trait.\npub mod events {{\n    {lints}\n{body}}}\n")
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "/// {}\npub mod {module} {{\n/// Boundary types: what the external system sends and accepts, validated.\npub mod types {{\n    {lints}\n{body}}}\n{client}}}\n",
+            "/// {}\npub mod {module} {{\n/// Boundary types: what the external system sends and accepts, validated.\npub mod types {{\n    {lints}\n{body}}}\n{client}{events}}}\n",
             self.header()
         ))
     }
@@ -478,6 +515,10 @@ impl Generated {
         if let Some(client) = self.client_file()? {
             Self::write(&dir.join("client.rs"), &client)?;
             files.push(dir.join("client.rs"));
+        }
+        if let Some(events) = self.events_file()? {
+            Self::write(&dir.join("events.rs"), &events)?;
+            files.push(dir.join("events.rs"));
         }
         self.write_documents(dir, |i| format!("contract/{i}.json"))?;
         Ok(files)
@@ -524,6 +565,10 @@ impl Generated {
         if let Some(client) = self.client_file()? {
             Self::write(&dir.join("src/client.rs"), &client)?;
             files.push(dir.join("src/client.rs"));
+        }
+        if let Some(events) = self.events_file()? {
+            Self::write(&dir.join("src/events.rs"), &events)?;
+            files.push(dir.join("src/events.rs"));
         }
         self.write_documents(&dir.join("src"), |i| format!("contract/{i}.json"))?;
         Ok(files)

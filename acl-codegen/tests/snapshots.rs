@@ -41,15 +41,20 @@ fn expected_files(path: &Path) -> BTreeMap<String, String> {
     assert_eq!(g.diagnostics.errors(), 0, "{}", path.display());
     let mut files = BTreeMap::new();
     let client = g.client_file().unwrap();
+    let events = g.events_file().unwrap();
     files.insert(
         "mod.rs".to_string(),
         format!(
-            "//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.\n\n{}pub mod types;\n",
-            if client.is_some() { "pub mod client;\n" } else { "" }
+            "//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.\n\n{}{}pub mod types;\n",
+            if client.is_some() { "pub mod client;\n" } else { "" },
+            if events.is_some() { "pub mod events;\n" } else { "" }
         ),
     );
     if let Some(client) = client {
         files.insert("client.rs".to_string(), client);
+    }
+    if let Some(events) = events {
+        files.insert("events.rs".to_string(), events);
     }
     files.insert(
         "types.rs".to_string(),

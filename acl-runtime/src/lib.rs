@@ -22,6 +22,7 @@ pub mod breaker;
 pub mod classify;
 pub mod client;
 pub mod config;
+pub mod events;
 pub mod fallback;
 pub mod formats;
 pub mod inbound;

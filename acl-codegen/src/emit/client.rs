@@ -24,7 +24,7 @@ fn ident(name: &str) -> Ident {
 
 /// How a body travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(super) enum Media {
     Json,
     Form,
     Multipart,
@@ -32,7 +32,7 @@ enum Media {
     Binary,
 }
 
-fn media_kind(content: &Content) -> Media {
+pub(super) fn media_kind(content: &Content) -> Media {
     let lower = content.media_type.to_ascii_lowercase();
     let base = lower.split(';').next().unwrap_or("").trim();
     let typed = content
@@ -55,7 +55,7 @@ fn media_kind(content: &Content) -> Media {
 }
 
 /// Paths from the client module.
-fn ty(t: &TypeRef) -> TokenStream {
+pub(super) fn ty(t: &TypeRef) -> TokenStream {
     type_tokens(t, &quote!(::acl_runtime), &quote!(__acl), &|n, _| {
         let id = ident(n);
         quote!(super::types::#id)

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod docs;
+pub mod events;
 pub mod graph;
 pub mod types;
 

@@ -8,25 +8,7 @@ use std::time::Duration;
 use crate::retry::Backoff;
 use crate::store::{unix_ms, Delivery, InboxStore, StoreError};
 
-/// Why a handler did not process a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandlerError {
-    /// Try again later (a dependency is down): retried with backoff.
-    #[error("transient: {0}")]
-    Retry(String),
-    /// The payload is invalid (it breaks the contract): dead-lettered at once.
-    #[error("invalid: {0}")]
-    Invalid(String),
-    /// Cannot ever succeed: dead-lettered at once.
-    #[error("permanent: {0}")]
-    Permanent(String),
-}
-
-impl From<crate::wire::BoundaryError> for HandlerError {
-    fn from(e: crate::wire::BoundaryError) -> Self {
-        HandlerError::Invalid(e.to_string())
-    }
-}
+pub use crate::events::HandlerError;
 
 /// What a worker did with one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,5 @@
+//! Snapshot of generated code; see acl-codegen/tests/snapshots.rs.
+
+pub mod client;
+pub mod events;
+pub mod types;
