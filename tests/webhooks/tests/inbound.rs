@@ -356,3 +356,54 @@ async fn stripe_github_and_shopify_receivers_take_their_ids_from_the_right_place
     );
     assert_eq!(InboxStore::counts(&*store).unwrap().pending, 3);
 }
+
+/// Two instances of a receiver, each with its own SQLite inbox, share deduplication in
+/// a real Redis (started by `.ci/run`; `ACL_REDIS_URL`): the same delivery sent to
+/// both, many times at once, is stored once in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_redis_store_a_delivery_once() {
+    use acl_runtime::redis_store::RedisIdempotency;
+    let url = std::env::var("ACL_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!(
+        "acl-inbound-{}-{}",
+        std::process::id(),
+        acl_runtime::store::unix_ms()
+    );
+    let connect = || RedisIdempotency::connect(&url, &prefix);
+    let (a, b) = match (connect(), connect()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must start redis-server ({url}): {e}"
+            );
+            eprintln!("no redis at {url}: skipped");
+            return;
+        }
+    };
+    let (inbox_a, inbox_b) = (db("redis-a"), db("redis-b"));
+    let verifier = || Verifier::new(Scheme::Standard, [SECRET]).unwrap();
+    let port_a = serve(Receiver::new("a", verifier(), Arc::new(a), inbox_a.clone())).await;
+    let port_b = serve(Receiver::new("b", verifier(), Arc::new(b), inbox_b.clone())).await;
+    let client = reqwest::Client::new();
+    let body = br#"{"type":"order.shipped","order":"o_1"}"#;
+    let headers = signed("msg_shared", now(), body);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (client, headers) = (client.clone(), headers.clone());
+        let port = if i % 2 == 0 { port_a } else { port_b };
+        tasks.push(tokio::spawn(async move {
+            post(&client, port, &headers, body).await
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        assert!(status == 200 || status == 503, "{status} {text}");
+        accepted += usize::from(text == "accepted");
+    }
+    assert_eq!(accepted, 1);
+    let stored = InboxStore::counts(&*inbox_a).unwrap().pending
+        + InboxStore::counts(&*inbox_b).unwrap().pending;
+    assert_eq!(stored, 1);
+}
