@@ -85,11 +85,13 @@ pub trait IdempotencyStore: Send + Sync {
     fn abort(&self, id: &str) -> Result<(), StoreError>;
 }
 
+/// (digest, committed, expires at in Unix ms)
+type Entry = ([u8; 32], bool, i64);
+
 /// An in-process [`IdempotencyStore`] (tests, one-process tools). Forgets on restart.
 #[derive(Debug, Default)]
 pub struct MemoryIdempotency {
-    // id -> (digest, committed, expires_at ms)
-    entries: Mutex<HashMap<String, ([u8; 32], bool, i64)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl MemoryIdempotency {

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS acl_cursors (
 );
 "#;
 
+/// A delivery processed in a transaction, and what the handler said.
+pub type Processed<E> = (Delivery, Result<(), E>);
+
 /// The SQLite store: idempotency keys, inbox and DLQ, outbox, poll cursors.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -143,7 +146,7 @@ impl SqliteStore {
         now: i64,
         in_order: bool,
         f: impl FnOnce(&Transaction<'_>, &Delivery) -> Result<(), E>,
-    ) -> Result<Option<(Delivery, Result<(), E>)>, StoreError> {
+    ) -> Result<Option<Processed<E>>, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction().map_err(err)?;
         let Some(delivery) = claim_inbox(&tx, now, 0, in_order)? else {

@@ -6,7 +6,11 @@ fn the_webhook_receiver_example_runs() {
         .output()
         .expect("run the example");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in [
         "sent: 3 delivered",
         "forged delivery answered 401",

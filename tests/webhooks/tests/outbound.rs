@@ -26,11 +26,16 @@ impl OutboundEvent for InvoicePaid {
     const VERSION: &'static str = "2026-11-01";
 }
 
-/// Replies from a script: (status, Retry-After, delay); 204 when the script is empty.
+/// A scripted reply: (status, Retry-After, delay in ms).
+type Reply = (u16, Option<&'static str>, u64);
+/// A request as the endpoint saw it.
+type Seen = (Instant, HeaderMap, Vec<u8>);
+
+/// Replies from a script; 204 when the script is empty.
 #[derive(Clone, Default)]
 struct Endpoint {
-    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>, u64)>>>,
-    seen: Arc<Mutex<Vec<(Instant, HeaderMap, Vec<u8>)>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn serve(e: Endpoint) -> String {

@@ -32,7 +32,10 @@ struct Adoptions;
 
 impl EventHandler for Adoptions {
     async fn on_pet_adopted(&self, event: AdoptionEvent) -> Result<(), HandlerError> {
-        println!("handled: pet {} adopted at {}", event.pet_id, event.adopted_at);
+        println!(
+            "handled: pet {} adopted at {}",
+            event.pet_id, event.adopted_at
+        );
         Ok(())
     }
 }
@@ -50,8 +53,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // Receiving: verify → deduplicate → durable inbox → 200.
     let inbox = Arc::new(SqliteStore::open(dir.join("inbox.sqlite"))?);
     let verifier = Verifier::new(Scheme::Standard, [SECRET])?;
-    let receiver = Arc::new(Receiver::new("petstore", verifier, inbox.clone(), inbox.clone()));
-    let app = axum::Router::new().route("/webhooks/petstore", acl_runtime::webhook::axum::post(receiver));
+    let receiver = Arc::new(Receiver::new(
+        "petstore",
+        verifier,
+        inbox.clone(),
+        inbox.clone(),
+    ));
+    let app = axum::Router::new().route(
+        "/webhooks/petstore",
+        acl_runtime::webhook::axum::post(receiver),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhooks/petstore", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -61,7 +72,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let sender = Sender::new(outbox, Arc::new(ReqwestTransport::default()));
     sender.endpoint("us", &url, SECRET)?;
     let adopted = |pet: &str| -> Result<AdoptionEvent, Box<dyn Error>> {
-        Ok(acl_runtime::from_json(format!(r#"{{"pet_id":"{pet}","adopted_at":"2026-11-26T10:00:00Z"}}"#).as_bytes())?)
+        Ok(acl_runtime::from_json(
+            format!(r#"{{"pet_id":"{pet}","adopted_at":"2026-11-26T10:00:00Z"}}"#).as_bytes(),
+        )?)
     };
     sender.publish("us", "adoption-1", &adopted("rex")?)?;
     sender.publish("us", "adoption-2", &adopted("tom")?)?;
@@ -82,16 +95,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     // A forged delivery: signed with another secret.
     let body = br#"{"pet_id":"evil","adopted_at":"2026-11-26T10:00:00Z"}"#;
-    let forged = acl_runtime::webhook::Signer::new(Scheme::Standard, "whsec_Zm9yZ2Vk")?.sign("adoption-x", unix_s(), body)?;
+    let forged = acl_runtime::webhook::Signer::new(Scheme::Standard, "whsec_Zm9yZ2Vk")?.sign(
+        "adoption-x",
+        unix_s(),
+        body,
+    )?;
     let mut request = axum::http::Request::post(&url).body(bytes_of(body))?;
     request.headers_mut().extend(forged);
     let answer = ReqwestTransport::default().send(request).await?;
-    println!("forged delivery answered {} ({})", answer.status(), String::from_utf8_lossy(answer.body()));
+    println!(
+        "forged delivery answered {} ({})",
+        answer.status(),
+        String::from_utf8_lossy(answer.body())
+    );
 
     // Processing: from the inbox, typed, with retries and a dead-letter queue.
     let worker = InboxWorker::new(inbox.clone()).max_attempts(3);
     let handler = |d: Delivery| async move {
-        let name = d.header("webhook-event-type").map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+        let name = d
+            .header("webhook-event-type")
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .into_owned();
         dispatch(&Adoptions, &name, &d.delivery.body).await
     };
     while worker.process_one(&handler).await?.is_some() {}
