@@ -249,6 +249,18 @@ pub trait InboxStore: Send + Sync {
     fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Counts by state.
     fn counts(&self) -> Result<InboxCounts, StoreError>;
+    /// Deduplicates and stores in one atomic step, when the inbox keeps delivery ids
+    /// itself (one commit, one fsync, instead of three). `None`: not supported, use an
+    /// [`IdempotencyStore`].
+    fn push_unique(
+        &self,
+        delivery: &NewDelivery,
+        digest: &[u8; 32],
+        keep: Duration,
+    ) -> Option<Result<Claim, StoreError>> {
+        let _ = (delivery, digest, keep);
+        None
+    }
 }
 
 /// Where an outbound message stands.

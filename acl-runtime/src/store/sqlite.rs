@@ -369,6 +369,50 @@ impl InboxStore for SqliteStore {
         Ok(n == 1)
     }
 
+    fn push_unique(
+        &self,
+        d: &NewDelivery,
+        digest: &[u8; 32],
+        keep: Duration,
+    ) -> Option<Result<Claim, StoreError>> {
+        let run = || -> Result<Claim, StoreError> {
+            let mut conn = self.lock()?;
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let now = d.received_at;
+            let found: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT digest FROM acl_idempotency WHERE id=?1 AND expires_at > ?2",
+                    params![d.id, now],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            let claim = match found {
+                Some(existing) if existing.as_slice() == digest => Claim::Duplicate,
+                Some(_) => Claim::Conflict,
+                None => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO acl_idempotency (id, digest, committed, expires_at) VALUES (?1, ?2, 1, ?3)",
+                        params![d.id, &digest[..], now.saturating_add(ms(keep))],
+                    )
+                    .map_err(err)?;
+                    tx.execute(
+                        "INSERT OR IGNORE INTO acl_inbox (id, source, headers, body, key, received_at, status, next_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6)",
+                        params![d.id, d.source, encode_headers(&d.headers), d.body, d.key, d.received_at],
+                    )
+                    .map_err(err)?;
+                    Claim::New
+                }
+            };
+            tx.commit().map_err(err)?;
+            Ok(claim)
+        };
+        Some(run())
+    }
+
     fn counts(&self) -> Result<InboxCounts, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn
@@ -892,6 +936,36 @@ mod tests {
                 .failing_since,
             None
         );
+    }
+
+    #[test]
+    fn push_unique_deduplicates_and_stores_in_one_step() {
+        let s = SqliteStore::in_memory().unwrap();
+        let keep = Duration::from_secs(60);
+        let d = delivery("u", None, 1_000);
+        assert_eq!(
+            s.push_unique(&d, &[1; 32], keep).unwrap().unwrap(),
+            Claim::New
+        );
+        assert_eq!(
+            s.push_unique(&d, &[1; 32], keep).unwrap().unwrap(),
+            Claim::Duplicate
+        );
+        assert_eq!(
+            s.push_unique(&d, &[2; 32], keep).unwrap().unwrap(),
+            Claim::Conflict
+        );
+        assert_eq!(InboxStore::counts(&s).unwrap().pending, 1);
+        // Forgotten after `keep`: the inbox row (unique id) still refuses a second copy.
+        let later = NewDelivery {
+            received_at: 70_000,
+            ..d
+        };
+        assert_eq!(
+            s.push_unique(&later, &[1; 32], keep).unwrap().unwrap(),
+            Claim::New
+        );
+        assert_eq!(InboxStore::counts(&s).unwrap().pending, 1);
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl Rejection {
 pub struct Receiver {
     name: String,
     verifier: Verifier,
-    idempotency: Arc<dyn IdempotencyStore>,
+    /// `None`: the inbox deduplicates itself ([`InboxStore::push_unique`]).
+    idempotency: Option<Arc<dyn IdempotencyStore>>,
     inbox: Arc<dyn InboxStore>,
     id: IdSource,
     key: Option<IdSource>,
@@ -118,13 +119,35 @@ impl Receiver {
         idempotency: Arc<dyn IdempotencyStore>,
         inbox: Arc<dyn InboxStore>,
     ) -> Self {
+        Self::build(name.into(), verifier, Some(idempotency), inbox)
+    }
+
+    /// A receiver whose inbox also keeps the delivery ids, so that deduplicating and
+    /// storing is one transaction (one fsync per acknowledgement with SQLite). For one
+    /// instance, or several sharing one SQLite file; several instances with their own
+    /// inboxes share ids through [`Receiver::new`] with a Redis store instead. Falls
+    /// back to refusing deliveries (503) with an inbox that cannot deduplicate.
+    pub fn with_inbox_dedupe(
+        name: impl Into<String>,
+        verifier: Verifier,
+        inbox: Arc<dyn InboxStore>,
+    ) -> Self {
+        Self::build(name.into(), verifier, None, inbox)
+    }
+
+    fn build(
+        name: String,
+        verifier: Verifier,
+        idempotency: Option<Arc<dyn IdempotencyStore>>,
+        inbox: Arc<dyn InboxStore>,
+    ) -> Self {
         let id = if verifier.scheme().id_header().is_some() {
             IdSource::Scheme
         } else {
             IdSource::Json("/id".into())
         };
         Self {
-            name: name.into(),
+            name,
             verifier,
             idempotency,
             inbox,
@@ -250,12 +273,6 @@ impl Receiver {
         let digest = body_digest(body);
         let now = unix_ms();
         let keep = self.keep.max(self.verifier.tolerance_window() * 2);
-        match self.idempotency.begin(&id, &digest, self.lease, now)? {
-            Claim::Duplicate => return Ok(Receipt::Duplicate { id }),
-            Claim::Conflict => return Err(Rejection::Conflict { id }),
-            Claim::InProgress => return Err(Rejection::InProgress { id }),
-            Claim::New => {}
-        }
         let delivery = NewDelivery {
             id: id.clone(),
             source: self.name.clone(),
@@ -267,14 +284,37 @@ impl Receiver {
             key,
             received_at: now,
         };
+        let Some(idempotency) = &self.idempotency else {
+            let claim = self
+                .inbox
+                .push_unique(&delivery, &digest, keep)
+                .unwrap_or_else(|| {
+                    Err(StoreError::new(
+                        "receiver",
+                        "this inbox cannot deduplicate: give the receiver an IdempotencyStore",
+                    ))
+                })?;
+            return match claim {
+                Claim::New => Ok(Receipt::Accepted { id }),
+                Claim::Duplicate => Ok(Receipt::Duplicate { id }),
+                Claim::Conflict => Err(Rejection::Conflict { id }),
+                Claim::InProgress => Err(Rejection::InProgress { id }),
+            };
+        };
+        match idempotency.begin(&id, &digest, self.lease, now)? {
+            Claim::Duplicate => return Ok(Receipt::Duplicate { id }),
+            Claim::Conflict => return Err(Rejection::Conflict { id }),
+            Claim::InProgress => return Err(Rejection::InProgress { id }),
+            Claim::New => {}
+        }
         if let Err(e) = self.inbox.push(&delivery) {
             // Not acknowledged: free the id so the sender's retry is stored.
-            let _ = self.idempotency.abort(&id);
+            let _ = idempotency.abort(&id);
             return Err(e.into());
         }
         // Stored. If this commit fails the claim lapses after its lease, and a retry is
         // pushed again, which the inbox ignores (ids are unique there too).
-        let _ = self.idempotency.commit(&id, &digest, keep, now);
+        let _ = idempotency.commit(&id, &digest, keep, now);
         Ok(Receipt::Accepted { id })
     }
 

@@ -21,10 +21,12 @@ async fn main() {
     let store = Arc::new(SqliteStore::open(db).expect("open the store"));
     acl_webhook_tests::create_effects(&store);
     let verifier = Verifier::new(Scheme::Standard, [secret.as_str()]).expect("secret");
-    let receiver = Arc::new(
-        Receiver::new("crash-test", verifier, store.clone(), store.clone())
-            .claim_lease(Duration::from_secs(2)),
-    );
+    // Deduplicated and stored in one transaction (one fsync per acknowledgement).
+    let receiver = Arc::new(Receiver::with_inbox_dedupe(
+        "crash-test",
+        verifier,
+        store.clone(),
+    ));
     let app = axum::Router::new().route("/hook", acl_runtime::webhook::axum::post(receiver));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
