@@ -117,6 +117,14 @@ fn main() {
         tokio::time::timeout(Duration::from_secs(5), fs.call(async { Ok::<u32, ()>(1) })).await.unwrap().unwrap();
     });
 
+    // What any pipeline with a per-attempt timer and a measured latency pays at least.
+    measure("floor: one monotonic clock read", || {
+        std::hint::black_box(Instant::now());
+    });
+    measure_async(&rt, "floor: tokio timeout on a ready future", || async {
+        tokio::time::timeout(Duration::from_secs(5), async { 1u32 }).await.unwrap();
+    });
+
     let acl_limiter = RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap();
     let now = Instant::now();
     measure("acl in-memory limiter decision", || {
