@@ -259,3 +259,46 @@ async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_rep
         MessageStatus::Failed
     );
 }
+
+/// An endpoint whose secret is a `whsk_` ed25519 key gets `v1a` signatures, which the
+/// receiver checks with the public `whpk_` key only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1a_endpoints_are_signed_with_ed25519() {
+    let (sk, pk) = acl_runtime::webhook::signature::ed25519_keys_from_seed(&[42u8; 32]).unwrap();
+    let verified = Arc::new(Mutex::new(Vec::new()));
+    let v = verified.clone();
+    let verifier = Arc::new(Verifier::new(Scheme::Standard, [pk.as_str()]).unwrap());
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (v, verifier) = (v.clone(), verifier.clone());
+            async move {
+                let r = verifier.verify(&headers, &body);
+                v.lock().unwrap().push(r.map(|ok| ok.version));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let s = store("v1a");
+    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()));
+    sender.endpoint("ed", &url, &sk).unwrap();
+    assert!(
+        sender.endpoint("bad", &url, &pk).is_err(),
+        "a public key cannot sign"
+    );
+    sender
+        .publish(
+            "ed",
+            "m-ed",
+            &InvoicePaid {
+                invoice: "in_ed".into(),
+                amount: 5,
+            },
+        )
+        .unwrap();
+    drive(&sender, &s, "m-ed", |st| st == MessageStatus::Delivered).await;
+    assert_eq!(*verified.lock().unwrap(), vec![Ok("v1a")]);
+}
