@@ -19,6 +19,7 @@
 
 pub mod boundary;
 pub mod breaker;
+pub mod chain;
 pub mod classify;
 pub mod client;
 pub mod config;

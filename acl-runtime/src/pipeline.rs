@@ -24,9 +24,21 @@ pub struct System {
     name: String,
     breaker: CircuitBreaker,
     budget: RetryBudget,
+    background: Option<RetryBudget>,
     limiter: Option<Limiter>,
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
+}
+
+/// Whose retries an operation spends: the critical path's budget, or the background's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// On a request path: retries from the system's main budget.
+    #[default]
+    Critical,
+    /// Background work (sync jobs, backfills): retries from the system's background
+    /// budget, so they cannot use up what the critical path needs.
+    Background,
 }
 
 impl System {
@@ -37,9 +49,25 @@ impl System {
             breaker: breaker.observed_as(name.clone()),
             name,
             budget,
+            background: None,
             limiter: None,
             bulkhead: None,
             classifier: Classifier::default(),
+        }
+    }
+
+    /// A separate retry budget for [`Priority::Background`] operations. Without one,
+    /// background operations do not retry at all: they must not spend the critical
+    /// path's budget.
+    pub fn background_budget(mut self, budget: RetryBudget) -> Self {
+        self.background = Some(budget);
+        self
+    }
+
+    fn budget_for(&self, priority: Priority) -> Option<&RetryBudget> {
+        match priority {
+            Priority::Critical => Some(&self.budget),
+            Priority::Background => self.background.as_ref(),
         }
     }
 
@@ -191,6 +219,7 @@ pub struct Operation {
     retry: RetryPolicy,
     idempotency: Idempotency,
     when_limited: WhenLimited,
+    priority: Priority,
     keys: Arc<Keys>,
 }
 
@@ -289,7 +318,14 @@ impl Operation {
             retry,
             idempotency,
             when_limited: WhenLimited::Wait,
+            priority: Priority::Critical,
         })
+    }
+
+    /// Whose retry budget the operation spends (default: [`Priority::Critical`]).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
     }
 
     /// The external system the operation belongs to.
@@ -318,9 +354,11 @@ impl Operation {
         // The clock is read once before each attempt and once after it (a clock read
         // costs about as much as the rest of the happy path together).
         let started = tokio::time::Instant::now();
+        // Counted in the inbound request's chain record, if there is one.
+        let mark = crate::chain::start(&sys.name);
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
         let keys = &*self.keys;
-        async {
+        let result = async {
             let mut now = started;
             // Bulkhead: a place for the whole call, retries included.
             let _place = match &sys.bulkhead {
@@ -345,7 +383,10 @@ impl Operation {
             // Only a retry needs randomness (jitter): seeded then, not on the happy path.
             let mut rng: Option<fastrand::Rng> = None;
             let mut previous_delay = Duration::ZERO;
-            sys.budget.deposit(started.into_std());
+            let budget = sys.budget_for(self.priority);
+            if let Some(b) = budget {
+                b.deposit(started.into_std());
+            }
             let mut n = 0;
             loop {
                 n += 1;
@@ -425,7 +466,7 @@ impl Operation {
                             Some(StopReason::MaxTotalTime)
                         }
                         Ok(delay) => {
-                            if sys.budget.try_withdraw(end.into_std()) {
+                            if budget.is_some_and(|b| b.try_withdraw(end.into_std())) {
                                 Keys::count(&keys.retries);
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
@@ -453,7 +494,9 @@ impl Operation {
             }
         }
         .instrument(span)
-        .await
+        .await;
+        mark.finish(|| started.elapsed());
+        result
     }
 }
 
@@ -705,6 +748,76 @@ mod tests {
         let o = op(sys, "GET", false);
         // One call deposits one; half a retry is not a retry.
         let r = o.call(|_| async { fail::<()>(503) }).await;
+        assert!(
+            matches!(
+                r,
+                Err(CallError::Failed {
+                    attempts: 1,
+                    stopped: StopReason::BudgetExhausted,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn background_retries_cannot_starve_the_critical_path() {
+        let breaker = CircuitBreaker::new(BreakerConfig {
+            minimum_calls: 10_000,
+            ..BreakerConfig::default()
+        })
+        .unwrap();
+        // Critical: 10% of calls. Background: its own 20%, so ten failing calls get two.
+        let sys = Arc::new(
+            System::new("vendor", breaker, RetryBudget::new(10 * S, 0.1, 0).unwrap())
+                .background_budget(RetryBudget::new(10 * S, 0.2, 0).unwrap()),
+        );
+        let critical = op(sys.clone(), "GET", false);
+        let background = op(sys.clone(), "GET", false).priority(Priority::Background);
+        // Twenty critical calls that succeed put two retries into the critical budget.
+        for _ in 0..20 {
+            critical
+                .call(|_| async { Ok::<_, AttemptError<()>>(()) })
+                .await
+                .unwrap();
+        }
+        // A storm of failing background calls spends only the background budget.
+        let mut background_retries = 0;
+        for _ in 0..10 {
+            if let Err(CallError::Failed { attempts, .. }) =
+                background.call(|_| async { fail::<()>(503) }).await
+            {
+                background_retries += attempts - 1;
+            }
+        }
+        assert_eq!(
+            background_retries, 2,
+            "the background budget allowed exactly its own"
+        );
+        // The critical path still has its retries.
+        let n = std::sync::atomic::AtomicU32::new(0);
+        let r = critical
+            .call(|_| {
+                let first = n.fetch_add(1, Ordering::SeqCst) == 0;
+                async move {
+                    if first {
+                        fail::<()>(503)
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        assert!(r.is_ok(), "{r:?}");
+        // Without a background budget, background operations never retry.
+        let plain = Arc::new(System::new(
+            "other",
+            CircuitBreaker::new(BreakerConfig::default()).unwrap(),
+            RetryBudget::new(10 * S, 1.0, 100).unwrap(),
+        ));
+        let bg = op(plain, "GET", false).priority(Priority::Background);
+        let r = bg.call(|_| async { fail::<()>(503) }).await;
         assert!(
             matches!(
                 r,
