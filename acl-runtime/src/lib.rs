@@ -29,6 +29,8 @@ pub mod formats;
 pub mod inbound;
 pub mod layer;
 pub mod mapping;
+#[cfg(feature = "webhooks")]
+pub mod ordering;
 pub mod pipeline;
 #[cfg(feature = "webhooks")]
 pub mod poll;
