@@ -41,6 +41,7 @@ pub mod raw;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
+pub mod sse;
 pub mod store;
 #[cfg(feature = "webhooks")]
 pub mod webhook;
