@@ -17,6 +17,7 @@
 //! user's imports.
 #![deny(missing_docs)]
 
+pub mod async_reply;
 pub mod batch;
 pub mod boundary;
 pub mod breaker;
