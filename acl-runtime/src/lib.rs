@@ -48,6 +48,8 @@ pub mod store;
 pub mod webhook;
 mod window;
 pub mod wire;
+#[cfg(feature = "websocket")]
+pub mod ws;
 
 #[cfg(feature = "derive")]
 pub use acl_derive::{FromBoundary, IntoBoundary, Policies};
