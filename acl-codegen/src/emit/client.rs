@@ -770,8 +770,10 @@ fn response_enum(
             &[status_line],
         );
         let with_status = !matches!(r.status, Status::Code(_));
+        // `202 Accepted`: the job to await (async request-reply).
+        let accepted = matches!(r.status, Status::Code(202));
         // Simple variants decode in one expression; the others in a closure, for `?`.
-        let (variant, arm) = if !with_status && headers.is_none() {
+        let (variant, arm) = if !with_status && headers.is_none() && !accepted {
             let read_fn = match content {
                 Some((_, Media::Json)) => quote!(__c::json),
                 Some((_, Media::Text)) => quote!(__c::text),
@@ -804,6 +806,14 @@ fn response_enum(
                     headers: #hname,
                 ));
                 inits.push(quote!(headers: #hname { #(#reads)* },));
+            }
+            if accepted {
+                fields.push(quote!(
+                    /// The accepted job (its status URL from `Location`, and `Retry-After`):
+                    /// await it with `acl_runtime::async_reply::JobWaiter`.
+                    job: ::std::option::Option<::acl_runtime::async_reply::Job>,
+                ));
+                inits.push(quote!(job: __c::job(r),));
             }
             (
                 quote!(#docs #v { #(#fields)* },),

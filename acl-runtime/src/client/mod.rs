@@ -607,6 +607,8 @@ impl Core {
 /// A response as received.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
+    /// The URL the request went to.
+    pub url: String,
     /// The status.
     pub status: u16,
     /// The headers.
@@ -688,6 +690,14 @@ pub fn text(r: &RawResponse) -> Result<String, BoundaryError> {
 }
 
 /// A binary body.
+/// The job a `202 Accepted` response describes (its `Location`, resolved against the
+/// request's URL, and `Retry-After`), to await with
+/// [`JobWaiter`](crate::async_reply::JobWaiter); `None` without a `Location`.
+pub fn job(r: &RawResponse) -> Option<crate::async_reply::Job> {
+    crate::async_reply::Job::from_accepted(&r.url, &r.headers)
+}
+
+/// The body as bytes.
 pub fn bytes(r: &RawResponse) -> Result<Bytes, BoundaryError> {
     Ok(r.body.clone())
 }
@@ -918,8 +928,9 @@ impl<'a> Request<'a> {
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<R, Error<E>> {
         self.execute(decode_error, move |transport, request| async move {
+            let url = request.uri().to_string();
             let response = transport.send(request).await.map_err(transport_failure)?;
-            let raw = raw_response(response);
+            let raw = raw_response(url, response);
             if raw.status >= 400 {
                 return Err(error_status(raw));
             }
@@ -942,6 +953,7 @@ impl<'a> Request<'a> {
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<StreamResponse, Error<E>> {
         self.execute(decode_error, move |transport, request| async move {
+            let url = request.uri().to_string();
             let response = transport
                 .send_streaming(request)
                 .await
@@ -956,7 +968,7 @@ impl<'a> Request<'a> {
                 });
             }
             let body = transport::collect(body).await.map_err(transport_failure)?;
-            let raw = raw_response(http::Response::from_parts(parts, body));
+            let raw = raw_response(url, http::Response::from_parts(parts, body));
             Err(if status >= 400 {
                 error_status(raw)
             } else {
@@ -1136,9 +1148,10 @@ fn transport_failure(e: TransportError) -> AttemptError<Failure> {
     }
 }
 
-fn raw_response(response: http::Response<Bytes>) -> RawResponse {
+fn raw_response(url: String, response: http::Response<Bytes>) -> RawResponse {
     let (parts, body) = response.into_parts();
     RawResponse {
+        url,
         status: parts.status.as_u16(),
         headers: parts.headers,
         body,

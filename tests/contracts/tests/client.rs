@@ -735,3 +735,28 @@ async fn a_token_endpoint_that_refuses_is_a_request_error_and_nothing_is_sent() 
     assert_eq!(v.tokens(), 1);
     assert!(v.seen().is_empty(), "no call without a token");
 }
+
+/// A `202 Accepted` carries its job: the `Location` resolved against the request's
+/// URL and `Retry-After`, ready for `acl_runtime::async_reply::JobWaiter`.
+#[tokio::test]
+async fn an_accepted_response_carries_its_job() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    v.script([reply(202, "")
+        .with("location", "../../refunds/rf_9")
+        .with("retry-after", "3")]);
+    let r = c
+        .post_charges_by_charge_id_refunds("ch_1", None)
+        .await
+        .unwrap();
+    let PostChargesByChargeIdRefundsResponse::Accepted { job } = r;
+    let job = job.expect("a Location was given");
+    assert_eq!(job.status_url, format!("{base}/refunds/rf_9"));
+    assert_eq!(job.retry_after, Some(Duration::from_secs(3)));
+    v.script([reply(202, "")]);
+    let PostChargesByChargeIdRefundsResponse::Accepted { job } = c
+        .post_charges_by_charge_id_refunds("ch_1", None)
+        .await
+        .unwrap();
+    assert_eq!(job, None, "no Location, no job");
+}

@@ -514,13 +514,21 @@ pub enum PostChargesByChargeIdRefundsResponse {
     /// Accepted, no body.
     ///
     /// Status 202.
-    Accepted,
+    Accepted {
+        /// The accepted job (its status URL from `Location`, and `Retry-After`):
+        /// await it with `acl_runtime::async_reply::JobWaiter`.
+        job: ::std::option::Option<::acl_runtime::async_reply::Job>,
+    },
 }
 impl PostChargesByChargeIdRefundsResponse {
     /// Reads a response against the contract.
     pub fn decode(r: &__c::RawResponse) -> __c::Decoded<Self> {
         let result = match r.status {
-            202u16 => Ok(Self::Accepted),
+            202u16 => {
+                (|| -> ::std::result::Result<Self, __c::BoundaryError> {
+                    Ok(Self::Accepted { job: __c::job(r) })
+                })()
+            }
             _ => return __c::Decoded::Undocumented,
         };
         result.into()
