@@ -28,6 +28,14 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
+impl SseEvent {
+    /// The data decoded as a boundary type (the contract's schema for the stream's
+    /// events), with the JSON path of what breaks it.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::wire::BoundaryError> {
+        crate::wire::from_json(self.data.as_bytes())
+    }
+}
+
 /// The event-stream parser: feed bytes, take events.
 #[derive(Debug, Default)]
 pub struct Parser {
@@ -437,6 +445,18 @@ mod tests {
             parse(&[b"event: x\n\ndata: y\n\n"]),
             vec![ev("message", "y", None)]
         );
+    }
+
+    #[test]
+    fn events_decode_into_typed_values() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Tick {
+            n: u32,
+        }
+        let e = ev("tick", r#"{"n":3}"#, None);
+        assert_eq!(e.decode::<Tick>().unwrap(), Tick { n: 3 });
+        let bad = ev("tick", r#"{"n":"x"}"#, None);
+        assert!(bad.decode::<Tick>().unwrap_err().to_string().contains("n"));
     }
 
     #[test]
