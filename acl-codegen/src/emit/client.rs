@@ -390,7 +390,24 @@ fn operation(
     };
     let streaming =
         ok_side.iter().any(streams) && ok_side.iter().all(|r| r.contents.is_empty() || streams(r));
-    let response = if streaming {
+    // Server-sent events whose schema is a type: each event decoded as that type.
+    let typed_events = ok_side.iter().find_map(|r| {
+        r.contents.iter().find_map(|c| {
+            let sse = c
+                .media_type
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream");
+            match &c.ty {
+                Some(t) if sse && !matches!(t, TypeRef::Primitive(Primitive::String)) => {
+                    Some(ty(t))
+                }
+                _ => None,
+            }
+        })
+    });
+    let response = if let (true, Some(t)) = (streaming, &typed_events) {
+        quote!(__c::EventStream<#t>)
+    } else if streaming {
         quote!(__c::StreamResponse)
     } else {
         let name = unique(&mut names.items, format!("{base}Response"));
@@ -621,11 +638,15 @@ fn operation(
             op.idempotency_header.as_deref().unwrap_or_default()
         ));
     }
-    if streaming {
+    if streaming && typed_events.is_some() {
+        extra.push("The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.".into());
+    } else if streaming {
         extra.push("The body streams: the call returns once the head has arrived.".into());
     }
     let docs = doc_attrs(&op.docs, &extra);
-    let send = if streaming {
+    let send = if streaming && typed_events.is_some() {
+        quote!(r.send_stream(#documented, #error::decode).await.map(__c::EventStream::new))
+    } else if streaming {
         quote!(r.send_stream(#documented, #error::decode).await)
     } else {
         quote!(r.send(#response::decode, #error::decode).await)

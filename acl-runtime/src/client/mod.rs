@@ -1138,6 +1138,103 @@ impl StreamResponse {
     pub async fn bytes(self) -> Result<Bytes, TransportError> {
         transport::collect(self.body).await
     }
+
+    /// Reads the body as server-sent events whose data is JSON of type `T`.
+    pub fn events<T>(self) -> EventStream<T> {
+        EventStream::new(self)
+    }
+}
+
+/// A `text/event-stream` response read event by event, each event's data decoded and
+/// validated as the contract's schema `T`. One response, no reconnection: for a
+/// long-lived stream that must survive network blips use [`crate::sse::SseClient`].
+pub struct EventStream<T> {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    body: transport::ByteStream,
+    parser: crate::sse::Parser,
+    done: bool,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for EventStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventStreamError {
+    /// The connection failed mid-stream.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The event's data breaks the contract (the stream goes on: call `next` again).
+    #[error("event `{}`: {error}", event.event)]
+    Invalid {
+        /// The raw event.
+        event: crate::sse::SseEvent,
+        /// What is wrong, with the JSON path.
+        error: BoundaryError,
+    },
+}
+
+impl<T> EventStream<T> {
+    /// Wraps a streaming response (events up to 1 MiB).
+    pub fn new(r: StreamResponse) -> Self {
+        Self {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+            parser: crate::sse::Parser::new(1 << 20),
+            done: false,
+            _t: std::marker::PhantomData,
+        }
+    }
+
+    /// The next raw event; `None` at the end of the stream.
+    pub async fn next_event(&mut self) -> Option<Result<crate::sse::SseEvent, TransportError>> {
+        loop {
+            if let Some(e) = self.parser.next_event() {
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            let chunk =
+                std::future::poll_fn(|cx| futures_core::Stream::poll_next(self.body.as_mut(), cx))
+                    .await;
+            match chunk {
+                Some(Ok(bytes)) => self.parser.feed(&bytes),
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.done = true;
+                    self.parser.end_of_stream();
+                }
+            }
+        }
+    }
+}
+
+impl<T: DeserializeOwned> EventStream<T> {
+    /// The next event, decoded; `None` at the end of the stream.
+    pub async fn next(&mut self) -> Option<Result<T, EventStreamError>> {
+        let event = match self.next_event().await? {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e.into())),
+        };
+        Some(
+            crate::wire::from_json(event.data.as_bytes())
+                .map_err(|error| EventStreamError::Invalid { event, error }),
+        )
+    }
 }
 
 fn transport_failure(e: TransportError) -> AttemptError<Failure> {

@@ -760,3 +760,31 @@ async fn an_accepted_response_carries_its_job() {
         .unwrap();
     assert_eq!(job, None, "no Location, no job");
 }
+
+/// A `text/event-stream` response with a schema: each event decoded as the contract's
+/// type; one that breaks it is an error naming the path, and the stream goes on.
+#[tokio::test]
+async fn server_sent_events_arrive_typed() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    let body = "data: {\"charge\":\"ch_1\",\"status\":\"pending\"}\n\n: keep-alive\n\nevent: charge\ndata: {\"charge\":\"ch_1\",\ndata: \"status\":\"succeeded\",\"amount\":5}\n\ndata: {\"charge\":\"ch_2\",\"status\":\"pending\",\"amount\":-1}\n\ndata: {\"charge\":\"ch_2\",\"status\":\"failed\"}\n\n";
+    v.script([reply(200, body).with("content-type", "text/event-stream")]);
+    let mut events = c.stream_charge_events().await.unwrap();
+    assert_eq!(events.status, 200);
+    let first = events.next().await.unwrap().unwrap();
+    assert_eq!(
+        (first.charge.as_str(), first.status.as_str()),
+        ("ch_1", "pending")
+    );
+    let second = events.next().await.unwrap().unwrap();
+    assert_eq!(second.amount.map(|a| *a), Some(5), "data lines joined");
+    match events.next().await.unwrap() {
+        Err(acl_runtime::client::EventStreamError::Invalid { error, .. }) => {
+            assert!(error.to_string().contains("amount"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let fourth = events.next().await.unwrap().unwrap();
+    assert_eq!(fourth.status.as_str(), "failed");
+    assert!(events.next().await.is_none(), "end of stream");
+}

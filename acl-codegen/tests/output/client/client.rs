@@ -104,6 +104,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             idempotency_header: None,
             security: Some(&[&["oauth"]]),
         },
+        __c::OperationSpec {
+            id: "streamChargeEvents",
+            method: "GET",
+            path: "/charges/events",
+            policy: "",
+            idempotency_header: None,
+            security: None,
+        },
     ],
 };
 /// A client for Payments.
@@ -277,6 +285,22 @@ impl Client {
             r.multipart(b)
         };
         r.send(UploadFileResponse::decode, __c::NoDocumentedErrors::decode).await
+    }
+    /// Charge events as server-sent events, one JSON object per event.
+    ///
+    /// `GET /charges/events`
+    ///
+    /// The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.
+    pub async fn stream_charge_events(
+        &self,
+    ) -> ::std::result::Result<
+        __c::EventStream<super::types::ChargeEvent>,
+        __c::Error<__c::NoDocumentedErrors>,
+    > {
+        let r = self.core.request(8usize);
+        r.send_stream(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
+            .await
+            .map(__c::EventStream::new)
     }
 }
 /// The responses of `listCharges`, one variant per documented status.

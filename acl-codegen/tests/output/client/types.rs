@@ -27,6 +27,7 @@ pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Charge: &str = "https://acl.invalid/contract/0.json#/components/schemas/Charge";
+    pub const ChargeEvent: &str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeEvent";
     pub const ChargeStatus: &str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeStatus";
     pub const Error: &str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
     pub const NewCharge: &str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
@@ -117,6 +118,128 @@ pub type ChargeCurrency = ::acl_runtime::Checked<
     ::std::string::String,
     rules::ChargeCurrency,
 >;
+/// Contract name: `ChargeEvent`.
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
+#[serde(crate = "__acl::serde")]
+pub struct ChargeEvent {
+    pub charge: ::std::string::String,
+    pub status: ChargeEventStatus,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub amount: ::std::option::Option<ChargeEventAmount>,
+}
+impl<'de> __acl::serde::Deserialize<'de> for ChargeEvent {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ChargeEvent;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ChargeEvent")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ChargeEvent, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<ChargeEventStatus> = None;
+                let mut __f2: ::std::option::Option<
+                    ::std::option::Option<ChargeEventAmount>,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "charge" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "charge")?
+                        }
+                        "status" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "status")?
+                        }
+                        "amount" => {
+                            __acl::fields::field(&mut __map, &mut __f2, "amount")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ChargeEvent {
+                    charge: __acl::fields::required(__f0, "charge")?,
+                    status: __acl::fields::required(__f1, "status")?,
+                    amount: __f2.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+impl ::acl_runtime::BoundarySchema for ChargeEvent {
+    fn contract() -> &'static ::acl_runtime::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeEvent";
+}
+/// Contract location: `#/components/schemas/ChargeEvent/properties/amount`.
+///
+/// Rules: minimum 0.
+pub type ChargeEventAmount = ::acl_runtime::Checked<i64, rules::ChargeEventAmount>;
+/// Contract location: `#/components/schemas/ChargeEvent/properties/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChargeEventStatus {
+    /// `"pending"`
+    Pending,
+    /// `"succeeded"`
+    Succeeded,
+    /// `"failed"`
+    Failed,
+    /// A value this version of the contract does not list (the vendor may add
+    /// values without notice); kept as received.
+    Unknown(::std::string::String),
+}
+impl ChargeEventStatus {
+    /// Every value the contract lists.
+    pub const VALUES: &'static [&'static str] = &["pending", "succeeded", "failed"];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Unknown(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::fmt::Display for ChargeEventStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl __acl::serde::Serialize for ChargeEventStatus {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for ChargeEventStatus {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "pending" => Self::Pending,
+                "succeeded" => Self::Succeeded,
+                "failed" => Self::Failed,
+                _ => Self::Unknown(s.into_owned()),
+            },
+        )
+    }
+}
 /// Contract name: `ChargeStatus`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeStatus {
@@ -489,6 +612,15 @@ pub mod rules {
     impl ::acl_runtime::Rule for ChargeCurrency {
         const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
             pattern: ::std::option::Option::Some("^[A-Z]{3}$"),
+            ..::acl_runtime::Constraints::NONE
+        };
+    }
+    /// The rules of [`super::ChargeEventAmount`].
+    #[derive(Debug)]
+    pub struct ChargeEventAmount;
+    impl ::acl_runtime::Rule for ChargeEventAmount {
+        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
             ..::acl_runtime::Constraints::NONE
         };
     }
