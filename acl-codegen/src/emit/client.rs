@@ -390,8 +390,16 @@ fn operation(
     };
     let streaming =
         ok_side.iter().any(streams) && ok_side.iter().all(|r| r.contents.is_empty() || streams(r));
-    // Server-sent events whose schema is a type: each event decoded as that type.
-    let typed_events = ok_side.iter().find_map(|r| {
+    // Server-sent events whose schema is a type: each event decoded as that type (only
+    // when every success is an event stream: `audio/mpeg` or SSE is the caller's pick).
+    let only_sse = ok_side.iter().all(|r| {
+        r.contents.iter().all(|c| {
+            c.media_type
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+    });
+    let typed_events = ok_side.iter().filter(|_| only_sse).find_map(|r| {
         r.contents.iter().find_map(|c| {
             let sse = c
                 .media_type
