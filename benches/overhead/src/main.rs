@@ -121,6 +121,10 @@ fn main() {
     measure("floor: one monotonic clock read", || {
         std::hint::black_box(Instant::now());
     });
+    let tsc = quanta::Clock::new();
+    measure("floor: one TSC clock read (quanta)", || {
+        std::hint::black_box(tsc.raw());
+    });
     measure_async(&rt, "floor: tokio timeout on a ready future", || async {
         tokio::time::timeout(Duration::from_secs(5), async { 1u32 }).await.unwrap();
     });
