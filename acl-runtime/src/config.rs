@@ -83,6 +83,9 @@ impl BuildSystem for SystemConfig {
         )
         .map_err(|e| err(&format!("retry_budget_{}", e.field), e.reason))?;
         let mut system = System::new(name, self.breaker.build()?, budget);
+        if self.fast_clock {
+            system = system.clock(crate::clock::Clock::Tsc);
+        }
         if let Some(rate) = self.rate_limit_per_second {
             let limiter = RateLimiter::in_memory(Algorithm::TokenBucket {
                 rate,

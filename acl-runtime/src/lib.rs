@@ -24,6 +24,7 @@ pub mod breaker;
 pub mod chain;
 pub mod classify;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod events;
 pub mod fallback;

@@ -28,6 +28,7 @@ pub struct System {
     limiter: Option<Limiter>,
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
+    clock: crate::clock::Clock,
 }
 
 /// Whose retries an operation spends: the critical path's budget, or the background's.
@@ -53,7 +54,15 @@ impl System {
             limiter: None,
             bulkhead: None,
             classifier: Classifier::default(),
+            clock: crate::clock::Clock::Tokio,
         }
+    }
+
+    /// Where calls to this system read the time (default [`Clock::Tokio`](crate::clock::Clock),
+    /// which paused tests need; [`Clock::Tsc`](crate::clock::Clock) is cheaper).
+    pub fn clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// A separate retry budget for [`Priority::Background`] operations. Without one,
@@ -353,7 +362,7 @@ impl Operation {
         let sys = &*self.system;
         // The clock is read once before each attempt and once after it (a clock read
         // costs about as much as the rest of the happy path together).
-        let started = tokio::time::Instant::now();
+        let started = sys.clock.now();
         // Counted in the inbound request's chain record, if there is one.
         let mark = crate::chain::start(&sys.name);
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
@@ -367,7 +376,7 @@ impl Operation {
                     let wait = (*max_wait).min(self.deadline);
                     match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
                         Ok(Ok(place)) => {
-                            now = tokio::time::Instant::now();
+                            now = sys.clock.now();
                             Some(place)
                         }
                         _ => {
@@ -406,7 +415,7 @@ impl Operation {
                                     });
                                 }
                                 tokio::time::sleep(retry_after).await;
-                                now = tokio::time::Instant::now();
+                                now = sys.clock.now();
                             }
                         }
                     }
@@ -429,7 +438,7 @@ impl Operation {
                     attempt(n).instrument(tracing::debug_span!("acl.attempt", attempt = n)),
                 )
                 .await;
-                let end = tokio::time::Instant::now();
+                let end = sys.clock.now();
                 let took = end - now;
                 metrics::with_recorder(|r| {
                     r.register_histogram(&keys.attempt_seconds, &METADATA)
@@ -473,7 +482,7 @@ impl Operation {
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
                                 tokio::time::sleep(delay).await;
-                                now = tokio::time::Instant::now();
+                                now = sys.clock.now();
                                 None
                             } else {
                                 Some(StopReason::BudgetExhausted)
@@ -497,7 +506,7 @@ impl Operation {
         }
         .instrument(span)
         .await;
-        mark.finish(|| started.elapsed());
+        mark.finish(|| sys.clock.now().saturating_duration_since(started));
         result
     }
 }
