@@ -398,8 +398,13 @@ impl Generated {
             return Ok(None);
         }
         let body = emit::client::client_source(&self.api).map_err(Error::Emit)?;
+        Ok(Some(self.module_file("Typed client", &body)))
+    }
+
+    /// A module file: a title line naming the contract, the header, the lints, `body`.
+    fn module_file(&self, what: &str, body: &str) -> String {
         let mut out = format!(
-            "//! Typed client of {}\n//!\n//! {}\n",
+            "//! {what} of {}\n//!\n//! {}\n",
             self.api.title.replace('\n', " "),
             self.header()
         );
@@ -409,8 +414,8 @@ impl Generated {
                 .replace("#![allow(", "#![allow(\n    ")
                 .replace(")]", ",\n)]\n"),
         );
-        out.push_str(&body);
-        Ok(Some(out))
+        out.push_str(body);
+        out
     }
 
     /// Whether an `events` module (typed webhooks and callbacks) is generated.
@@ -425,19 +430,10 @@ impl Generated {
             return Ok(None);
         }
         let body = emit::events::events_source(&self.api).map_err(Error::Emit)?;
-        let mut out = format!(
-            "//! Typed events (webhooks and callbacks) of {}\n//!\n//! {}\n",
-            self.api.title.replace('\n', " "),
-            self.header()
-        );
-        out.push_str(
-            &FILE_LINTS
-                .replace(", ", ",\n    ")
-                .replace("#![allow(", "#![allow(\n    ")
-                .replace(")]", ",\n)]\n"),
-        );
-        out.push_str(&body);
-        Ok(Some(out))
+        Ok(Some(self.module_file(
+            "Typed events (webhooks and callbacks)",
+            &body,
+        )))
     }
 
     fn mod_list(&self) -> String {

@@ -59,6 +59,26 @@ pub enum Claim {
     Conflict,
 }
 
+/// What an id already held says about a new claim at `now`: `None` when it has expired
+/// (or was never held), so the claim is new. Shared by the stores, so they agree.
+pub(crate) fn judge(
+    held_digest: &[u8],
+    committed: bool,
+    expires_at: i64,
+    digest: &[u8; 32],
+    now: i64,
+) -> Option<Claim> {
+    if expires_at <= now {
+        None
+    } else if held_digest != digest.as_slice() {
+        Some(Claim::Conflict)
+    } else if committed {
+        Some(Claim::Duplicate)
+    } else {
+        Some(Claim::InProgress)
+    }
+}
+
 /// Deduplicates deliveries by id, remembering the digest of the body.
 ///
 /// Two phases, so a crash between claiming an id and storing the delivery loses
@@ -120,11 +140,12 @@ impl IdempotencyStore for MemoryIdempotency {
         if map.len() > 1024 {
             map.retain(|_, (_, _, exp)| *exp > now);
         }
-        match map.get(id) {
-            Some((d, _, exp)) if *exp > now && d != digest => Ok(Claim::Conflict),
-            Some((_, true, exp)) if *exp > now => Ok(Claim::Duplicate),
-            Some((_, false, exp)) if *exp > now => Ok(Claim::InProgress),
-            _ => {
+        let judged = map
+            .get(id)
+            .and_then(|(d, committed, exp)| judge(d, *committed, *exp, digest, now));
+        match judged {
+            Some(claim) => Ok(claim),
+            None => {
                 map.insert(
                     id.to_owned(),
                     (*digest, false, now.saturating_add(ms(lease))),

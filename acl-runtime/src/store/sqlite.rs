@@ -170,6 +170,18 @@ impl SqliteStore {
     }
 }
 
+/// A delivery from the first six columns: id, source, headers, body, key, received_at.
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NewDelivery> {
+    Ok(NewDelivery {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        headers: decode_headers(&r.get::<_, Vec<u8>>(2)?),
+        body: r.get(3)?,
+        key: r.get(4)?,
+        received_at: r.get(5)?,
+    })
+}
+
 fn claim_inbox(
     conn: &Connection,
     now: i64,
@@ -195,14 +207,7 @@ fn claim_inbox(
     };
     conn.query_row(sql, params![now, lease], |r| {
         Ok(Delivery {
-            delivery: NewDelivery {
-                id: r.get(0)?,
-                source: r.get(1)?,
-                headers: decode_headers(&r.get::<_, Vec<u8>>(2)?),
-                body: r.get(3)?,
-                key: r.get(4)?,
-                received_at: r.get(5)?,
-            },
+            delivery: delivery_row(r)?,
             attempt: r.get::<_, i64>(6)? as u32,
         })
     })
@@ -230,11 +235,11 @@ impl IdempotencyStore for SqliteStore {
             )
             .optional()
             .map_err(err)?;
-        let claim = match found {
-            Some((d, _, exp)) if exp > now && d.as_slice() != digest => Claim::Conflict,
-            Some((_, true, exp)) if exp > now => Claim::Duplicate,
-            Some((_, false, exp)) if exp > now => Claim::InProgress,
-            _ => {
+        let judged =
+            found.and_then(|(d, committed, exp)| super::judge(&d, committed, exp, digest, now));
+        let claim = match judged {
+            Some(claim) => claim,
+            None => {
                 tx.execute(
                     "INSERT OR REPLACE INTO acl_idempotency (id, digest, committed, expires_at) VALUES (?1, ?2, 0, ?3)",
                     params![id, &digest[..], now.saturating_add(ms(lease))],
@@ -341,14 +346,7 @@ impl InboxStore for SqliteStore {
         let rows = stmt
             .query_map([limit as i64], |r| {
                 Ok(DeadLetter {
-                    delivery: NewDelivery {
-                        id: r.get(0)?,
-                        source: r.get(1)?,
-                        headers: decode_headers(&r.get::<_, Vec<u8>>(2)?),
-                        body: r.get(3)?,
-                        key: r.get(4)?,
-                        received_at: r.get(5)?,
-                    },
+                    delivery: delivery_row(r)?,
                     attempts: r.get::<_, i64>(6)? as u32,
                     error: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
                     at: r.get::<_, Option<i64>>(8)?.unwrap_or_default(),
