@@ -410,8 +410,9 @@ pub trait OutboxStore: Send + Sync {
         status: MessageStatus,
         next_at: Option<i64>,
     ) -> Result<(), StoreError>;
-    /// Fails every pending message of an endpoint (it was disabled).
-    fn fail_endpoint_messages(&self, endpoint: &str, reason: &str) -> Result<u64, StoreError>;
+    /// Fails every pending message of an endpoint (it was disabled; the endpoint's
+    /// `disabled` flag says why).
+    fn fail_endpoint_messages(&self, endpoint: &str) -> Result<u64, StoreError>;
     /// A message and its attempts.
     fn message(&self, id: &str) -> Result<Option<MessageState>, StoreError>;
     /// Sends a message again from the start of its schedule (manual replay).

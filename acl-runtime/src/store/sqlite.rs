@@ -573,8 +573,7 @@ impl OutboxStore for SqliteStore {
         tx.commit().map_err(err)
     }
 
-    fn fail_endpoint_messages(&self, endpoint: &str, reason: &str) -> Result<u64, StoreError> {
-        let _ = reason;
+    fn fail_endpoint_messages(&self, endpoint: &str) -> Result<u64, StoreError> {
         let n = self
             .lock()?
             .execute(

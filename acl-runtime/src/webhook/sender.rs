@@ -147,22 +147,28 @@ impl Sender {
     ) -> Result<(), StoreError> {
         let payload = serde_json::to_vec(event)
             .map_err(|e| StoreError::new("sender", format!("{}: {e}", E::TYPE)))?;
-        let now = unix_ms();
-        self.store.enqueue(
-            &OutboundMessage {
-                id: id.into(),
-                endpoint: endpoint.into(),
-                event_type: E::TYPE.into(),
-                version: E::VERSION.into(),
-                payload,
-                created_at: now,
-            },
-            now,
-        )
+        self.enqueue(&OutboundMessage {
+            id: id.into(),
+            endpoint: endpoint.into(),
+            event_type: E::TYPE.into(),
+            version: E::VERSION.into(),
+            payload,
+            created_at: unix_ms(),
+        })
     }
 
-    /// Stores a raw message.
+    /// Stores a raw message. Its endpoint must be registered ([`Sender::endpoint`]): a
+    /// message for an unknown endpoint would never be claimed.
     pub fn enqueue(&self, message: &OutboundMessage) -> Result<(), StoreError> {
+        if self.store.endpoint(&message.endpoint)?.is_none() {
+            return Err(StoreError::new(
+                "sender",
+                format!(
+                    "no endpoint `{}`: register it with Sender::endpoint before publishing",
+                    message.endpoint
+                ),
+            ));
+        }
         self.store.enqueue(message, unix_ms())
     }
 
@@ -211,18 +217,15 @@ impl Sender {
 
     async fn attempt(&self, message: OutboundMessage, n: u32) -> Result<MessageStatus, StoreError> {
         let endpoint_id = message.endpoint.clone();
+        // `claim` only returns messages of registered, enabled endpoints.
         let Some(endpoint) = self.store(move |s| s.endpoint(&endpoint_id)).await? else {
-            let id = message.id.clone();
-            let record = AttemptRecord {
-                n,
-                at: unix_ms(),
-                status: None,
-                error: Some(format!("no endpoint `{}`", message.endpoint)),
-                duration_ms: 0,
-            };
-            self.store(move |s| s.record(&id, &record, MessageStatus::Failed, None))
-                .await?;
-            return Ok(MessageStatus::Failed);
+            return Err(StoreError::new(
+                "sender",
+                format!(
+                    "claimed a message for unknown endpoint `{}`",
+                    message.endpoint
+                ),
+            ));
         };
         let at = unix_ms();
         let started = Instant::now();
@@ -265,7 +268,7 @@ impl Sender {
                 tracing::warn!(endpoint = %eid, "webhook endpoint disabled after continuous failure");
                 self.store(move |s| {
                     s.set_endpoint_disabled(&eid, true)?;
-                    s.fail_endpoint_messages(&eid, "endpoint disabled")
+                    s.fail_endpoint_messages(&eid)
                 })
                 .await?;
                 return Ok(MessageStatus::Failed);

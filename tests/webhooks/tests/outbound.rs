@@ -302,3 +302,21 @@ async fn v1a_endpoints_are_signed_with_ed25519() {
     drive(&sender, &s, "m-ed", |st| st == MessageStatus::Delivered).await;
     assert_eq!(*verified.lock().unwrap(), vec![Ok("v1a")]);
 }
+
+#[tokio::test]
+async fn publishing_to_an_unregistered_endpoint_is_refused() {
+    let s = store("unknown");
+    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()));
+    let e = sender
+        .publish(
+            "nobody",
+            "m",
+            &InvoicePaid {
+                invoice: "x".into(),
+                amount: 1,
+            },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("no endpoint `nobody`"), "{e}");
+    assert!(s.message("m").unwrap().is_none(), "nothing stored");
+}
