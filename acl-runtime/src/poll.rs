@@ -85,6 +85,13 @@ pub enum PollError {
         /// The handler's error.
         error: HandlerError,
     },
+    /// The handler said more pages follow but gave no new cursor: the next request
+    /// would fetch the same page again.
+    #[error("the page at cursor {cursor:?} says more follow, but the cursor did not move")]
+    CursorDidNotMove {
+        /// The cursor.
+        cursor: Option<String>,
+    },
     /// The cursor store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -355,8 +362,12 @@ impl Poller {
             if !info.has_more {
                 state.covered_until = Some(started);
             }
+            let stuck = info.has_more && state.cursor == cursor;
             self.save(state.clone()).await?;
             metrics::counter!("acl_poll_pages_total", "poller" => self.name.clone()).increment(1);
+            if stuck {
+                return Err(PollError::CursorDidNotMove { cursor });
+            }
             if !more {
                 break;
             }

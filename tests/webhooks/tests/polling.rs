@@ -221,6 +221,29 @@ async fn no_page_lost_or_processed_twice_across_outages_failures_and_a_restart()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_that_says_more_without_moving_the_cursor_stops_the_round() {
+    let src = Arc::new(Source::default());
+    src.events.lock().unwrap().extend(0..3);
+    let url = serve(src.clone()).await;
+    let p = poller(&url, Arc::new(SqliteStore::in_memory().unwrap()));
+    let handler = |_: Page| async {
+        Ok(PageInfo {
+            next_cursor: None,
+            has_more: true,
+        })
+    };
+    match p.poll_once(&handler).await {
+        Err(PollError::CursorDidNotMove { cursor: None }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        src.requests.lock().unwrap().len(),
+        1,
+        "the same page was not fetched again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_polls_on_its_interval_until_shutdown() {
     let src = Arc::new(Source::default());
     src.events.lock().unwrap().extend(0..3);
