@@ -209,9 +209,9 @@ impl JobWaiter {
         let started = tokio::time::Instant::now();
         let end = started + self.deadline;
         let mut callback_rx = match callback {
-            Some((hub, id)) => match hub.register(id) {
-                Ok(early) => return finish(&url, read(200, &early)),
-                Err(rx) => Some((hub, id, rx)),
+            Some((hub, id)) => match arm(hub, id, &read) {
+                Ok(rx) => Some((hub, id, rx)),
+                Err(done) => return finish(&url, done),
             },
             None => None,
         };
@@ -244,7 +244,20 @@ impl JobWaiter {
             };
             match wake {
                 Wake::Cancelled => break Err(JobError::Cancelled { url: url.clone() }),
-                Wake::Callback(Some(body)) => break finish(&url, read(200, &body)),
+                Wake::Callback(Some(body)) => match terminal(read(200, &body)) {
+                    // A progress callback: wait for the next one.
+                    None => {
+                        callback_rx = match callback_rx.take() {
+                            Some((hub, id, _)) => match arm(hub, id, &read) {
+                                Ok(rx) => Some((hub, id, rx)),
+                                Err(done) => break finish(&url, done),
+                            },
+                            None => None,
+                        };
+                        continue;
+                    }
+                    Some(done) => break finish(&url, done),
+                },
                 Wake::Callback(None) => {
                     callback_rx = None;
                     continue;
@@ -273,9 +286,9 @@ impl JobWaiter {
                         .get(http::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| crate::classify::parse_retry_after(v, SystemTime::now()));
-                    match read(response.status().as_u16(), response.body()) {
-                        JobStatus::Running => {}
-                        done => break finish(&url, done),
+                    if let Some(done) = terminal(read(response.status().as_u16(), response.body()))
+                    {
+                        break finish(&url, done);
                     }
                 }
                 // A failed or slow poll is not the job's failure: wait and poll again.
@@ -298,16 +311,36 @@ enum Wake {
     Timer,
 }
 
-fn finish<T>(url: &str, status: JobStatus<T>) -> Result<T, JobError> {
-    match status {
-        JobStatus::Done(v) => Ok(v),
-        JobStatus::Failed(reason) => Err(JobError::Failed {
-            url: url.to_owned(),
-            reason,
-        }),
-        JobStatus::Running => Err(JobError::Failed {
-            url: url.to_owned(),
-            reason: "a callback said the job is still running".into(),
-        }),
+/// Waits for the next callback of `id`: a receiver, or the outcome of a callback that
+/// has already arrived (callbacks saying "still running" are passed over).
+fn arm<T>(
+    hub: &CallbackHub,
+    id: &str,
+    read: &impl Fn(u16, &[u8]) -> JobStatus<T>,
+) -> Result<oneshot::Receiver<Bytes>, Result<T, String>> {
+    loop {
+        match hub.register(id) {
+            Err(rx) => return Ok(rx),
+            Ok(body) => match terminal(read(200, &body)) {
+                None => continue,
+                Some(done) => return Err(done),
+            },
+        }
     }
+}
+
+/// The outcome of a finished job; `None` while it runs.
+fn terminal<T>(status: JobStatus<T>) -> Option<Result<T, String>> {
+    match status {
+        JobStatus::Running => None,
+        JobStatus::Done(v) => Some(Ok(v)),
+        JobStatus::Failed(reason) => Some(Err(reason)),
+    }
+}
+
+fn finish<T>(url: &str, done: Result<T, String>) -> Result<T, JobError> {
+    done.map_err(|reason| JobError::Failed {
+        url: url.to_owned(),
+        reason,
+    })
 }

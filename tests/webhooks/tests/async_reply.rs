@@ -184,18 +184,18 @@ async fn callbacks_through_the_inbox_complete_the_wait_even_before_the_first_pol
             )
             .await
     });
-    let send_callback = |job: &'static str, delay_ms: u64| {
+    let send_callback = |job: &'static str, state: &'static str, delay_ms: u64| {
         let url = callback_url.clone();
         async move {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            let body = format!(r#"{{"job":"{job}","state":"done","result":7}}"#);
+            let body = format!(r#"{{"job":"{job}","state":"{state}","result":7}}"#);
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap()
                 .as_secs() as i64;
             let headers: HeaderMap = Signer::new(Scheme::Standard, SECRET)
                 .unwrap()
-                .sign(&format!("cb-{job}"), now, body.as_bytes())
+                .sign(&format!("cb-{job}-{state}"), now, body.as_bytes())
                 .unwrap();
             let mut r = http::Request::post(url).body(Bytes::from(body)).unwrap();
             r.headers_mut().extend(headers);
@@ -206,7 +206,7 @@ async fn callbacks_through_the_inbox_complete_the_wait_even_before_the_first_pol
         }
     };
     // The callback beats the first poll: the wait returns without polling.
-    send_callback("early", 0).await;
+    send_callback("early", "done", 0).await;
     tokio::time::sleep(Duration::from_millis(200)).await; // processed from the inbox
     let before = v.polls.load(Ordering::SeqCst);
     let r = waiter(5_000)
@@ -220,7 +220,7 @@ async fn callbacks_through_the_inbox_complete_the_wait_even_before_the_first_pol
     assert_eq!(r, Ok(7));
     assert_eq!(v.polls.load(Ordering::SeqCst), before, "no poll was needed");
     // The callback arrives while the job still polls as running.
-    tokio::spawn(send_callback("late", 150));
+    tokio::spawn(send_callback("late", "done", 150));
     let started = Instant::now();
     let r = waiter(5_000)
         .wait(
@@ -235,5 +235,23 @@ async fn callbacks_through_the_inbox_complete_the_wait_even_before_the_first_pol
     assert!(
         v.polls.load(Ordering::SeqCst) > before,
         "it polled while waiting"
+    );
+    // A progress callback ("running") does not end the wait; the final one does.
+    tokio::spawn(send_callback("progress", "running", 50));
+    tokio::spawn(send_callback("progress", "done", 300));
+    let started = Instant::now();
+    let r = waiter(5_000)
+        .wait(
+            &job(&base, "stuck"),
+            Some((&hub, "progress")),
+            read,
+            std::future::pending(),
+        )
+        .await;
+    assert_eq!(r, Ok(7));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -339,19 +339,35 @@ async fn stripe_github_and_shopify_receivers_take_their_ids_from_the_right_place
         (200, "accepted".into())
     );
     // A header the receiver is told to use; its absence is a 400 that names it.
-    let by_header = Receiver::new("custom", Verifier::new(Scheme::GitHub, ["k"]).unwrap(), store.clone(), store.clone())
-        .id_from(acl_runtime::webhook::IdSource::Header("x-request-id".into()))
-        .max_body(32);
+    let by_header = Receiver::new(
+        "custom",
+        Verifier::new(Scheme::GitHub, ["k"]).unwrap(),
+        store.clone(),
+        store.clone(),
+    )
+    .id_from(acl_runtime::webhook::IdSource::Header(
+        "x-request-id".into(),
+    ))
+    .max_body(32);
     let port_h = serve(by_header).await;
-    let mut h = Signer::new(Scheme::GitHub, "k").unwrap().sign("ignored", 0, b"{}").unwrap();
+    let mut h = Signer::new(Scheme::GitHub, "k")
+        .unwrap()
+        .sign("ignored", 0, b"{}")
+        .unwrap();
     let (status, text) = post(&client, port_h, &h, b"{}").await;
     assert_eq!(status, 400);
     assert!(text.contains("header `x-request-id` is absent"), "{text}");
     h.insert("x-request-id", "req-7".parse().unwrap());
-    assert_eq!(post(&client, port_h, &h, b"{}").await, (200, "accepted".into()));
+    assert_eq!(
+        post(&client, port_h, &h, b"{}").await,
+        (200, "accepted".into())
+    );
     // Over the size limit: 413 before anything else is done.
     let big = vec![b'x'; 33];
-    let h = Signer::new(Scheme::GitHub, "k").unwrap().sign("x", 0, &big).unwrap();
+    let h = Signer::new(Scheme::GitHub, "k")
+        .unwrap()
+        .sign("x", 0, &big)
+        .unwrap();
     let (status, text) = post(&client, port_h, &h, &big).await;
     assert_eq!(status, 413);
     assert!(text.contains("33 bytes is over the limit of 32"), "{text}");
