@@ -50,6 +50,15 @@ pub enum BatchError<E> {
     /// The batcher has stopped.
     #[error("the batcher has stopped")]
     Closed,
+    /// The bulk answer did not have one outcome per item, so no item's fate is known
+    /// (it is not retried: it may have succeeded).
+    #[error("the bulk call answered {answered} outcome(s) for {sent} item(s)")]
+    Mismatch {
+        /// Items sent.
+        sent: usize,
+        /// Outcomes received.
+        answered: usize,
+    },
 }
 
 /// How items are grouped and retried.
@@ -198,8 +207,9 @@ async fn run<I, O, E, F, Fut>(
                         answered = o.len(),
                         "bulk response has a different number of items"
                     );
+                    let (sent, answered) = (pending.len(), o.len());
                     for p in pending.drain(..) {
-                        let _ = p.reply.send(Err(BatchError::Closed));
+                        let _ = p.reply.send(Err(BatchError::Mismatch { sent, answered }));
                     }
                     break;
                 }
@@ -346,6 +356,43 @@ mod tests {
             *calls.lock().unwrap(),
             vec![vec![1, 2, 3, 4], vec![2, 4], vec![4]],
             "succeeded items are never resent"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bulk_answer_with_the_wrong_count_fails_every_item_without_retry() {
+        let calls = Arc::new(Mutex::new(0));
+        let c = calls.clone();
+        let b: Batcher<u32, u32, String> = Batcher::spawn(
+            BatchConfig {
+                max_items: 2,
+                max_wait: Duration::from_millis(5),
+                ..BatchConfig::default()
+            },
+            move |_items: Vec<u32>| {
+                *c.lock().unwrap() += 1;
+                async move { Ok(vec![ItemOutcome::Ok(1)]) }
+            },
+        );
+        let (r1, r2) = tokio::join!(b.submit(1), b.submit(2));
+        assert_eq!(
+            r1,
+            Err(BatchError::Mismatch {
+                sent: 2,
+                answered: 1
+            })
+        );
+        assert_eq!(
+            r2,
+            Err(BatchError::Mismatch {
+                sent: 2,
+                answered: 1
+            })
+        );
+        assert_eq!(
+            *calls.lock().unwrap(),
+            1,
+            "not retried: some items may have succeeded"
         );
     }
 
