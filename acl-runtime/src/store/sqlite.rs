@@ -53,7 +53,12 @@ pub type Processed<E> = (Delivery, Result<(), E>);
 /// The SQLite store: idempotency keys, inbox and DLQ, outbox, poll cursors.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// New ids claimed so far; every `SWEEP_EVERY`th sweeps what has expired.
+    claims: std::sync::atomic::AtomicU64,
 }
+
+/// How often (in new ids) expired ids and old processed deliveries are deleted.
+const SWEEP_EVERY: u64 = 256;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,6 +124,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            claims: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -180,6 +186,36 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NewDelivery> {
         key: r.get(4)?,
         received_at: r.get(5)?,
     })
+}
+
+impl SqliteStore {
+    /// Every `SWEEP_EVERY` new ids: deletes expired ids and, when the inbox keeps its own
+    /// ids (`keep`), processed deliveries older than that (they can no longer be
+    /// duplicates). Dead letters stay until replayed.
+    fn sweep(
+        &self,
+        tx: &Transaction<'_>,
+        now: i64,
+        keep: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .claims
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if n % SWEEP_EVERY != 0 {
+            return Ok(());
+        }
+        tx.execute("DELETE FROM acl_idempotency WHERE expires_at <= ?1", [now])
+            .map_err(err)?;
+        if let Some(keep) = keep {
+            tx.execute(
+                "DELETE FROM acl_inbox WHERE status='done' AND finished_at < ?1",
+                [now.saturating_sub(ms(keep))],
+            )
+            .map_err(err)?;
+        }
+        Ok(())
+    }
 }
 
 fn claim_inbox(
@@ -245,11 +281,7 @@ impl IdempotencyStore for SqliteStore {
                     params![id, &digest[..], now.saturating_add(ms(lease))],
                 )
                 .map_err(err)?;
-                // Forget expired keys now and then (cheap with the primary key).
-                if now % 64 == 0 {
-                    tx.execute("DELETE FROM acl_idempotency WHERE expires_at <= ?1", [now])
-                        .map_err(err)?;
-                }
+                self.sweep(&tx, now, None)?;
                 Claim::New
             }
         };
@@ -402,6 +434,7 @@ impl InboxStore for SqliteStore {
                         params![d.id, d.source, encode_headers(&d.headers), d.body, d.key, d.received_at],
                     )
                     .map_err(err)?;
+                    self.sweep(&tx, now, Some(keep))?;
                     Claim::New
                 }
             };
@@ -963,6 +996,42 @@ mod tests {
             Claim::New
         );
         assert_eq!(InboxStore::counts(&s).unwrap().pending, 1);
+    }
+
+    #[test]
+    fn expired_ids_and_old_processed_deliveries_are_swept() {
+        let s = SqliteStore::in_memory().unwrap();
+        let keep = Duration::from_secs(60);
+        let old = delivery("old", None, 0);
+        assert_eq!(
+            s.push_unique(&old, &[1; 32], keep).unwrap().unwrap(),
+            Claim::New
+        );
+        s.complete("old", 1).unwrap();
+        let count = |sql: &str| -> i64 {
+            s.with_connection(|c| c.query_row(sql, [], |r| r.get(0)))
+                .unwrap()
+        };
+        // Enough new ids, an hour later, to trigger a sweep.
+        for i in 1..SWEEP_EVERY {
+            let d = delivery(&format!("n{i}"), None, 3_600_000);
+            s.push_unique(&d, &[2; 32], keep).unwrap().unwrap();
+        }
+        assert_eq!(
+            count("SELECT COUNT(*) FROM acl_idempotency WHERE id='old'"),
+            0,
+            "the expired id is gone"
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM acl_inbox WHERE id='old'"),
+            0,
+            "the old processed delivery is gone"
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM acl_inbox"),
+            SWEEP_EVERY as i64 - 1,
+            "the new ones stay"
+        );
     }
 
     #[test]
