@@ -15,7 +15,8 @@ use tracing::Instrument;
 
 use crate::breaker::{CircuitBreaker, OpenError};
 use crate::classify::{Classifier, FailureClass, Idempotency, Outcome};
-use crate::rate_limit::{Decision, RateLimiter, Store};
+use crate::clock::{instant_of, Tick};
+use crate::rate_limit::{Decision, KeySlot, RateLimiter, Store};
 use crate::retry::{RetryBudget, RetryPolicy, StopReason};
 
 /// What is shared by every call to one external system.
@@ -230,6 +231,8 @@ pub struct Operation {
     when_limited: WhenLimited,
     priority: Priority,
     keys: Arc<Keys>,
+    /// The operation's key in an in-memory limiter, bound once.
+    limit_slot: Option<KeySlot>,
 }
 
 /// A failed attempt as the transport reports it.
@@ -318,7 +321,12 @@ impl Operation {
         }
         let name = name.into();
         let keys = Arc::new(Keys::new(&system.name, &name));
+        let limit_slot = match &system.limiter {
+            Some(Limiter::Memory(l)) => Some(l.slot(&name)),
+            _ => None,
+        };
         Ok(Self {
+            limit_slot,
             keys,
             name,
             system,
@@ -362,7 +370,8 @@ impl Operation {
         let sys = &*self.system;
         // The clock is read once before each attempt and once after it (a clock read
         // costs about as much as the rest of the happy path together).
-        let started = sys.clock.now();
+        let started = sys.clock.tick();
+        let since = |a: Tick, b: Tick| Duration::from_nanos(a.saturating_sub(b));
         // Counted in the inbound request's chain record, if there is one.
         let mark = crate::chain::start(&sys.name);
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
@@ -376,7 +385,7 @@ impl Operation {
                     let wait = (*max_wait).min(self.deadline);
                     match tokio::time::timeout(wait, semaphore.clone().acquire_owned()).await {
                         Ok(Ok(place)) => {
-                            now = sys.clock.now();
+                            now = sys.clock.tick();
                             Some(place)
                         }
                         _ => {
@@ -394,7 +403,7 @@ impl Operation {
             let mut previous_delay = Duration::ZERO;
             let budget = sys.budget_for(self.priority);
             if let Some(b) = budget {
-                b.deposit(started.into_std());
+                b.deposit_at(started);
             }
             let mut n = 0;
             loop {
@@ -402,11 +411,15 @@ impl Operation {
                 // Outbound rate limit.
                 if let Some(limiter) = &sys.limiter {
                     loop {
-                        match limiter.check(&self.name, now.into_std()).await {
+                        let decision = match &self.limit_slot {
+                            Some(slot) => slot.check_at(now),
+                            None => limiter.check(&self.name, instant_of(now)).await,
+                        };
+                        match decision {
                             Decision::Allow => break,
                             Decision::Deny { retry_after } => {
                                 Keys::count(&keys.rate_limited);
-                                let left = self.deadline.saturating_sub(now - started);
+                                let left = self.deadline.saturating_sub(since(now, started));
                                 if self.when_limited == WhenLimited::FailFast || retry_after > left
                                 {
                                     return Err(CallError::RateLimited {
@@ -415,13 +428,13 @@ impl Operation {
                                     });
                                 }
                                 tokio::time::sleep(retry_after).await;
-                                now = sys.clock.now();
+                                now = sys.clock.tick();
                             }
                         }
                     }
                 }
                 // Circuit breaker.
-                let permit = match sys.breaker.try_acquire(now.into_std()) {
+                let permit = match sys.breaker.try_acquire_with(|| instant_of(now)) {
                     Ok(p) => p,
                     Err(source) => {
                         Keys::count(&keys.circuit_open);
@@ -432,21 +445,21 @@ impl Operation {
                     }
                 };
                 // The attempt, bounded by its timeout and by what is left of the deadline.
-                let left = self.deadline.saturating_sub(now - started);
+                let left = self.deadline.saturating_sub(since(now, started));
                 let result = timeout_at_lazily(
-                    now + self.timeout.min(left),
+                    now + self.timeout.min(left).as_nanos() as u64,
                     attempt(n).instrument(tracing::debug_span!("acl.attempt", attempt = n)),
                 )
                 .await;
-                let end = sys.clock.now();
-                let took = end - now;
+                let end = sys.clock.tick();
+                let took = since(end, now);
                 metrics::with_recorder(|r| {
                     r.register_histogram(&keys.attempt_seconds, &METADATA)
                         .record(took.as_secs_f64())
                 });
                 let failure = match result {
                     Ok(Ok(value)) => {
-                        permit.record(false, took, end.into_std());
+                        permit.record_with(false, took, || instant_of(end));
                         Keys::count(&keys.ok);
                         return Ok(value);
                     }
@@ -458,8 +471,8 @@ impl Operation {
                     sys.classifier
                         .classify(&outcome, retry_after.as_deref(), SystemTime::now());
                 // Only failures of the external system count against its breaker.
-                permit.record(class == FailureClass::Transient, took, end.into_std());
-                let elapsed = end - started;
+                permit.record_with(class == FailureClass::Transient, took, || instant_of(end));
+                let elapsed = since(end, started);
                 let stop = if !sys.classifier.may_retry(class, &outcome, self.idempotency) {
                     Some(StopReason::NotRetryable)
                 } else {
@@ -477,12 +490,12 @@ impl Operation {
                             Some(StopReason::MaxTotalTime)
                         }
                         Ok(delay) => {
-                            if budget.is_some_and(|b| b.try_withdraw(end.into_std())) {
+                            if budget.is_some_and(|b| b.try_withdraw_at(end)) {
                                 Keys::count(&keys.retries);
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
                                 tokio::time::sleep(delay).await;
-                                now = sys.clock.now();
+                                now = sys.clock.tick();
                                 None
                             } else {
                                 Some(StopReason::BudgetExhausted)
@@ -506,7 +519,7 @@ impl Operation {
         }
         .instrument(span)
         .await;
-        mark.finish(|| sys.clock.now().saturating_duration_since(started));
+        mark.finish(|| since(sys.clock.tick(), started));
         result
     }
 }
@@ -514,10 +527,7 @@ impl Operation {
 /// `tokio::time::timeout_at`, except that the timer is only created when the attempt
 /// is not ready on its first poll: an answer already there (a cache, an in-memory
 /// transport) costs no timer registration. Measured in `benches/overhead`.
-async fn timeout_at_lazily<F: Future>(
-    until: tokio::time::Instant,
-    fut: F,
-) -> Result<F::Output, ()> {
+async fn timeout_at_lazily<F: Future>(until: Tick, fut: F) -> Result<F::Output, ()> {
     use std::task::Poll;
     let mut fut = std::pin::pin!(fut);
     let mut sleep = std::pin::pin!(None::<tokio::time::Sleep>);
@@ -526,6 +536,7 @@ async fn timeout_at_lazily<F: Future>(
             return Poll::Ready(Ok(v));
         }
         if sleep.is_none() {
+            let until = tokio::time::Instant::from_std(instant_of(until));
             sleep.set(Some(tokio::time::sleep_until(until)));
         }
         match sleep.as_mut().as_pin_mut() {

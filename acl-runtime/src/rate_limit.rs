@@ -7,8 +7,11 @@
 //! (Redis) implements the same [`Store`] trait.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::clock::{tick_of, Tick};
 
 /// How calls are counted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,26 +182,99 @@ pub trait Store: Send + Sync {
     fn decide(&self, key: &str, alg: &Algorithm, now: Instant) -> Decision;
 }
 
-/// The in-memory store: one map behind a lock, idle keys evicted as it goes.
+/// The in-memory store: one map behind a lock, idle keys evicted as it goes. A key can
+/// also be bound once ([`RateLimiter::slot`]): its decisions then skip the map (no
+/// lock, no hashing), and a token bucket decides with one compare-and-swap, as
+/// governor does. The pipeline binds each operation's key when it is built.
 #[derive(Debug)]
 pub struct MemoryStore {
-    epoch: Instant,
+    /// The store's epoch, in clock ticks (signed: it may precede the clock's epoch;
+    /// `i64`, as an `i128` to `f64` conversion is a software routine).
+    epoch: i64,
     idle_after: Duration,
     keys: Mutex<(Keys, u64)>,
 }
 
-/// Per key: its state and when it was last used (seconds since the epoch).
+/// Per key: its state and when it was last used.
+#[derive(Debug)]
+struct Entry {
+    /// Token bucket: the theoretical arrival time (`f64` bits), updated by CAS.
+    tat: AtomicU64,
+    /// Other algorithms: their state, under a lock.
+    state: Mutex<KeyState>,
+    /// Seconds since the store's epoch of the last decision (`f64` bits).
+    last: AtomicU64,
+}
+
+impl Entry {
+    fn new(t: f64) -> Self {
+        Self {
+            tat: AtomicU64::new(0f64.to_bits()),
+            state: Mutex::new(KeyState {
+                b: t,
+                ..KeyState::default()
+            }),
+            last: AtomicU64::new(t.to_bits()),
+        }
+    }
+
+    /// One decision; the same arithmetic ([`decide`]) whichever way the state is kept.
+    fn decide(&self, alg: &Algorithm, t: f64) -> Decision {
+        self.last.store(t.to_bits(), Ordering::Relaxed);
+        if let Algorithm::TokenBucket { .. } = alg {
+            let mut cur = self.tat.load(Ordering::Relaxed);
+            loop {
+                let mut state = KeyState {
+                    a: f64::from_bits(cur),
+                    ..KeyState::default()
+                };
+                let decision = decide(alg, &mut state, t);
+                if decision != Decision::Allow {
+                    return decision;
+                }
+                match self.tat.compare_exchange_weak(
+                    cur,
+                    state.a.to_bits(),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return decision,
+                    Err(seen) => cur = seen,
+                }
+            }
+        }
+        decide(
+            alg,
+            &mut self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            t,
+        )
+    }
+}
+
 /// foldhash rather than SipHash: hashing the key was a third of a decision.
-type Keys = HashMap<String, (KeyState, f64), foldhash::fast::RandomState>;
+type Keys = HashMap<String, Arc<Entry>, foldhash::fast::RandomState>;
 
 impl MemoryStore {
-    /// Keys unused for `idle_after` are forgotten (their state is back to "full").
+    /// Keys unused for `idle_after` are forgotten (their state is back to "full"),
+    /// unless a [`KeySlot`] holds them.
     pub fn new(epoch: Instant, idle_after: Duration) -> Self {
+        let base = crate::clock::epoch();
+        let epoch = if epoch >= base {
+            (epoch - base).as_nanos() as i64
+        } else {
+            -((base - epoch).as_nanos() as i64)
+        };
         Self {
             epoch,
             idle_after,
             keys: Mutex::new((HashMap::default(), 0)),
         }
+    }
+
+    /// Seconds since the store's epoch at a clock tick.
+    #[inline]
+    fn secs(&self, tick: Tick) -> f64 {
+        ((tick as i64).saturating_sub(self.epoch).max(0) as f64) * 1e-9
     }
 
     /// Keys currently held.
@@ -210,29 +286,56 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Runs `f` on the entry of `key` (made when first seen), under the map's lock;
+    /// idle entries are swept every 1,024 lookups.
+    fn with_entry<R>(&self, key: &str, t: f64, f: impl FnOnce(&Arc<Entry>) -> R) -> R {
+        let mut guard = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, lookups) = &mut *guard;
+        *lookups += 1;
+        if *lookups % 1024 == 0 {
+            let idle = self.idle_after.as_secs_f64();
+            map.retain(|_, e| {
+                Arc::strong_count(e) > 1
+                    || t - f64::from_bits(e.last.load(Ordering::Relaxed)) < idle
+            });
+        }
+        // Look up before inserting: the key is copied only the first time it is seen.
+        if let Some(entry) = map.get(key) {
+            return f(entry);
+        }
+        f(map
+            .entry(key.to_string())
+            .or_insert_with(|| Arc::new(Entry::new(t))))
+    }
 }
 
 impl Store for MemoryStore {
     fn decide(&self, key: &str, alg: &Algorithm, now: Instant) -> Decision {
-        let t = now.saturating_duration_since(self.epoch).as_secs_f64();
-        let mut guard = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, decisions) = &mut *guard;
-        *decisions += 1;
-        if *decisions % 1024 == 0 {
-            let idle = self.idle_after.as_secs_f64();
-            map.retain(|_, (_, last)| t - *last < idle);
-        }
-        // Look up before inserting: the key is copied only the first time it is seen.
-        if let Some(entry) = map.get_mut(key) {
-            entry.1 = t;
-            return decide(alg, &mut entry.0, t);
-        }
-        let fresh = KeyState {
-            b: t,
-            ..KeyState::default()
-        };
-        let entry = map.entry(key.to_string()).or_insert((fresh, t));
-        decide(alg, &mut entry.0, t)
+        let t = self.secs(tick_of(now));
+        self.with_entry(key, t, |e| e.decide(alg, t))
+    }
+}
+
+/// One key of an in-memory limiter, bound once: deciding takes no map lookup.
+#[derive(Debug, Clone)]
+pub struct KeySlot {
+    entry: Arc<Entry>,
+    algorithm: Algorithm,
+    epoch: i64,
+}
+
+impl KeySlot {
+    /// May a call go at `now`?
+    pub fn check(&self, now: Instant) -> Decision {
+        self.check_at(tick_of(now))
+    }
+
+    /// [`KeySlot::check`] at a tick of the pipeline's clock.
+    #[inline]
+    pub(crate) fn check_at(&self, now: Tick) -> Decision {
+        let t = ((now as i64).saturating_sub(self.epoch).max(0) as f64) * 1e-9;
+        self.entry.decide(&self.algorithm, t)
     }
 }
 
@@ -280,6 +383,19 @@ impl<S: Store> RateLimiter<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+}
+
+impl RateLimiter<MemoryStore> {
+    /// Binds `key` once, for callers that always decide for the same key: the same
+    /// state as [`RateLimiter::check`] with that key, without the lookup.
+    pub fn slot(&self, key: &str) -> KeySlot {
+        let t = self.store.secs(tick_of(Instant::now()));
+        KeySlot {
+            entry: self.store.with_entry(key, t, Arc::clone),
+            algorithm: self.algorithm,
+            epoch: self.store.epoch,
+        }
     }
 }
 
@@ -364,6 +480,72 @@ mod tests {
             limiter.check("c", t0 + Duration::from_secs(10) + Duration::from_millis(i));
         }
         assert_eq!(limiter.store().len(), 1, "a and b were idle and are gone");
+    }
+
+    #[test]
+    fn a_bound_slot_shares_its_key_with_keyed_checks() {
+        let t0 = Instant::now();
+        let limiter = RateLimiter::with_store(
+            Algorithm::TokenBucket {
+                rate: 1.0,
+                burst: 2,
+            },
+            MemoryStore::new(t0, Duration::from_secs(5)),
+        )
+        .unwrap();
+        let slot = limiter.slot("op");
+        assert_eq!(slot.check(t0), Decision::Allow);
+        assert_eq!(limiter.check("op", t0), Decision::Allow);
+        assert_eq!(
+            slot.check(t0),
+            Decision::Deny {
+                retry_after: Duration::from_secs(1)
+            },
+            "the burst of 2 is spent, whichever way it was asked"
+        );
+        // A held key is not evicted while idle: its state is the slot's.
+        for i in 0..2048 {
+            limiter.check(
+                "other",
+                t0 + Duration::from_secs(10) + Duration::from_millis(i),
+            );
+        }
+        assert_eq!(limiter.store().len(), 2);
+        drop(slot);
+        for i in 0..2048 {
+            limiter.check(
+                "other",
+                t0 + Duration::from_secs(20) + Duration::from_millis(i),
+            );
+        }
+        assert_eq!(limiter.store().len(), 1, "released, then idle, then gone");
+    }
+
+    #[test]
+    fn a_bound_token_bucket_never_overadmits_across_threads() {
+        let t0 = Instant::now();
+        let limiter = RateLimiter::with_store(
+            Algorithm::TokenBucket {
+                rate: 1.0,
+                burst: 500,
+            },
+            MemoryStore::new(t0, Duration::from_secs(5)),
+        )
+        .unwrap();
+        let slot = limiter.slot("op");
+        let admitted = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1_000 {
+                        if slot.check(t0) == Decision::Allow {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.into_inner(), 500);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A time-based sliding window of counts, cut into a fixed number of buckets, so that
 //! adding to it is O(1) and its memory is fixed whatever the event rate. Used by the
-//! breaker's time window and by the retry budget.
+//! breaker's time window.
 //!
 //! An event leaves the window within `window / buckets` of its exact expiry; that is
 //! the price of not keeping one timestamp per event (resilience4j makes the same trade
@@ -42,7 +42,7 @@ impl<C: Counts> TimeBuckets<C> {
     }
 
     /// Moves the window to `now`: buckets it has passed are emptied.
-    pub(crate) fn advance(&mut self, now: Instant) {
+    fn advance(&mut self, now: Instant) {
         let epoch = *self.epoch.get_or_insert(now);
         let slot = now.saturating_duration_since(epoch).as_nanos() as u64 / self.bucket;
         if slot > self.head {
@@ -65,11 +65,6 @@ impl<C: Counts> TimeBuckets<C> {
         let n = self.slots.len() as u64;
         self.slots[(self.head % n) as usize].1.add(counts);
         self.total.add(counts);
-        self.total
-    }
-
-    /// The window's totals as of the last `advance`/`add`.
-    pub(crate) fn total(&self) -> C {
         self.total
     }
 }

@@ -1,15 +1,21 @@
 //! A retry budget per external system: retries may add at most `ratio` of the recent
 //! calls, plus `min_per_second` so that a quiet system can still be retried.
 //! Time is passed in, so the budget is deterministic under test.
+//!
+//! Every call deposits, so depositing is on the happy path: it is one atomic
+//! compare-and-swap on a bucket (a lock and a bucket walk cost three times as much, in
+//! `benches/overhead`). Withdrawing, on the retry path only, takes a lock so that
+//! concurrent retries cannot overdraw.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::InvalidRetry;
-use crate::window::{Counts, TimeBuckets};
+use crate::clock::{tick_of, Tick};
 
 /// Buckets the window is cut into: counts leave it within a tenth of its length.
-const BUCKETS: u32 = 10;
+const BUCKETS: u64 = 10;
 
 /// Shared by every operation to one external system.
 #[derive(Debug)]
@@ -17,25 +23,22 @@ pub struct RetryBudget {
     window: Duration,
     ratio: f64,
     min_per_second: u32,
-    state: Mutex<TimeBuckets<Tally>>,
+    /// Bucket length in nanoseconds.
+    bucket: u64,
+    /// Per bucket: the first attempts of one time slot, as `slot << 32 | count` (slot
+    /// numbers wrap at 2^32, which only a bucket untouched for 2^32 slots could mistake).
+    calls: [AtomicU64; BUCKETS as usize],
+    /// The same for retries.
+    retries: [AtomicU64; BUCKETS as usize],
+    withdrawing: Mutex<()>,
 }
 
-/// First attempts and retries in the window.
-#[derive(Debug, Clone, Copy, Default)]
-struct Tally {
-    calls: u32,
-    retries: u32,
+fn unpack(v: u64) -> (u32, u32) {
+    ((v >> 32) as u32, v as u32)
 }
 
-impl Counts for Tally {
-    fn add(&mut self, other: Self) {
-        self.calls += other.calls;
-        self.retries += other.retries;
-    }
-    fn remove(&mut self, other: Self) {
-        self.calls -= other.calls;
-        self.retries -= other.retries;
-    }
+fn pack(slot: u32, count: u32) -> u64 {
+    (slot as u64) << 32 | count as u64
 }
 
 impl RetryBudget {
@@ -58,37 +61,71 @@ impl RetryBudget {
             window,
             ratio,
             min_per_second,
-            state: Mutex::new(TimeBuckets::new(window, BUCKETS)),
+            bucket: ((window.as_nanos() / BUCKETS as u128) as u64).max(1),
+            calls: Default::default(),
+            retries: Default::default(),
+            withdrawing: Mutex::new(()),
         })
+    }
+
+    fn slot(&self, at: Tick) -> u32 {
+        (at / self.bucket) as u32
+    }
+
+    /// Adds one to the bucket of `slot`; a bucket still holding an older slot starts
+    /// over. A count reported late (its slot older than the bucket's) counts in the
+    /// newer slot, as a late event does in any bucketed window.
+    fn add(buckets: &[AtomicU64; BUCKETS as usize], slot: u32) {
+        let cell = &buckets[(slot as u64 % BUCKETS) as usize];
+        let mut cur = cell.load(Ordering::Relaxed);
+        loop {
+            let (held, count) = unpack(cur);
+            let next = if held == slot || (slot.wrapping_sub(held) as i32) < 0 {
+                pack(held, count.saturating_add(1))
+            } else {
+                pack(slot, 1)
+            };
+            match cell.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// The counts of the window that ends in `slot`.
+    fn total(buckets: &[AtomicU64; BUCKETS as usize], slot: u32) -> u64 {
+        buckets
+            .iter()
+            .map(|c| unpack(c.load(Ordering::Relaxed)))
+            .filter(|(held, _)| (slot.wrapping_sub(*held) as u64) < BUCKETS)
+            .map(|(_, count)| count as u64)
+            .sum()
     }
 
     /// Records a first attempt (every logical call deposits into the budget).
     pub fn deposit(&self, now: Instant) {
-        let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        w.add(
-            now,
-            Tally {
-                calls: 1,
-                retries: 0,
-            },
-        );
+        self.deposit_at(tick_of(now));
+    }
+
+    /// [`RetryBudget::deposit`] at a tick of the pipeline's clock.
+    #[inline]
+    pub(crate) fn deposit_at(&self, now: Tick) {
+        Self::add(&self.calls, self.slot(now));
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
     pub fn try_withdraw(&self, now: Instant) -> bool {
-        let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        w.advance(now);
+        self.try_withdraw_at(tick_of(now))
+    }
+
+    /// [`RetryBudget::try_withdraw`] at a tick of the pipeline's clock.
+    pub(crate) fn try_withdraw_at(&self, now: Tick) -> bool {
+        let _one_at_a_time = self.withdrawing.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = self.slot(now);
         let floor = self.min_per_second as f64 * self.window.as_secs_f64();
-        let total = w.total();
-        let allowed = floor + self.ratio * total.calls as f64;
-        if (total.retries as f64) < allowed.floor() {
-            w.add(
-                now,
-                Tally {
-                    calls: 0,
-                    retries: 1,
-                },
-            );
+        let allowed = floor + self.ratio * Self::total(&self.calls, slot) as f64;
+        if (Self::total(&self.retries, slot) as f64) < allowed.floor() {
+            Self::add(&self.retries, slot);
             true
         } else {
             false
@@ -118,6 +155,44 @@ mod tests {
         }
         assert!(b.try_withdraw(later));
         assert!(!b.try_withdraw(later));
+    }
+
+    #[test]
+    fn deposits_from_many_threads_all_count() {
+        let b = std::sync::Arc::new(RetryBudget::new(Duration::from_secs(60), 0.01, 0).unwrap());
+        let t0 = Instant::now();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let b = b.clone();
+                std::thread::spawn(move || (0..25_000).for_each(|_| b.deposit(t0)))
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        // 1 % of 100,000 calls: exactly 1,000 retries, not one more.
+        assert_eq!((0..1_001).filter(|_| b.try_withdraw(t0)).count(), 1_000);
+    }
+
+    proptest::proptest! {
+        /// Against a recount of the deposits: every deposit younger than
+        /// `window - bucket` counts, none older than `window` does.
+        #[test]
+        fn the_window_matches_a_recount_within_one_bucket(
+            mut at_ms in proptest::collection::vec(0u64..40_000, 1..200),
+        ) {
+            at_ms.sort_unstable();
+            let b = RetryBudget::new(Duration::from_secs(5), 1.0, 0).unwrap();
+            let t0 = tick_of(Instant::now());
+            for (i, ms) in at_ms.iter().enumerate() {
+                let at = t0 + ms * 1_000_000;
+                b.deposit_at(at);
+                let total = RetryBudget::total(&b.calls, b.slot(at));
+                let seen = &at_ms[..=i];
+                let surely_in = seen.iter().filter(|t| ms - *t < 4_500).count() as u64;
+                let maybe_in = seen.iter().filter(|t| ms - *t < 5_000).count() as u64;
+                proptest::prop_assert!(surely_in <= total && total <= maybe_in,
+                    "{} <= {} <= {} at {} ms", surely_in, total, maybe_in, ms);
+            }
+        }
     }
 
     #[test]

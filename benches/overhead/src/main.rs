@@ -150,6 +150,17 @@ fn main() {
     let gov = governor::RateLimiter::direct(quota);
     let fs = failsafe::Config::new().build();
     use failsafe::futures::CircuitBreaker as _;
+    println!(
+        "(size of one call's future: acl {} bytes)",
+        std::mem::size_of_val(&op.call(|_| async { Ok::<u32, AttemptError<()>>(1) }))
+    );
+    // `ACL_BENCH_PROFILE=1`: only acl's pipeline, in a loop, for `perf record`.
+    if std::env::var_os("ACL_BENCH_PROFILE").is_some() {
+        measure_async(&rt, "acl pipeline (TSC clock)", || async {
+            op.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
+        });
+        return;
+    }
     let (acl_ns, peer_ns) = measure_pair_async(
         &rt,
         ("acl pipeline (TSC clock)", "governor + failsafe + tokio timeout"),
@@ -191,6 +202,10 @@ fn main() {
     let now = Instant::now();
     measure("acl in-memory limiter decision", || {
         std::hint::black_box(acl_limiter.check("vendor", now));
+    });
+    let slot = acl_limiter.slot("vendor");
+    measure("acl in-memory limiter, key bound once", || {
+        std::hint::black_box(slot.check(now));
     });
     measure("governor direct check", || {
         let _ = std::hint::black_box(gov.check());
