@@ -453,14 +453,18 @@ impl Operation {
                 .await;
                 let end = sys.clock.tick();
                 let took = since(end, now);
+                // One recorder lookup for the latency and, on success, the outcome.
+                let ok = matches!(result, Ok(Ok(_)));
                 metrics::with_recorder(|r| {
                     r.register_histogram(&keys.attempt_seconds, &METADATA)
-                        .record(took.as_secs_f64())
+                        .record(took.as_secs_f64());
+                    if ok {
+                        r.register_counter(&keys.ok, &METADATA).increment(1);
+                    }
                 });
                 let failure = match result {
                     Ok(Ok(value)) => {
                         permit.record_with(false, took, || instant_of(end));
-                        Keys::count(&keys.ok);
                         return Ok(value);
                     }
                     Ok(Err(e)) => e.into_parts(),

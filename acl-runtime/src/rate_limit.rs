@@ -113,16 +113,12 @@ pub fn decide(alg: &Algorithm, state: &mut KeyState, now: f64) -> Decision {
     };
     match *alg {
         Algorithm::TokenBucket { rate, burst } => {
-            let t = 1.0 / rate;
-            let tat = state.a.max(now);
-            let new_tat = tat + t;
-            let limit = t * burst as f64;
-            // Float sums drift; a nanosecond of slack keeps exact schedules exact.
-            if new_tat - now > limit + 1e-9 {
-                deny(new_tat - now - limit)
-            } else {
-                state.a = new_tat;
-                Decision::Allow
+            match Gcra::new(rate, burst).admit(state.a, now) {
+                Ok(tat) => {
+                    state.a = tat;
+                    Decision::Allow
+                }
+                Err(wait) => deny(wait),
             }
         }
         Algorithm::LeakyBucket { rate, capacity } => {
@@ -176,6 +172,45 @@ pub fn decide(alg: &Algorithm, state: &mut KeyState, now: f64) -> Decision {
     }
 }
 
+/// The token bucket's arithmetic, its constants worked out once (a bound key keeps
+/// them; a division per decision was a fifth of one).
+#[derive(Debug, Clone, Copy)]
+struct Gcra {
+    /// Seconds between calls at the rate.
+    interval: f64,
+    /// How far ahead of now the theoretical arrival time may run: the burst.
+    limit: f64,
+}
+
+impl Gcra {
+    fn of(alg: &Algorithm) -> Option<Self> {
+        match *alg {
+            Algorithm::TokenBucket { rate, burst } => Some(Self::new(rate, burst)),
+            _ => None,
+        }
+    }
+
+    fn new(rate: f64, burst: u32) -> Self {
+        let interval = 1.0 / rate;
+        Self {
+            interval,
+            limit: interval * burst as f64,
+        }
+    }
+
+    /// The new theoretical arrival time if a call at `now` goes, or how long it waits.
+    #[inline]
+    fn admit(self, tat: f64, now: f64) -> Result<f64, f64> {
+        let new_tat = tat.max(now) + self.interval;
+        // Float sums drift; a nanosecond of slack keeps exact schedules exact.
+        if new_tat - now > self.limit + 1e-9 {
+            Err(new_tat - now - self.limit)
+        } else {
+            Ok(new_tat)
+        }
+    }
+}
+
 /// Where per-key state lives.
 pub trait Store: Send + Sync {
     /// Decides for `key` at `now`.
@@ -219,26 +254,28 @@ impl Entry {
     }
 
     /// One decision; the same arithmetic ([`decide`]) whichever way the state is kept.
-    fn decide(&self, alg: &Algorithm, t: f64) -> Decision {
+    /// `gcra` is the token bucket's, when `alg` is one.
+    #[inline]
+    fn decide(&self, alg: &Algorithm, gcra: Option<Gcra>, t: f64) -> Decision {
         self.last.store(t.to_bits(), Ordering::Relaxed);
-        if let Algorithm::TokenBucket { .. } = alg {
+        if let Some(gcra) = gcra {
             let mut cur = self.tat.load(Ordering::Relaxed);
             loop {
-                let mut state = KeyState {
-                    a: f64::from_bits(cur),
-                    ..KeyState::default()
+                let tat = match gcra.admit(f64::from_bits(cur), t) {
+                    Ok(tat) => tat,
+                    Err(wait) => {
+                        return Decision::Deny {
+                            retry_after: Duration::from_secs_f64(wait.max(0.0)),
+                        }
+                    }
                 };
-                let decision = decide(alg, &mut state, t);
-                if decision != Decision::Allow {
-                    return decision;
-                }
                 match self.tat.compare_exchange_weak(
                     cur,
-                    state.a.to_bits(),
+                    tat.to_bits(),
                     Ordering::AcqRel,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => return decision,
+                    Ok(_) => return Decision::Allow,
                     Err(seen) => cur = seen,
                 }
             }
@@ -313,7 +350,7 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn decide(&self, key: &str, alg: &Algorithm, now: Instant) -> Decision {
         let t = self.secs(tick_of(now));
-        self.with_entry(key, t, |e| e.decide(alg, t))
+        self.with_entry(key, t, |e| e.decide(alg, Gcra::of(alg), t))
     }
 }
 
@@ -322,6 +359,7 @@ impl Store for MemoryStore {
 pub struct KeySlot {
     entry: Arc<Entry>,
     algorithm: Algorithm,
+    gcra: Option<Gcra>,
     epoch: i64,
 }
 
@@ -335,7 +373,7 @@ impl KeySlot {
     #[inline]
     pub(crate) fn check_at(&self, now: Tick) -> Decision {
         let t = ((now as i64).saturating_sub(self.epoch).max(0) as f64) * 1e-9;
-        self.entry.decide(&self.algorithm, t)
+        self.entry.decide(&self.algorithm, self.gcra, t)
     }
 }
 
@@ -394,6 +432,7 @@ impl RateLimiter<MemoryStore> {
         KeySlot {
             entry: self.store.with_entry(key, t, Arc::clone),
             algorithm: self.algorithm,
+            gcra: Gcra::of(&self.algorithm),
             epoch: self.store.epoch,
         }
     }

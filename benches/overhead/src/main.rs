@@ -4,7 +4,11 @@
 //! (limiter + breaker + retry bookkeeping + timeout + metrics/tracing) against the same
 //! stack built from governor + failsafe + tokio's timeout. Prints ns/call, heap
 //! allocations per call (a counting allocator), and `pipeline_ratio=<acl/peers>`.
-//! Also ns per decision for the in-memory limiter.
+//! Also ns per decision for the in-memory limiter (keyed, and with its key bound once as
+//! the pipeline does) and, with `ACL_REDIS_URL`, the Redis one.
+//!
+//! `ACL_BENCH_PROFILE=1` runs only acl's loop (for `perf record`); `ACL_BENCH_ROUNDS=1`
+//! prints every round.
 
 use std::alloc::{GlobalAlloc, Layout, System as Sys};
 use std::num::NonZeroU32;
@@ -99,6 +103,9 @@ where
     A: FnMut() -> FA,
     B: FnMut() -> FB,
 {
+    // `ACL_BENCH_ROUNDS=1`: every round's figure on stderr (a noisy neighbour shows as
+    // both sides slowing down together).
+    let rounds = std::env::var_os("ACL_BENCH_ROUNDS").is_some();
     rt.block_on(async {
         for _ in 0..10_000 {
             a().await;
@@ -112,6 +119,9 @@ where
                 a().await;
             }
             best_a = best_a.min(t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
+            if rounds {
+                eprintln!("round {}: {:.1}", names.0, t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
+            }
             alloc_a = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / (N / 2) as f64;
             let b0 = ALLOCS.load(Ordering::Relaxed);
             let t0 = Instant::now();
@@ -119,6 +129,9 @@ where
                 b().await;
             }
             best_b = best_b.min(t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
+            if rounds {
+                eprintln!("round {}: {:.1}", names.1, t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
+            }
             alloc_b = (ALLOCS.load(Ordering::Relaxed) - b0) as f64 / (N / 2) as f64;
         }
         (report(names.0, best_a, alloc_a), report(names.1, best_b, alloc_b))
