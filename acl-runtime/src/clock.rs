@@ -59,6 +59,7 @@ struct Tsc {
     base: Tick,
 }
 
+#[inline]
 fn tsc() -> &'static Tsc {
     static TSC: OnceLock<Tsc> = OnceLock::new();
     TSC.get_or_init(|| {

@@ -68,6 +68,7 @@ impl RetryBudget {
         })
     }
 
+    #[inline]
     fn slot(&self, at: Tick) -> u32 {
         (at / self.bucket) as u32
     }
@@ -75,6 +76,7 @@ impl RetryBudget {
     /// Adds one to the bucket of `slot`; a bucket still holding an older slot starts
     /// over. A count reported late (its slot older than the bucket's) counts in the
     /// newer slot, as a late event does in any bucketed window.
+    #[inline]
     fn add(buckets: &[AtomicU64; BUCKETS as usize], slot: u32) {
         let cell = &buckets[(slot as u64 % BUCKETS) as usize];
         let mut cur = cell.load(Ordering::Relaxed);

@@ -89,8 +89,9 @@ fn measure_async<Fut: std::future::Future<Output = ()>>(
     })
 }
 
-/// Times `a` and `b` in alternating rounds inside one runtime (a noisy neighbour then
-/// hits both alike), best round of each.
+/// Times `a` and `b` in alternating short rounds inside one runtime (a noisy neighbour
+/// then hits both alike), best round of each. Also prints the median of the per-round
+/// ratios, which a run spent entirely beside a noisy neighbour moves less than the best.
 fn measure_pair_async<FA, FB, A, B>(
     rt: &tokio::runtime::Runtime,
     names: (&str, &str),
@@ -103,38 +104,49 @@ where
     A: FnMut() -> FA,
     B: FnMut() -> FB,
 {
-    // `ACL_BENCH_ROUNDS=1`: every round's figure on stderr (a noisy neighbour shows as
-    // both sides slowing down together).
-    let rounds = std::env::var_os("ACL_BENCH_ROUNDS").is_some();
+    const PAIRS: usize = 40;
+    const PER_ROUND: u64 = N / 10;
+    // `ACL_BENCH_ROUNDS=1`: every round's figure on stderr. On the 2-vCPU VM we measure
+    // on, episodes of 100-300 ms slow both sides together (acl from about 90 to 150 ns,
+    // the peers from about 195 to 230). We have not found their cause: loops of TSC
+    // reads, CAS, divisions and clock_gettime in another process show no such episodes.
+    // Best rounds skip them; the median ratio shows how often they came.
+    let show = std::env::var_os("ACL_BENCH_ROUNDS").is_some();
     rt.block_on(async {
         for _ in 0..10_000 {
             a().await;
             b().await;
         }
         let (mut best_a, mut best_b, mut alloc_a, mut alloc_b) = (f64::MAX, f64::MAX, 0.0, 0.0);
-        for _ in 0..ROUNDS * 2 {
+        let mut ratios = Vec::with_capacity(PAIRS);
+        let started = Instant::now();
+        for _ in 0..PAIRS {
             let a0 = ALLOCS.load(Ordering::Relaxed);
             let t0 = Instant::now();
-            for _ in 0..N / 2 {
+            for _ in 0..PER_ROUND {
                 a().await;
             }
-            best_a = best_a.min(t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
-            if rounds {
-                eprintln!("round {}: {:.1}", names.0, t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
-            }
-            alloc_a = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / (N / 2) as f64;
+            let ns_a = t0.elapsed().as_nanos() as f64 / PER_ROUND as f64;
+            alloc_a = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / PER_ROUND as f64;
             let b0 = ALLOCS.load(Ordering::Relaxed);
             let t0 = Instant::now();
-            for _ in 0..N / 2 {
+            for _ in 0..PER_ROUND {
                 b().await;
             }
-            best_b = best_b.min(t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
-            if rounds {
-                eprintln!("round {}: {:.1}", names.1, t0.elapsed().as_nanos() as f64 / (N / 2) as f64);
+            let ns_b = t0.elapsed().as_nanos() as f64 / PER_ROUND as f64;
+            alloc_b = (ALLOCS.load(Ordering::Relaxed) - b0) as f64 / PER_ROUND as f64;
+            if show {
+                let at = started.elapsed().as_millis();
+                eprintln!("round at {at} ms: {} {ns_a:.1}, {} {ns_b:.1}", names.0, names.1);
             }
-            alloc_b = (ALLOCS.load(Ordering::Relaxed) - b0) as f64 / (N / 2) as f64;
+            best_a = best_a.min(ns_a);
+            best_b = best_b.min(ns_b);
+            ratios.push(ns_a / ns_b);
         }
-        (report(names.0, best_a, alloc_a), report(names.1, best_b, alloc_b))
+        ratios.sort_by(f64::total_cmp);
+        let result = (report(names.0, best_a, alloc_a), report(names.1, best_b, alloc_b));
+        println!("(median of the {PAIRS} per-round ratios: {:.3})", ratios[PAIRS / 2]);
+        result
     })
 }
 
@@ -229,13 +241,15 @@ fn main() {
         Ok(url) => match acl_runtime::redis_store::RedisStore::connect(&url, "acl-bench", Duration::from_secs(60)) {
             Ok(store) => {
                 let redis = RateLimiter::with_store(Algorithm::TokenBucket { rate: 1e9, burst: 1_000_000 }, store).unwrap();
-                let mut n = 0u64;
+                let n = 20_000u64;
+                let a0 = ALLOCS.load(Ordering::Relaxed);
                 let t0 = Instant::now();
-                while n < 20_000 {
+                for _ in 0..n {
                     std::hint::black_box(redis.check("vendor", Instant::now()));
-                    n += 1;
                 }
-                report("acl Redis limiter decision (loopback)", t0.elapsed().as_nanos() as f64 / n as f64, 0.0);
+                let ns = t0.elapsed().as_nanos() as f64 / n as f64;
+                let allocs = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / n as f64;
+                report("acl Redis limiter decision (loopback)", ns, allocs);
             }
             Err(e) => println!("acl Redis limiter decision: no Redis at {url}: {e}"),
         },
