@@ -284,6 +284,12 @@ pub trait InboxStore: Send + Sync {
     }
 }
 
+/// An inbox that deduplicates deliveries itself: its [`InboxStore::push_unique`]
+/// answers (`Some`). What [`Receiver::with_inbox_dedupe`](crate::webhook::Receiver::with_inbox_dedupe)
+/// needs, so that an inbox without it is refused when the code is compiled rather than
+/// at the first delivery.
+pub trait DedupingInbox: InboxStore {}
+
 /// Where an outbound message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageStatus {

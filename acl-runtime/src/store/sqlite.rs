@@ -55,6 +55,9 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// New ids claimed so far; every `SWEEP_EVERY`th sweeps what has expired.
     claims: std::sync::atomic::AtomicU64,
+    /// How long processed deliveries stored with [`InboxStore::push`] stay (those stored
+    /// with `push_unique` stay as long as their id is kept).
+    retain_processed: Duration,
 }
 
 /// How often (in new ids) expired ids and old processed deliveries are deleted.
@@ -125,6 +128,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             claims: std::sync::atomic::AtomicU64::new(0),
+            retain_processed: Duration::from_secs(7 * 24 * 3600),
         })
     }
 
@@ -189,15 +193,19 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NewDelivery> {
 }
 
 impl SqliteStore {
-    /// Every `SWEEP_EVERY` new ids: deletes expired ids and, when the inbox keeps its own
-    /// ids (`keep`), processed deliveries older than that (they can no longer be
-    /// duplicates). Dead letters stay until replayed.
-    fn sweep(
-        &self,
-        tx: &Transaction<'_>,
-        now: i64,
-        keep: Option<Duration>,
-    ) -> Result<(), StoreError> {
+    /// How long processed deliveries stored with [`InboxStore::push`] (a receiver
+    /// deduplicating through an [`IdempotencyStore`]) are kept (default: 7 days). Those
+    /// stored with `push_unique` are the receiver's record of the id and stay as long as
+    /// it keeps ids. Dead letters stay until replayed, whatever this says.
+    pub fn retain_processed(mut self, keep: Duration) -> Self {
+        self.retain_processed = keep;
+        self
+    }
+
+    /// Every `SWEEP_EVERY` new ids or deliveries: deletes expired ids and, with `keep`,
+    /// processed deliveries that finished longer ago than that. Dead letters stay until
+    /// replayed.
+    fn sweep(&self, tx: &Connection, now: i64, keep: Option<Duration>) -> Result<(), StoreError> {
         let n = self
             .claims
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -250,6 +258,8 @@ fn claim_inbox(
     .optional()
     .map_err(err)
 }
+
+impl super::DedupingInbox for SqliteStore {}
 
 impl IdempotencyStore for SqliteStore {
     fn begin(
@@ -318,13 +328,17 @@ impl IdempotencyStore for SqliteStore {
 
 impl InboxStore for SqliteStore {
     fn push(&self, d: &NewDelivery) -> Result<(), StoreError> {
-        self.lock()?
+        let conn = self.lock()?;
+        let added = conn
             .execute(
                 "INSERT OR IGNORE INTO acl_inbox (id, source, headers, body, key, received_at, status, next_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6)",
                 params![d.id, d.source, encode_headers(&d.headers), d.body, d.key, d.received_at],
             )
             .map_err(err)?;
+        if added == 1 {
+            self.sweep(&conn, d.received_at, Some(self.retain_processed))?;
+        }
         Ok(())
     }
 
@@ -1031,6 +1045,37 @@ mod tests {
             count("SELECT COUNT(*) FROM acl_inbox"),
             SWEEP_EVERY as i64 - 1,
             "the new ones stay"
+        );
+    }
+
+    #[test]
+    fn processed_deliveries_stored_without_ids_are_swept_after_their_retention() {
+        let s = SqliteStore::in_memory()
+            .unwrap()
+            .retain_processed(Duration::from_secs(60));
+        s.push(&delivery("done-early", None, 0)).unwrap();
+        s.complete("done-early", 1).unwrap();
+        s.push(&delivery("dead", None, 0)).unwrap();
+        s.push(&delivery("waiting", None, 0)).unwrap();
+        s.with_connection(|c| c.execute("UPDATE acl_inbox SET status='dead' WHERE id='dead'", []))
+            .unwrap();
+        let count = |sql: &str| -> i64 {
+            s.with_connection(|c| c.query_row(sql, [], |r| r.get(0)))
+                .unwrap()
+        };
+        // An hour later, enough deliveries to trigger a sweep.
+        for i in 3..SWEEP_EVERY {
+            s.push(&delivery(&format!("n{i}"), None, 3_600_000))
+                .unwrap();
+        }
+        assert_eq!(
+            count("SELECT COUNT(*) FROM acl_inbox WHERE id='done-early'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM acl_inbox WHERE id IN ('dead', 'waiting')"),
+            2,
+            "dead letters and unprocessed deliveries stay"
         );
     }
 

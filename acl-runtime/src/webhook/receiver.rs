@@ -7,7 +7,9 @@ use std::time::Duration;
 use acl_signature::{body_digest, Verifier, VerifyError};
 use http::HeaderMap;
 
-use crate::store::{unix_ms, Claim, IdempotencyStore, InboxStore, NewDelivery, StoreError};
+use crate::store::{
+    unix_ms, Claim, DedupingInbox, IdempotencyStore, InboxStore, NewDelivery, StoreError,
+};
 
 /// Where a delivery's id (its deduplication key), or its ordering key, is read from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,12 +127,37 @@ impl Receiver {
     /// A receiver whose inbox also keeps the delivery ids, so that deduplicating and
     /// storing is one transaction (one fsync per acknowledgement with SQLite). For one
     /// instance, or several sharing one SQLite file; several instances with their own
-    /// inboxes share ids through [`Receiver::new`] with a Redis store instead. Falls
-    /// back to refusing deliveries (503) with an inbox that cannot deduplicate.
-    pub fn with_inbox_dedupe(
+    /// inboxes share ids through [`Receiver::new`] with a Redis store instead.
+    /// The inbox must be a [`DedupingInbox`] (as [`SqliteStore`](crate::store::sqlite::SqliteStore)):
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use std::sync::Arc;
+    /// use acl_runtime::store::sqlite::SqliteStore;
+    /// use acl_runtime::webhook::{Receiver, Scheme, Verifier};
+    ///
+    /// let verifier = Verifier::new(Scheme::GitHub, ["It's a Secret to Everybody"]).unwrap();
+    /// let inbox = Arc::new(SqliteStore::in_memory().unwrap());
+    /// let receiver = Receiver::with_inbox_dedupe("github", verifier, inbox);
+    /// # }
+    /// ```
+    ///
+    /// An inbox that may not deduplicate is refused when compiled, not at the first
+    /// delivery:
+    ///
+    /// ```compile_fail,E0277
+    /// # use std::sync::Arc;
+    /// # use acl_runtime::store::InboxStore;
+    /// # use acl_runtime::webhook::{Receiver, Scheme, Verifier};
+    /// fn receiver(inbox: Arc<dyn InboxStore>) -> Receiver {
+    ///     let verifier = Verifier::new(Scheme::GitHub, ["It's a Secret to Everybody"]).unwrap();
+    ///     Receiver::with_inbox_dedupe("github", verifier, inbox)
+    /// }
+    /// ```
+    pub fn with_inbox_dedupe<I: DedupingInbox + 'static>(
         name: impl Into<String>,
         verifier: Verifier,
-        inbox: Arc<dyn InboxStore>,
+        inbox: Arc<I>,
     ) -> Self {
         Self::build(name.into(), verifier, None, inbox)
     }
@@ -291,7 +318,7 @@ impl Receiver {
                 .unwrap_or_else(|| {
                     Err(StoreError::new(
                         "receiver",
-                        "this inbox cannot deduplicate: give the receiver an IdempotencyStore",
+                        "the inbox is a DedupingInbox but its push_unique answered None",
                     ))
                 })?;
             return match claim {
