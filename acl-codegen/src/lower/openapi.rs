@@ -102,7 +102,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for path in paths.keys() {
             let loc = (root, format!("/paths/{}", escape(path)));
-            let ops = path_item(l, &loc, path, &ctx, &mut op_names);
+            let ops = path_item(l, &loc, path, &ctx, &mut op_names, None);
             api.operations.extend(ops);
         }
     } else if !swagger && doc.get("webhooks").is_none() && doc.get("components").is_none() {
@@ -119,7 +119,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         for name in hooks.keys() {
             let loc = (root, format!("/webhooks/{}", escape(name)));
             api.webhooks
-                .extend(path_item(l, &loc, name, &ctx, &mut hook_names));
+                .extend(path_item(l, &loc, name, &ctx, &mut hook_names, None));
         }
     }
     super::policy::lower_policies(l, root, api);
@@ -359,12 +359,16 @@ impl Lowerer<'_> {
     }
 }
 
+/// The operations of a path item. `id_base` names operations without an
+/// `operationId` (a callback's, whose "path" is a runtime expression such as
+/// `{$request.body#/callback_url}`); without it, they are named from method and path.
 fn path_item(
     l: &mut Lowerer<'_>,
     loc: &Loc,
     path: &str,
     ctx: &OpContext,
     op_names: &mut Namespace,
+    id_base: Option<&str>,
 ) -> Vec<Operation> {
     let Some((item_loc, item)) = l.deref_object(loc) else {
         return Vec::new();
@@ -378,14 +382,31 @@ fn path_item(
                 .collect()
         })
         .unwrap_or_default();
+    let methods = Method::ALL
+        .iter()
+        .filter(|m| matches!(item.get(m.key()), Some(Value::Object(_))))
+        .count();
     let mut out = Vec::new();
     for method in Method::ALL {
         let Some(Value::Object(op)) = item.get(method.key()) else {
             continue;
         };
         let op_loc = (item_loc.0, format!("{}/{}", item_loc.1, method.key()));
+        let fallback_id = match id_base {
+            Some(base) if methods == 1 => base.to_string(),
+            Some(base) => format!("{base}_{}", method.key()),
+            None => derived_id(method, path),
+        };
         out.push(operation(
-            l, &op_loc, op, method, path, &shared, ctx, op_names,
+            l,
+            &op_loc,
+            op,
+            method,
+            path,
+            &shared,
+            ctx,
+            op_names,
+            fallback_id,
         ));
     }
     out
@@ -413,9 +434,10 @@ fn operation(
     shared: &[Loc],
     ctx: &OpContext,
     op_names: &mut Namespace,
+    fallback_id: String,
 ) -> Operation {
     let given_id = text(op.get("operationId"));
-    let id = given_id.clone().unwrap_or_else(|| derived_id(method, path));
+    let id = given_id.clone().unwrap_or(fallback_id);
     let name = op_names.claim(&snake(&id, "operation"));
     let type_base = camel(&name, "Operation");
     let docs = Docs {
@@ -628,9 +650,12 @@ fn operation(
             };
             let mut names = Namespace::default();
             let mut ops = Vec::new();
+            // Named after the operation and the callback: `create_subscription` +
+            // `statusChanged` → `create_subscription_status_changed`.
+            let base = format!("{name}_{}", snake(cb_name, "callback"));
             for expr in cb.keys() {
                 let item_loc = (cb_loc.0, format!("{}/{}", cb_loc.1, escape(expr)));
-                ops.extend(path_item(l, &item_loc, expr, ctx, &mut names));
+                ops.extend(path_item(l, &item_loc, expr, ctx, &mut names, Some(&base)));
             }
             callbacks.push((cb_name.clone(), ops));
         }

@@ -40,9 +40,7 @@ pub enum Event {
     /// The subscription's status changed.
     ///
     /// Event name: `createSubscription.statusChanged`.
-    CreateSubscriptionStatusChanged(
-        super::types::PostDollarRequestBodyHashCallbackUrlBody,
-    ),
+    CreateSubscriptionStatusChanged(super::types::CreateSubscriptionStatusChangedBody),
 }
 impl Event {
     /// The names of the events the contract describes: what [`Event::decode`] takes.
@@ -156,7 +154,7 @@ pub trait EventHandler: Send + Sync {
     /// Handles `createSubscription.statusChanged` (by default: accepts and ignores it).
     fn on_create_subscription_status_changed(
         &self,
-        event: super::types::PostDollarRequestBodyHashCallbackUrlBody,
+        event: super::types::CreateSubscriptionStatusChangedBody,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<(), __ev::HandlerError>,
     > + Send {

@@ -68,6 +68,114 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionBody {
         __deserializer.deserialize_map(__Visitor)
     }
 }
+/// Contract location: `#/paths/~1subscriptions/post/callbacks/statusChanged/{$request.body#~1callback_url}/post/requestBody/content/application~1json/schema`.
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
+#[serde(crate = "__acl::serde")]
+pub struct CreateSubscriptionStatusChangedBody {
+    pub subscription: ::std::string::String,
+    pub status: CreateSubscriptionStatusChangedBodyStatus,
+}
+impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = CreateSubscriptionStatusChangedBody;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(
+                    __f,
+                    "CreateSubscriptionStatusChangedBody",
+                )
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<CreateSubscriptionStatusChangedBody, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::string::String> = None;
+                let mut __f1: ::std::option::Option<
+                    CreateSubscriptionStatusChangedBodyStatus,
+                > = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "subscription" => {
+                            __acl::fields::field(&mut __map, &mut __f0, "subscription")?
+                        }
+                        "status" => {
+                            __acl::fields::field(&mut __map, &mut __f1, "status")?
+                        }
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(CreateSubscriptionStatusChangedBody {
+                    subscription: __acl::fields::required(__f0, "subscription")?,
+                    status: __acl::fields::required(__f1, "status")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Contract location: `#/paths/~1subscriptions/post/callbacks/statusChanged/{$request.body#~1callback_url}/post/requestBody/content/application~1json/schema/properties/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CreateSubscriptionStatusChangedBodyStatus {
+    /// `"active"`
+    Active,
+    /// `"past_due"`
+    PastDue,
+    /// `"canceled"`
+    Canceled,
+    /// A value this version of the contract does not list (the vendor may add
+    /// values without notice); kept as received.
+    Unknown(::std::string::String),
+}
+impl CreateSubscriptionStatusChangedBodyStatus {
+    /// Every value the contract lists.
+    pub const VALUES: &'static [&'static str] = &["active", "past_due", "canceled"];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+            Self::Unknown(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::fmt::Display for CreateSubscriptionStatusChangedBodyStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl __acl::serde::Serialize for CreateSubscriptionStatusChangedBodyStatus {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBodyStatus {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "active" => Self::Active,
+                "past_due" => Self::PastDue,
+                "canceled" => Self::Canceled,
+                _ => Self::Unknown(s.into_owned()),
+            },
+        )
+    }
+}
 /// Contract name: `InvoicePaid`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
@@ -142,118 +250,6 @@ pub type InvoicePaidCurrency = ::acl_runtime::Checked<
     ::std::string::String,
     rules::InvoicePaidCurrency,
 >;
-/// Contract location: `#/paths/~1subscriptions/post/callbacks/statusChanged/{$request.body#~1callback_url}/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
-pub struct PostDollarRequestBodyHashCallbackUrlBody {
-    pub subscription: ::std::string::String,
-    pub status: PostDollarRequestBodyHashCallbackUrlBodyStatus,
-}
-impl<'de> __acl::serde::Deserialize<'de> for PostDollarRequestBodyHashCallbackUrlBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
-        struct __Visitor;
-        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
-            type Value = PostDollarRequestBodyHashCallbackUrlBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                __acl::fields::expecting_object(
-                    __f,
-                    "PostDollarRequestBodyHashCallbackUrlBody",
-                )
-            }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<
-                PostDollarRequestBodyHashCallbackUrlBody,
-                __A::Error,
-            > {
-                let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    PostDollarRequestBodyHashCallbackUrlBodyStatus,
-                > = None;
-                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
-                    match __key.as_str() {
-                        "subscription" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "subscription")?
-                        }
-                        "status" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "status")?
-                        }
-                        _ => __acl::fields::skip(&mut __map)?,
-                    }
-                }
-                Ok(PostDollarRequestBodyHashCallbackUrlBody {
-                    subscription: __acl::fields::required(__f0, "subscription")?,
-                    status: __acl::fields::required(__f1, "status")?,
-                })
-            }
-        }
-        __deserializer.deserialize_map(__Visitor)
-    }
-}
-/// Contract location: `#/paths/~1subscriptions/post/callbacks/statusChanged/{$request.body#~1callback_url}/post/requestBody/content/application~1json/schema/properties/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PostDollarRequestBodyHashCallbackUrlBodyStatus {
-    /// `"active"`
-    Active,
-    /// `"past_due"`
-    PastDue,
-    /// `"canceled"`
-    Canceled,
-    /// A value this version of the contract does not list (the vendor may add
-    /// values without notice); kept as received.
-    Unknown(::std::string::String),
-}
-impl PostDollarRequestBodyHashCallbackUrlBodyStatus {
-    /// Every value the contract lists.
-    pub const VALUES: &'static [&'static str] = &["active", "past_due", "canceled"];
-    /// The value on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Active => "active",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-            Self::Unknown(s) => s.as_str(),
-        }
-    }
-}
-impl ::std::fmt::Display for PostDollarRequestBodyHashCallbackUrlBodyStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl __acl::serde::Serialize for PostDollarRequestBodyHashCallbackUrlBodyStatus {
-    fn serialize<S: __acl::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> __acl::serde::Deserialize<'de>
-for PostDollarRequestBodyHashCallbackUrlBodyStatus {
-    fn deserialize<D: __acl::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let s = <::std::borrow::Cow<
-            'de,
-            str,
-        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match &*s {
-                "active" => Self::Active,
-                "past_due" => Self::PastDue,
-                "canceled" => Self::Canceled,
-                _ => Self::Unknown(s.into_owned()),
-            },
-        )
-    }
-}
 /// Contract location: `#/webhooks/invoice.voided/post/requestBody/content/application~1json/schema`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
