@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::clock::tick_of;
+
 /// Counts that can be added and taken away.
 pub(crate) trait Counts: Copy + Default {
     /// `self += other`.
@@ -16,10 +18,11 @@ pub(crate) trait Counts: Copy + Default {
     fn remove(&mut self, other: Self);
 }
 
-/// The window.
+/// The window. Slot `s` holds the events of the clock ticks `[s * bucket, (s + 1) *
+/// bucket)`, so that counts kept elsewhere (the breaker's lock-free successes) can name
+/// their bucket the same way.
 #[derive(Debug, Clone)]
 pub(crate) struct TimeBuckets<C> {
-    epoch: Option<Instant>,
     /// Bucket length in nanoseconds (u64: a u128 division cost more than the rest).
     bucket: u64,
     /// Bucket `i` holds the events of slot `slots[i].0`.
@@ -33,7 +36,6 @@ impl<C: Counts> TimeBuckets<C> {
     pub(crate) fn new(window: Duration, buckets: u32) -> Self {
         let buckets = buckets.max(1);
         Self {
-            epoch: None,
             bucket: ((window / buckets).as_nanos() as u64).max(1),
             slots: vec![(0, C::default()); buckets as usize],
             head: 0,
@@ -41,10 +43,18 @@ impl<C: Counts> TimeBuckets<C> {
         }
     }
 
-    /// Moves the window to `now`: buckets it has passed are emptied.
-    fn advance(&mut self, now: Instant) {
-        let epoch = *self.epoch.get_or_insert(now);
-        let slot = now.saturating_duration_since(epoch).as_nanos() as u64 / self.bucket;
+    /// Bucket length in nanoseconds.
+    pub(crate) fn bucket_nanos(&self) -> u64 {
+        self.bucket
+    }
+
+    /// The slot of `now`.
+    pub(crate) fn slot_of(&self, now: Instant) -> u64 {
+        tick_of(now) / self.bucket
+    }
+
+    /// Moves the window to `slot`: buckets it has passed are emptied.
+    fn advance(&mut self, slot: u64) {
         if slot > self.head {
             let n = self.slots.len() as u64;
             // At most every bucket once, however far the clock jumped.
@@ -61,11 +71,23 @@ impl<C: Counts> TimeBuckets<C> {
     /// Adds `counts` at `now` (an event reported late counts in the newest bucket),
     /// and returns the window's totals.
     pub(crate) fn add(&mut self, now: Instant, counts: C) -> C {
-        self.advance(now);
+        self.advance(self.slot_of(now));
         let n = self.slots.len() as u64;
         self.slots[(self.head % n) as usize].1.add(counts);
         self.total.add(counts);
         self.total
+    }
+
+    /// Adds `counts` to the bucket of `slot`: a slot ahead of the window moves it there;
+    /// one that has left the window is dropped, as its events would have been by now.
+    pub(crate) fn add_at_slot(&mut self, slot: u64, counts: C) {
+        self.advance(slot);
+        let n = self.slots.len() as u64;
+        let (at, bucket) = &mut self.slots[(slot % n) as usize];
+        if *at == slot {
+            bucket.add(counts);
+            self.total.add(counts);
+        }
     }
 }
 

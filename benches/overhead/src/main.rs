@@ -210,6 +210,28 @@ fn main() {
     measure_async(&rt, "acl pipeline (tokio clock, the default)", || async {
         op_tokio.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
     });
+    // The same with a time-based breaker window (successes counted lock-free per bucket).
+    let timed = CircuitBreaker::new(BreakerConfig {
+        window: acl_runtime::breaker::Window::Time(Duration::from_secs(60)),
+        ..BreakerConfig::default()
+    })
+    .unwrap();
+    let op_timed = Operation::new(
+        "op",
+        Arc::new(
+            System::new("vendor", timed, RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap())
+                .rate_limited(RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap())
+                .clock(acl_runtime::clock::Clock::Tsc),
+        ),
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+        RetryPolicy::new(3, Duration::from_secs(30), Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap()).unwrap(),
+        Idempotency::Idempotent,
+    )
+    .unwrap();
+    measure_async(&rt, "acl pipeline, time-window breaker (TSC)", || async {
+        op_timed.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
+    });
 
     // What any pipeline with a per-attempt timer and a measured latency pays at least.
     measure("floor: one monotonic clock read", || {
