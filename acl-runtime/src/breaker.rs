@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::clock::tick_of;
+use crate::clock::{instant_of, tick_of, Tick};
 use crate::window::{self, Counts as _, TimeBuckets};
 use std::time::{Duration, Instant};
 
@@ -539,8 +539,8 @@ impl CircuitBreaker {
 
     /// Counts a fast success without the lock (time windows); `false` when its bucket
     /// still holds another slot's successes, which only the lock may fold.
-    fn quick_success(&self, now: Instant) -> bool {
-        let slot = tick_of(now) / self.quick_bucket;
+    fn quick_success(&self, now: Tick) -> bool {
+        let slot = now / self.quick_bucket;
         let cell = &self.quick[(slot % self.quick.len() as u64) as usize];
         let mut cur = cell.load(Ordering::Relaxed);
         loop {
@@ -598,34 +598,23 @@ impl Permit<'_> {
     /// Reports the call: whether it failed (in a way that counts: transient failures,
     /// not the caller's 4xx) and how long it took.
     pub fn record(self, failed: bool, took: Duration, now: Instant) {
-        self.record_with(failed, took, || now)
+        self.record_at(failed, took, tick_of(now))
     }
 
-    /// [`Permit::record`], reading the time only when the window needs it.
+    /// [`Permit::record`] at a tick of the pipeline's clock.
     #[inline]
-    pub(crate) fn record_with(
-        mut self,
-        failed: bool,
-        took: Duration,
-        now: impl FnOnce() -> Instant,
-    ) {
+    pub(crate) fn record_at(mut self, failed: bool, took: Duration, now: Tick) {
         self.recorded = true;
         let b = self.breaker;
         if !self.probe
             && !failed
             && took < b.config.slow_call_duration
             && b.clean.load(Ordering::Relaxed)
+            && (b.quick.is_empty() || b.quick_success(now))
         {
-            if b.quick.is_empty() {
-                return;
-            }
-            let now = now();
-            if b.quick_success(now) {
-                return;
-            }
-            return b.record(false, false, took, now);
+            return;
         }
-        b.record(self.probe, failed, took, now());
+        b.record(self.probe, failed, took, instant_of(now));
     }
 }
 

@@ -464,7 +464,7 @@ impl Operation {
                 });
                 let failure = match result {
                     Ok(Ok(value)) => {
-                        permit.record_with(false, took, || instant_of(end));
+                        permit.record_at(false, took, end);
                         return Ok(value);
                     }
                     Ok(Err(e)) => e.into_parts(),
@@ -475,7 +475,7 @@ impl Operation {
                     sys.classifier
                         .classify(&outcome, retry_after.as_deref(), SystemTime::now());
                 // Only failures of the external system count against its breaker.
-                permit.record_with(class == FailureClass::Transient, took, || instant_of(end));
+                permit.record_at(class == FailureClass::Transient, took, end);
                 let elapsed = since(end, started);
                 let stop = if !sys.classifier.may_retry(class, &outcome, self.idempotency) {
                     Some(StopReason::NotRetryable)
