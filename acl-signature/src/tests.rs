@@ -409,6 +409,19 @@ mod properties {
             }
         }
 
+        /// The MAC over parts (short ones gathered on the stack, long ones passed through)
+        /// equals a plain HMAC of the joined bytes, whatever the sizes.
+        #[test]
+        fn mac_over_parts_equals_hmac_of_the_joined_bytes(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..6),
+        ) {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, b"topsecret");
+            let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let joined = parts.concat();
+            let (ours, plain) = (mac(&key, &slices), hmac::sign(&key, &joined));
+            prop_assert_eq!(ours.as_ref(), plain.as_ref());
+        }
+
         /// Arbitrary header values never panic the parsers.
         #[test]
         fn arbitrary_headers_never_panic(sig in "[ -~]{0,80}", ts in "[ -~]{0,20}", scheme in 0usize..4) {
@@ -428,4 +441,26 @@ mod properties {
             let _ = v.verify_at(&h, b"{}", STD_TS);
         }
     }
+}
+
+#[test]
+fn an_overlong_decoy_signature_is_skipped_not_fatal() {
+    let long = B64.encode([7u8; 100]);
+    let sig = format!("v1,{long} v1a,{long} {STD_SIG}");
+    let v = standard()
+        .verify_at(&std_headers(&sig, STD_TS), STD_BODY, STD_TS)
+        .unwrap();
+    assert_eq!(v.version, "v1");
+    // Alone, it is a signature that matches nothing.
+    let err = standard()
+        .verify_at(
+            &std_headers(&format!("v1,{long}"), STD_TS),
+            STD_BODY,
+            STD_TS,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::NoMatch { found: 1, .. }),
+        "{err}"
+    );
 }
