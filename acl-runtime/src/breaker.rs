@@ -13,11 +13,11 @@
 //!
 //! Time is passed in (`now`), so the state machine is deterministic under test.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::clock::{instant_of, tick_of, Tick};
-use crate::window::{self, Counts as _, TimeBuckets};
+use crate::window::{self, AtomicBuckets, Counts as _, TimeBuckets};
 use std::time::{Duration, Instant};
 
 /// Which calls the closed-state window holds.
@@ -268,12 +268,9 @@ pub struct CircuitBreaker {
     /// racing a failure may go unrecorded, as one reported a moment earlier would have
     /// been pushed out by it.
     clean: AtomicBool,
-    /// Time windows: fast successes recorded without the lock, per bucket, as
-    /// `slot << 32 | count` (the slot's low 32 bits); folded into the window under the
-    /// lock before it is read. Empty for count windows.
-    quick: Box<[AtomicU64]>,
-    /// The time window's bucket length in nanoseconds.
-    quick_bucket: u64,
+    /// Time windows: fast successes counted without the lock, per slot; folded into the
+    /// window under the lock before it is read. `None` for count windows.
+    quick: Option<AtomicBuckets>,
     system: Option<String>,
     inner: Mutex<(Inner, u32)>,
     hook: Option<Hook>,
@@ -302,19 +299,15 @@ impl CircuitBreaker {
     pub fn new(config: BreakerConfig) -> Result<Self, InvalidBreaker> {
         config.validate()?;
         let calls = Tally::new(config.window);
-        let (quick, quick_bucket) = match &calls {
-            Tally::Time(w) => (
-                (0..TIME_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-                w.bucket_nanos(),
-            ),
-            Tally::Count { .. } => (Box::default(), 1),
+        let quick = match config.window {
+            Window::Time(d) => Some(AtomicBuckets::new(d, TIME_BUCKETS)),
+            Window::Count(_) => None,
         };
         Ok(Self {
             config,
             closed: AtomicBool::new(true),
             clean: AtomicBool::new(false),
             quick,
-            quick_bucket,
             system: None,
             inner: Mutex::new((
                 Inner::Closed {
@@ -388,8 +381,8 @@ impl CircuitBreaker {
         self.closed.store(to == State::Closed, Ordering::Release);
         self.clean.store(false, Ordering::Relaxed);
         // Successes of the era that ends do not count in the next.
-        for cell in self.quick.iter() {
-            cell.store(0, Ordering::Relaxed);
+        if let Some(quick) = &self.quick {
+            quick.clear();
         }
         if from != to {
             self.observe(Transition { from, to });
@@ -479,8 +472,16 @@ impl CircuitBreaker {
         let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match &mut slot.0 {
             Inner::Closed { calls, consecutive } if !probe => {
-                if let Tally::Time(window) = calls {
-                    self.fold_quick(window, now);
+                if let (Tally::Time(window), Some(quick)) = (&mut *calls, &self.quick) {
+                    // The successes counted without the lock join the window first.
+                    quick.drain(window.slot_of(now), |slot, n| {
+                        let calls = Counts {
+                            calls: n,
+                            failed: 0,
+                            slow: 0,
+                        };
+                        window.add_at_slot(slot, calls);
+                    });
                 }
                 let total = calls.record(failed, slow, now);
                 *consecutive = if failed { *consecutive + 1 } else { 0 };
@@ -537,55 +538,6 @@ impl CircuitBreaker {
         }
     }
 
-    /// Counts a fast success without the lock (time windows); `false` when its bucket
-    /// still holds another slot's successes, which only the lock may fold.
-    fn quick_success(&self, now: Tick) -> bool {
-        let slot = now / self.quick_bucket;
-        let cell = &self.quick[(slot % self.quick.len() as u64) as usize];
-        let mut cur = cell.load(Ordering::Relaxed);
-        loop {
-            let (held, count) = ((cur >> 32) as u32, cur as u32);
-            let next = if held == slot as u32 && count < u32::MAX {
-                cur + 1
-            } else if count == 0 {
-                (slot << 32) | 1
-            } else {
-                return false;
-            };
-            match cell.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return true,
-                Err(seen) => cur = seen,
-            }
-        }
-    }
-
-    /// Moves the lock-free successes into the window (under the lock).
-    fn fold_quick(&self, window: &mut TimeBuckets<Counts>, now: Instant) {
-        let head = window.slot_of(now);
-        for cell in self.quick.iter() {
-            let v = cell.swap(0, Ordering::AcqRel);
-            let (held, count) = ((v >> 32) as u32, v as u32);
-            if count == 0 {
-                continue;
-            }
-            // The full slot from its low 32 bits, near `head` (behind or a little ahead).
-            let behind = (head as u32).wrapping_sub(held);
-            let slot = if behind < 1 << 31 {
-                head.saturating_sub(behind as u64)
-            } else {
-                head + held.wrapping_sub(head as u32) as u64
-            };
-            window.add_at_slot(
-                slot,
-                Counts {
-                    calls: count,
-                    failed: 0,
-                    slow: 0,
-                },
-            );
-        }
-    }
-
     fn release(&self) {
         let mut slot = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Inner::HalfOpen { in_flight, .. } = &mut slot.0 {
@@ -610,8 +562,10 @@ impl Permit<'_> {
             && !failed
             && took < b.config.slow_call_duration
             && b.clean.load(Ordering::Relaxed)
-            && (b.quick.is_empty() || b.quick_success(now))
         {
+            if let Some(quick) = &b.quick {
+                quick.add(quick.slot(now));
+            }
             return;
         }
         b.record(self.probe, failed, took, instant_of(now));

@@ -1,14 +1,21 @@
 //! A time-based sliding window of counts, cut into a fixed number of buckets, so that
-//! adding to it is O(1) and its memory is fixed whatever the event rate. Used by the
-//! breaker's time window.
+//! adding to it is O(1) and its memory is fixed whatever the event rate: under a lock
+//! ([`TimeBuckets`], the breaker's time window), or one atomic per bucket
+//! ([`AtomicBuckets`], the retry budget and the breaker's lock-free successes).
 //!
 //! An event leaves the window within `window / buckets` of its exact expiry; that is
 //! the price of not keeping one timestamp per event (resilience4j makes the same trade
 //! with one-second buckets).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::clock::tick_of;
+use crate::clock::{tick_of, Tick};
+
+/// Bucket length in nanoseconds of a window cut into `buckets`.
+fn bucket_nanos(window: Duration, buckets: u32) -> u64 {
+    ((window / buckets.max(1)).as_nanos() as u64).max(1)
+}
 
 /// Counts that can be added and taken away.
 pub(crate) trait Counts: Copy + Default {
@@ -34,18 +41,12 @@ pub(crate) struct TimeBuckets<C> {
 impl<C: Counts> TimeBuckets<C> {
     /// A window of `window`, in `buckets` buckets (at least one).
     pub(crate) fn new(window: Duration, buckets: u32) -> Self {
-        let buckets = buckets.max(1);
         Self {
-            bucket: ((window / buckets).as_nanos() as u64).max(1),
-            slots: vec![(0, C::default()); buckets as usize],
+            bucket: bucket_nanos(window, buckets),
+            slots: vec![(0, C::default()); buckets.max(1) as usize],
             head: 0,
             total: C::default(),
         }
-    }
-
-    /// Bucket length in nanoseconds.
-    pub(crate) fn bucket_nanos(&self) -> u64 {
-        self.bucket
     }
 
     /// The slot of `now`.
@@ -91,6 +92,100 @@ impl<C: Counts> TimeBuckets<C> {
     }
 }
 
+/// One count per time slot, kept without a lock: per bucket an `AtomicU64` holding
+/// `slot << 32 | count` (the slot's low 32 bits; a bucket untouched for 2^32 slots
+/// could be mistaken for a current one). Slots are numbered as [`TimeBuckets`] numbers
+/// them for the same window and bucket count, so counts can move from one to the other.
+#[derive(Debug)]
+pub(crate) struct AtomicBuckets {
+    bucket: u64,
+    cells: Box<[AtomicU64]>,
+}
+
+fn unpack(v: u64) -> (u32, u32) {
+    ((v >> 32) as u32, v as u32)
+}
+
+fn pack(slot: u32, count: u32) -> u64 {
+    (slot as u64) << 32 | count as u64
+}
+
+impl AtomicBuckets {
+    /// A window of `window`, in `buckets` buckets (at least one).
+    pub(crate) fn new(window: Duration, buckets: u32) -> Self {
+        Self {
+            bucket: bucket_nanos(window, buckets),
+            cells: (0..buckets.max(1)).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// The slot of a clock tick.
+    #[inline]
+    pub(crate) fn slot(&self, at: Tick) -> u64 {
+        at / self.bucket
+    }
+
+    /// Adds one to `slot`, with one compare-and-swap. An empty bucket, or one still
+    /// holding an older slot (which has left the window), starts over; a count reported late (its slot
+    /// older than the bucket's) counts in the newer slot, as a late event does in
+    /// [`TimeBuckets`].
+    #[inline]
+    pub(crate) fn add(&self, slot: u64) {
+        let cell = &self.cells[(slot % self.cells.len() as u64) as usize];
+        let slot = slot as u32;
+        let mut cur = cell.load(Ordering::Relaxed);
+        loop {
+            let (held, count) = unpack(cur);
+            // An empty bucket takes the slot whatever the one it held (0 when new).
+            let next = if count > 0 && (held == slot || (slot.wrapping_sub(held) as i32) < 0) {
+                pack(held, count.saturating_add(1))
+            } else {
+                pack(slot, 1)
+            };
+            match cell.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// The counts of the window that ends in `slot`.
+    pub(crate) fn total(&self, slot: u64) -> u64 {
+        let (slot, n) = (slot as u32, self.cells.len() as u64);
+        self.cells
+            .iter()
+            .map(|c| unpack(c.load(Ordering::Relaxed)))
+            .filter(|(held, _)| (slot.wrapping_sub(*held) as u64) < n)
+            .map(|(_, count)| count as u64)
+            .sum()
+    }
+
+    /// Takes every count out, with its full slot (recovered from the low 32 bits as
+    /// the one nearest `head`).
+    pub(crate) fn drain(&self, head: u64, mut f: impl FnMut(u64, u32)) {
+        for cell in self.cells.iter() {
+            let (held, count) = unpack(cell.swap(0, Ordering::AcqRel));
+            if count == 0 {
+                continue;
+            }
+            let behind = (head as u32).wrapping_sub(held);
+            let slot = if behind < 1 << 31 {
+                head.saturating_sub(behind as u64)
+            } else {
+                head + held.wrapping_sub(head as u32) as u64
+            };
+            f(slot, count);
+        }
+    }
+
+    /// Forgets every count.
+    pub(crate) fn clear(&self) {
+        for cell in self.cells.iter() {
+            cell.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Counts for u32 {
     fn add(&mut self, other: Self) {
         *self += other;
@@ -104,6 +199,24 @@ impl Counts for u32 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn drained_slots_are_recovered_across_the_32_bit_wrap() {
+        let w = AtomicBuckets::new(Duration::from_secs(10), 10);
+        let head = (1u64 << 32) + 3;
+        for slot in [head - 5, head - 1, head, head + 1] {
+            w.add(slot);
+        }
+        w.add(head);
+        let mut seen = Vec::new();
+        w.drain(head, |slot, count| seen.push((slot, count)));
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            [(head - 5, 1), (head - 1, 1), (head, 2), (head + 1, 1)]
+        );
+        assert_eq!(w.total(head), 0, "drained");
+    }
 
     proptest! {
         /// Against a recount of timestamps: every event younger than

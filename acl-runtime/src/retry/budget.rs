@@ -7,15 +7,15 @@
 //! `benches/overhead`). Withdrawing, on the retry path only, takes a lock so that
 //! concurrent retries cannot overdraw.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::InvalidRetry;
 use crate::clock::{tick_of, Tick};
+use crate::window::AtomicBuckets;
 
 /// Buckets the window is cut into: counts leave it within a tenth of its length.
-const BUCKETS: u64 = 10;
+const BUCKETS: u32 = 10;
 
 /// Shared by every operation to one external system.
 #[derive(Debug)]
@@ -23,22 +23,11 @@ pub struct RetryBudget {
     window: Duration,
     ratio: f64,
     min_per_second: u32,
-    /// Bucket length in nanoseconds.
-    bucket: u64,
-    /// Per bucket: the first attempts of one time slot, as `slot << 32 | count` (slot
-    /// numbers wrap at 2^32, which only a bucket untouched for 2^32 slots could mistake).
-    calls: [AtomicU64; BUCKETS as usize],
-    /// The same for retries.
-    retries: [AtomicU64; BUCKETS as usize],
+    /// First attempts per time slot.
+    calls: AtomicBuckets,
+    /// Retries per time slot.
+    retries: AtomicBuckets,
     withdrawing: Mutex<()>,
-}
-
-fn unpack(v: u64) -> (u32, u32) {
-    ((v >> 32) as u32, v as u32)
-}
-
-fn pack(slot: u32, count: u32) -> u64 {
-    (slot as u64) << 32 | count as u64
 }
 
 impl RetryBudget {
@@ -61,47 +50,10 @@ impl RetryBudget {
             window,
             ratio,
             min_per_second,
-            bucket: ((window.as_nanos() / BUCKETS as u128) as u64).max(1),
-            calls: Default::default(),
-            retries: Default::default(),
+            calls: AtomicBuckets::new(window, BUCKETS),
+            retries: AtomicBuckets::new(window, BUCKETS),
             withdrawing: Mutex::new(()),
         })
-    }
-
-    #[inline]
-    fn slot(&self, at: Tick) -> u32 {
-        (at / self.bucket) as u32
-    }
-
-    /// Adds one to the bucket of `slot`; a bucket still holding an older slot starts
-    /// over. A count reported late (its slot older than the bucket's) counts in the
-    /// newer slot, as a late event does in any bucketed window.
-    #[inline]
-    fn add(buckets: &[AtomicU64; BUCKETS as usize], slot: u32) {
-        let cell = &buckets[(slot as u64 % BUCKETS) as usize];
-        let mut cur = cell.load(Ordering::Relaxed);
-        loop {
-            let (held, count) = unpack(cur);
-            let next = if held == slot || (slot.wrapping_sub(held) as i32) < 0 {
-                pack(held, count.saturating_add(1))
-            } else {
-                pack(slot, 1)
-            };
-            match cell.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(seen) => cur = seen,
-            }
-        }
-    }
-
-    /// The counts of the window that ends in `slot`.
-    fn total(buckets: &[AtomicU64; BUCKETS as usize], slot: u32) -> u64 {
-        buckets
-            .iter()
-            .map(|c| unpack(c.load(Ordering::Relaxed)))
-            .filter(|(held, _)| (slot.wrapping_sub(*held) as u64) < BUCKETS)
-            .map(|(_, count)| count as u64)
-            .sum()
     }
 
     /// Records a first attempt (every logical call deposits into the budget).
@@ -112,7 +64,7 @@ impl RetryBudget {
     /// [`RetryBudget::deposit`] at a tick of the pipeline's clock.
     #[inline]
     pub(crate) fn deposit_at(&self, now: Tick) {
-        Self::add(&self.calls, self.slot(now));
+        self.calls.add(self.calls.slot(now));
     }
 
     /// Takes one retry from the budget; `false` when it is spent.
@@ -123,11 +75,11 @@ impl RetryBudget {
     /// [`RetryBudget::try_withdraw`] at a tick of the pipeline's clock.
     pub(crate) fn try_withdraw_at(&self, now: Tick) -> bool {
         let _one_at_a_time = self.withdrawing.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = self.slot(now);
+        let slot = self.calls.slot(now);
         let floor = self.min_per_second as f64 * self.window.as_secs_f64();
-        let allowed = floor + self.ratio * Self::total(&self.calls, slot) as f64;
-        if (Self::total(&self.retries, slot) as f64) < allowed.floor() {
-            Self::add(&self.retries, slot);
+        let allowed = floor + self.ratio * self.calls.total(slot) as f64;
+        if (self.retries.total(slot) as f64) < allowed.floor() {
+            self.retries.add(slot);
             true
         } else {
             false
@@ -187,7 +139,7 @@ mod tests {
             for (i, ms) in at_ms.iter().enumerate() {
                 let at = t0 + ms * 1_000_000;
                 b.deposit_at(at);
-                let total = RetryBudget::total(&b.calls, b.slot(at));
+                let total = b.calls.total(b.calls.slot(at));
                 let seen = &at_ms[..=i];
                 let surely_in = seen.iter().filter(|t| ms - *t < 4_500).count() as u64;
                 let maybe_in = seen.iter().filter(|t| ms - *t < 5_000).count() as u64;
