@@ -135,19 +135,41 @@ impl<S: Store> Decide for RateLimiter<S> {
     }
 }
 
-impl Limiter {
-    async fn check(&self, key: &str, now: std::time::Instant) -> Decision {
+/// An operation's outbound limiter, resolved when the operation is built.
+#[derive(Clone)]
+enum OperationLimit {
+    /// In memory: the operation's key, bound once (no map lookup per call).
+    Memory(KeySlot),
+    /// A shared store: each decision runs on tokio's blocking pool.
+    Shared(Arc<dyn Decide>),
+}
+
+impl std::fmt::Debug for OperationLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Limiter::Memory(l) => l.check(key, now),
-            Limiter::Shared(l) => {
-                let (l, key) = (l.clone(), key.to_string());
-                // A failed blocking task (a panic in the store) allows the call, as an
-                // unreachable store does: the breaker still guards the vendor.
-                tokio::task::spawn_blocking(move || l.decide(&key, now))
-                    .await
-                    .unwrap_or(Decision::Allow)
-            }
+            OperationLimit::Memory(slot) => slot.fmt(f),
+            OperationLimit::Shared(_) => f.write_str("SharedLimiter"),
         }
+    }
+}
+
+impl OperationLimit {
+    fn of(limiter: &Limiter, key: &str) -> Self {
+        match limiter {
+            Limiter::Memory(l) => OperationLimit::Memory(l.slot(key)),
+            Limiter::Shared(l) => OperationLimit::Shared(l.clone()),
+        }
+    }
+
+    /// A decision of a shared store (the in-memory one is answered in place, without an
+    /// await on the happy path).
+    async fn shared(l: &Arc<dyn Decide>, key: &str, now: Tick) -> Decision {
+        let (l, key, now) = (l.clone(), key.to_string(), instant_of(now));
+        // A failed blocking task (a panic in the store) allows the call, as an
+        // unreachable store does: the breaker still guards the vendor.
+        tokio::task::spawn_blocking(move || l.decide(&key, now))
+            .await
+            .unwrap_or(Decision::Allow)
     }
 }
 
@@ -231,8 +253,8 @@ pub struct Operation {
     when_limited: WhenLimited,
     priority: Priority,
     keys: Arc<Keys>,
-    /// The operation's key in an in-memory limiter, bound once.
-    limit_slot: Option<KeySlot>,
+    /// The system's outbound limiter, with the operation's key bound.
+    limit: Option<OperationLimit>,
 }
 
 /// A failed attempt as the transport reports it.
@@ -321,12 +343,12 @@ impl Operation {
         }
         let name = name.into();
         let keys = Arc::new(Keys::new(&system.name, &name));
-        let limit_slot = match &system.limiter {
-            Some(Limiter::Memory(l)) => Some(l.slot(&name)),
-            _ => None,
-        };
+        let limit = system
+            .limiter
+            .as_ref()
+            .map(|l| OperationLimit::of(l, &name));
         Ok(Self {
-            limit_slot,
+            limit,
             keys,
             name,
             system,
@@ -409,11 +431,13 @@ impl Operation {
             loop {
                 n += 1;
                 // Outbound rate limit.
-                if let Some(limiter) = &sys.limiter {
+                if let Some(limit) = &self.limit {
                     loop {
-                        let decision = match &self.limit_slot {
-                            Some(slot) => slot.check_at(now),
-                            None => limiter.check(&self.name, instant_of(now)).await,
+                        let decision = match limit {
+                            OperationLimit::Memory(slot) => slot.check_at(now),
+                            OperationLimit::Shared(l) => {
+                                OperationLimit::shared(l, &self.name, now).await
+                            }
                         };
                         match decision {
                             Decision::Allow => break,

@@ -108,9 +108,6 @@ pub struct KeyState {
 /// One decision on `state` at `now` (seconds since the store's epoch). Pure, so every
 /// store gives the same answers for the same arrivals.
 pub fn decide(alg: &Algorithm, state: &mut KeyState, now: f64) -> Decision {
-    let deny = |secs: f64| Decision::Deny {
-        retry_after: Duration::from_secs_f64(secs.max(0.0)),
-    };
     match *alg {
         Algorithm::TokenBucket { rate, burst } => {
             match Gcra::new(rate, burst).admit(state.a, now) {
@@ -170,6 +167,19 @@ pub fn decide(alg: &Algorithm, state: &mut KeyState, now: f64) -> Decision {
             }
         }
     }
+}
+
+/// "Not now; in `secs` seconds."
+fn deny(secs: f64) -> Decision {
+    Decision::Deny {
+        retry_after: Duration::from_secs_f64(secs.max(0.0)),
+    }
+}
+
+/// Seconds since a store's epoch (in clock ticks) at a clock tick.
+#[inline]
+fn secs_since(epoch: i64, tick: Tick) -> f64 {
+    ((tick as i64).saturating_sub(epoch).max(0) as f64) * 1e-9
 }
 
 /// The token bucket's arithmetic, its constants worked out once (a bound key keeps
@@ -263,11 +273,7 @@ impl Entry {
             loop {
                 let tat = match gcra.admit(f64::from_bits(cur), t) {
                     Ok(tat) => tat,
-                    Err(wait) => {
-                        return Decision::Deny {
-                            retry_after: Duration::from_secs_f64(wait.max(0.0)),
-                        }
-                    }
+                    Err(wait) => return deny(wait),
                 };
                 match self.tat.compare_exchange_weak(
                     cur,
@@ -308,12 +314,6 @@ impl MemoryStore {
         }
     }
 
-    /// Seconds since the store's epoch at a clock tick.
-    #[inline]
-    fn secs(&self, tick: Tick) -> f64 {
-        ((tick as i64).saturating_sub(self.epoch).max(0) as f64) * 1e-9
-    }
-
     /// Keys currently held.
     pub fn len(&self) -> usize {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).0.len()
@@ -349,7 +349,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn decide(&self, key: &str, alg: &Algorithm, now: Instant) -> Decision {
-        let t = self.secs(tick_of(now));
+        let t = secs_since(self.epoch, tick_of(now));
         self.with_entry(key, t, |e| e.decide(alg, Gcra::of(alg), t))
     }
 }
@@ -372,7 +372,7 @@ impl KeySlot {
     /// [`KeySlot::check`] at a tick of the pipeline's clock.
     #[inline]
     pub(crate) fn check_at(&self, now: Tick) -> Decision {
-        let t = ((now as i64).saturating_sub(self.epoch).max(0) as f64) * 1e-9;
+        let t = secs_since(self.epoch, now);
         self.entry.decide(&self.algorithm, self.gcra, t)
     }
 }
@@ -428,7 +428,7 @@ impl RateLimiter<MemoryStore> {
     /// Binds `key` once, for callers that always decide for the same key: the same
     /// state as [`RateLimiter::check`] with that key, without the lookup.
     pub fn slot(&self, key: &str) -> KeySlot {
-        let t = self.store.secs(tick_of(Instant::now()));
+        let t = secs_since(self.store.epoch, tick_of(Instant::now()));
         KeySlot {
             entry: self.store.with_entry(key, t, Arc::clone),
             algorithm: self.algorithm,
