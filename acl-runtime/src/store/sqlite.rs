@@ -53,14 +53,15 @@ pub type Processed<E> = (Delivery, Result<(), E>);
 /// The SQLite store: idempotency keys, inbox and DLQ, outbox, poll cursors.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    /// New ids claimed so far; every `SWEEP_EVERY`th sweeps what has expired.
-    claims: std::sync::atomic::AtomicU64,
+    /// New ids and deliveries stored so far; every `SWEEP_EVERY`th sweeps.
+    added: std::sync::atomic::AtomicU64,
     /// How long processed deliveries stored with [`InboxStore::push`] stay (those stored
     /// with `push_unique` stay as long as their id is kept).
     retain_processed: Duration,
 }
 
-/// How often (in new ids) expired ids and old processed deliveries are deleted.
+/// How often (in new ids and deliveries) expired ids and old processed deliveries are
+/// deleted.
 const SWEEP_EVERY: u64 = 256;
 
 impl std::fmt::Debug for SqliteStore {
@@ -127,7 +128,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
             conn: Mutex::new(conn),
-            claims: std::sync::atomic::AtomicU64::new(0),
+            added: std::sync::atomic::AtomicU64::new(0),
             retain_processed: Duration::from_secs(7 * 24 * 3600),
         })
     }
@@ -205,18 +206,18 @@ impl SqliteStore {
     /// Every `SWEEP_EVERY` new ids or deliveries: deletes expired ids and, with `keep`,
     /// processed deliveries that finished longer ago than that. Dead letters stay until
     /// replayed.
-    fn sweep(&self, tx: &Connection, now: i64, keep: Option<Duration>) -> Result<(), StoreError> {
+    fn sweep(&self, conn: &Connection, now: i64, keep: Option<Duration>) -> Result<(), StoreError> {
         let n = self
-            .claims
+            .added
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         if n % SWEEP_EVERY != 0 {
             return Ok(());
         }
-        tx.execute("DELETE FROM acl_idempotency WHERE expires_at <= ?1", [now])
+        conn.execute("DELETE FROM acl_idempotency WHERE expires_at <= ?1", [now])
             .map_err(err)?;
         if let Some(keep) = keep {
-            tx.execute(
+            conn.execute(
                 "DELETE FROM acl_inbox WHERE status='done' AND finished_at < ?1",
                 [now.saturating_sub(ms(keep))],
             )

@@ -440,3 +440,64 @@ async fn instances_sharing_redis_store_a_delivery_once() {
         + InboxStore::counts(&*inbox_b).unwrap().pending;
     assert_eq!(stored, 1);
 }
+
+/// An inbox that says it deduplicates but does not (its `push_unique` is the trait's
+/// default): the delivery is refused with a store error (503), nothing is stored.
+#[test]
+fn an_inbox_that_claims_dedupe_but_cannot_is_refused_not_stored() {
+    use acl_runtime::store::{
+        DeadLetter, DedupingInbox, Delivery, InboxCounts, NewDelivery, StoreError,
+    };
+    struct Liar(Arc<SqliteStore>);
+    impl InboxStore for Liar {
+        fn push(&self, d: &NewDelivery) -> Result<(), StoreError> {
+            self.0.push(d)
+        }
+        fn claim(
+            &self,
+            now: i64,
+            lease: Duration,
+            in_order: bool,
+        ) -> Result<Option<Delivery>, StoreError> {
+            self.0.claim(now, lease, in_order)
+        }
+        fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
+            self.0.complete(id, now)
+        }
+        fn retry_at(&self, id: &str, at: i64, error: &str) -> Result<(), StoreError> {
+            self.0.retry_at(id, at, error)
+        }
+        fn dead_letter(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+            self.0.dead_letter(id, error, now)
+        }
+        fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+            self.0.dead_letters(limit)
+        }
+        fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+            self.0.replay(id, now)
+        }
+        fn counts(&self) -> Result<InboxCounts, StoreError> {
+            InboxStore::counts(&*self.0)
+        }
+    }
+    impl DedupingInbox for Liar {}
+
+    let store = db("liar");
+    let receiver = Receiver::with_inbox_dedupe(
+        "liar",
+        Verifier::new(Scheme::Standard, [SECRET]).unwrap(),
+        Arc::new(Liar(store.clone())),
+    );
+    let body = br#"{"id":"evt_1"}"#;
+    let headers = Signer::new(Scheme::Standard, SECRET)
+        .unwrap()
+        .sign("msg_1", now(), body)
+        .unwrap();
+    let rejection = receiver.receive(&headers, body).unwrap_err();
+    assert_eq!(rejection.status(), 503);
+    assert!(
+        rejection.to_string().contains("push_unique answered None"),
+        "{rejection}"
+    );
+    assert_eq!(InboxStore::counts(&*store).unwrap().pending, 0);
+}
