@@ -300,11 +300,13 @@ struct Sig {
 }
 
 impl Sig {
+    const EMPTY: Sig = Sig {
+        len: 0,
+        bytes: [0; 72],
+    };
+
     fn new(bytes: &[u8]) -> Self {
-        let mut sig = Sig {
-            len: 0,
-            bytes: [0; 72],
-        };
+        let mut sig = Sig::EMPTY;
         if bytes.len() <= 64 {
             sig.bytes[..bytes.len()].copy_from_slice(bytes);
             sig.len = bytes.len() as u8;
@@ -312,32 +314,39 @@ impl Sig {
         sig
     }
 
+    /// Undecodable base64 is a decoy: empty.
     fn from_base64(text: &str) -> Self {
-        let mut sig = Sig {
-            len: 0,
-            bytes: [0; 72],
-        };
+        let mut sig = Sig::EMPTY;
         // 72 bytes of room: the decoder wants space for its estimate (66 for 64 bytes).
-        match B64.decode_slice(text, &mut sig.bytes) {
-            Ok(n) if n <= 64 => sig.len = n as u8,
-            _ => sig.bytes = [0; 72],
+        if let Ok(n @ ..=64) = B64.decode_slice(text, &mut sig.bytes) {
+            sig.len = n as u8;
         }
         sig
+    }
+
+    /// `None` when `text` is not hex; hex too long to be a signature is empty.
+    fn from_hex(text: &str) -> Option<Self> {
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let text = text.as_bytes();
+        if text.len() % 2 != 0 {
+            return None;
+        }
+        let mut sig = Sig::EMPTY;
+        for (i, pair) in text.chunks(2).enumerate() {
+            let byte = digit(pair[0])? << 4 | digit(pair[1])?;
+            if let Some(b) = sig.bytes.get_mut(i) {
+                *b = byte;
+            }
+        }
+        if text.len() / 2 <= 64 {
+            sig.len = (text.len() / 2) as u8;
+        }
+        Some(sig)
     }
 
     fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn encode_hex(bytes: &[u8]) -> String {
@@ -465,15 +474,11 @@ impl Verifier {
                             header: "x-hub-signature-256",
                             reason: "expected `sha256=<hex>`".into(),
                         })?;
-                let candidate = decode_hex(hex.trim()).ok_or(VerifyError::MalformedHeader {
+                let candidate = Sig::from_hex(hex.trim()).ok_or(VerifyError::MalformedHeader {
                     header: "x-hub-signature-256",
                     reason: "the signature is not hex".into(),
                 })?;
-                self.match_hmac(
-                    "x-hub-signature-256",
-                    &[("sha256", Sig::new(&candidate))],
-                    &[body],
-                )?;
+                self.match_hmac("x-hub-signature-256", &[("sha256", candidate)], &[body])?;
                 Ok(Verified {
                     id: optional(headers, "x-github-delivery"),
                     timestamp: None,
@@ -586,7 +591,7 @@ impl Verifier {
                     })?;
             match k {
                 "t" => timestamp = Some(v),
-                "v1" => candidates.push(("v1", Sig::new(&decode_hex(v).unwrap_or_default()))),
+                "v1" => candidates.push(("v1", Sig::from_hex(v).unwrap_or(Sig::EMPTY))),
                 _ => {}
             }
         }

@@ -256,6 +256,18 @@ fn malformed_and_missing_headers_name_the_header() {
         .verify(&headers(&[("x-hub-signature-256", "sha256=zz")]), b"")
         .unwrap_err();
     assert!(e.to_string().contains("not hex"), "{e}");
+    let e = gh
+        .verify(&headers(&[("x-hub-signature-256", "sha256=abc")]), b"")
+        .unwrap_err();
+    assert!(e.to_string().contains("not hex"), "odd length: {e}");
+    let too_long = format!("sha256={}", "ab".repeat(100));
+    let e = gh
+        .verify(&headers(&[("x-hub-signature-256", &too_long)]), b"")
+        .unwrap_err();
+    assert!(
+        matches!(e, VerifyError::NoMatch { .. }),
+        "hex, but no signature: {e}"
+    );
     let shop = Verifier::new(Scheme::Shopify, ["x"]).unwrap();
     let e = shop
         .verify(&headers(&[("x-shopify-hmac-sha256", "%%%")]), b"")
