@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
+use acl_runtime::breaker::{BreakerConfig, CircuitBreaker, Window};
+use acl_runtime::clock::Clock;
 use acl_runtime::classify::Idempotency;
 use acl_runtime::pipeline::{AttemptError, Operation, System};
 use acl_runtime::rate_limit::{Algorithm, RateLimiter};
@@ -150,26 +151,29 @@ where
     })
 }
 
+/// The operation every acl line measures: a breaker, a retry budget, an in-memory token
+/// bucket that never refuses, a 5 s timeout, a 30 s deadline, three attempts.
+fn operation(breaker: BreakerConfig, clock: Clock) -> Operation {
+    let system = System::new("vendor", CircuitBreaker::new(breaker).unwrap(), RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap())
+        .rate_limited(RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap())
+        .clock(clock);
+    let backoff = Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap();
+    Operation::new(
+        "op",
+        Arc::new(system),
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+        RetryPolicy::new(3, Duration::from_secs(30), backoff).unwrap(),
+        Idempotency::Idempotent,
+    )
+    .unwrap()
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
 
     // acl: the whole pipeline.
-    let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
-    let limiter = RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap();
-    let system = Arc::new(
-        System::new("vendor", breaker, RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap())
-            .rate_limited(limiter)
-            .clock(acl_runtime::clock::Clock::Tsc),
-    );
-    let op = Operation::new(
-        "op",
-        system,
-        Duration::from_secs(5),
-        Duration::from_secs(30),
-        RetryPolicy::new(3, Duration::from_secs(30), Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap()).unwrap(),
-        Idempotency::Idempotent,
-    )
-    .unwrap();
+    let op = operation(BreakerConfig::default(), Clock::Tsc);
     // Peers: governor (rate limit) + failsafe (breaker) + tokio timeout.
     let quota = governor::Quota::per_second(NonZeroU32::new(1_000_000_000).unwrap()).allow_burst(NonZeroU32::new(1_000_000).unwrap());
     let gov = governor::RateLimiter::direct(quota);
@@ -197,38 +201,12 @@ fn main() {
             tokio::time::timeout(Duration::from_secs(5), fs.call(async { Ok::<u32, ()>(1) })).await.unwrap().unwrap();
         },
     );
-    let op_tokio = Operation::new(
-        "op",
-        Arc::new(System::new("vendor", CircuitBreaker::new(BreakerConfig::default()).unwrap(), RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap())
-            .rate_limited(RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap())),
-        Duration::from_secs(5),
-        Duration::from_secs(30),
-        RetryPolicy::new(3, Duration::from_secs(30), Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap()).unwrap(),
-        Idempotency::Idempotent,
-    )
-    .unwrap();
+    let op_tokio = operation(BreakerConfig::default(), Clock::Tokio);
     measure_async(&rt, "acl pipeline (tokio clock, the default)", || async {
         op_tokio.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
     });
     // The same with a time-based breaker window (successes counted lock-free per bucket).
-    let timed = CircuitBreaker::new(BreakerConfig {
-        window: acl_runtime::breaker::Window::Time(Duration::from_secs(60)),
-        ..BreakerConfig::default()
-    })
-    .unwrap();
-    let op_timed = Operation::new(
-        "op",
-        Arc::new(
-            System::new("vendor", timed, RetryBudget::new(Duration::from_secs(10), 0.2, 10).unwrap())
-                .rate_limited(RateLimiter::in_memory(Algorithm::TokenBucket { rate: 1e12, burst: 1_000_000 }).unwrap())
-                .clock(acl_runtime::clock::Clock::Tsc),
-        ),
-        Duration::from_secs(5),
-        Duration::from_secs(30),
-        RetryPolicy::new(3, Duration::from_secs(30), Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2)).unwrap()).unwrap(),
-        Idempotency::Idempotent,
-    )
-    .unwrap();
+    let op_timed = operation(BreakerConfig { window: Window::Time(Duration::from_secs(60)), ..BreakerConfig::default() }, Clock::Tsc);
     measure_async(&rt, "acl pipeline, time-window breaker (TSC)", || async {
         op_timed.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
     });
