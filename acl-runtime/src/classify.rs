@@ -141,8 +141,12 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// What the server says about its rate limit, read before the 429 arrives: the IETF
-/// draft's `RateLimit` (`limit=100, remaining=0, reset=30`) or `RateLimit-Remaining` /
-/// `RateLimit-Reset` fields, or the legacy `X-RateLimit-*` headers.
+/// draft's `RateLimit` (`limit=100, remaining=0, reset=30`, or `"default";r=0;t=30`),
+/// `RateLimit-Remaining` / `RateLimit-Reset` and `RateLimit-Policy` (`"burst";q=100;w=60`)
+/// fields, or the legacy `X-RateLimit-*` headers.
+/// [`System::observe_rate_limit`](crate::pipeline::System::observe_rate_limit) acts on
+/// it: with nothing left, calls to the system wait for the reset instead of running
+/// into the 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateLimitHint {
     /// Requests allowed in the window.
@@ -151,6 +155,8 @@ pub struct RateLimitHint {
     pub remaining: Option<u64>,
     /// Time until the window resets.
     pub reset: Option<Duration>,
+    /// The window's length (`RateLimit-Policy`'s `w`).
+    pub window: Option<Duration>,
 }
 
 impl RateLimitHint {
@@ -165,42 +171,59 @@ impl RateLimitHint {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let number = |v: &str| v.trim().trim_matches('"').parse::<u64>().ok();
         for (name, value) in headers {
-            let name = name.to_ascii_lowercase();
+            let is = |n: &str| name.eq_ignore_ascii_case(n);
             let value = value.trim();
-            match name.as_str() {
-                "ratelimit" => {
-                    for part in value.split([',', ';']) {
-                        let Some((k, v)) = part.trim().split_once('=') else {
-                            continue;
-                        };
-                        let v: Option<u64> = v.trim().trim_matches('"').parse().ok();
-                        match k.trim() {
-                            "limit" | "l" => hint.limit = v,
-                            "remaining" | "r" => hint.remaining = v,
-                            "reset" | "t" => hint.reset = v.map(Duration::from_secs),
-                            _ => {}
-                        }
+            if is("ratelimit") {
+                for part in value.split([',', ';']) {
+                    let Some((k, v)) = part.trim().split_once('=') else {
+                        continue;
+                    };
+                    match k.trim() {
+                        "limit" | "l" => hint.limit = number(v),
+                        "remaining" | "r" => hint.remaining = number(v),
+                        "reset" | "t" => hint.reset = number(v).map(Duration::from_secs),
+                        _ => {}
                     }
                 }
-                "ratelimit-limit" | "x-ratelimit-limit" => hint.limit = value.parse().ok(),
-                "ratelimit-remaining" | "x-ratelimit-remaining" => {
-                    hint.remaining = value.parse().ok()
+            } else if is("ratelimit-policy") {
+                // The first policy: `"name";q=100;w=60`, or the older `100;w=60`.
+                let first = value.split(',').next().unwrap_or_default();
+                for (i, part) in first.split(';').enumerate() {
+                    match part.trim().split_once('=') {
+                        Some(("q", v)) => hint.limit = hint.limit.or(number(v)),
+                        Some(("w", v)) => hint.window = number(v).map(Duration::from_secs),
+                        None if i == 0 => hint.limit = hint.limit.or(number(part)),
+                        _ => {}
+                    }
                 }
-                "ratelimit-reset" | "x-ratelimit-reset" => {
-                    hint.reset = value.parse::<u64>().ok().map(|v| {
-                        // Large values are epoch seconds, small ones are deltas.
-                        if v > 1_000_000_000 {
-                            Duration::from_secs(v.saturating_sub(now_secs))
-                        } else {
-                            Duration::from_secs(v)
-                        }
-                    })
-                }
-                _ => {}
+            } else if is("ratelimit-limit") || is("x-ratelimit-limit") {
+                hint.limit = number(value);
+            } else if is("ratelimit-remaining") || is("x-ratelimit-remaining") {
+                hint.remaining = number(value);
+            } else if is("ratelimit-reset") || is("x-ratelimit-reset") {
+                hint.reset = number(value).map(|v| {
+                    // Large values are epoch seconds, small ones are deltas.
+                    if v > 1_000_000_000 {
+                        Duration::from_secs(v.saturating_sub(now_secs))
+                    } else {
+                        Duration::from_secs(v)
+                    }
+                });
             }
         }
         hint
+    }
+
+    /// [`RateLimitHint::from_headers`] over a response's header map.
+    pub fn from_header_map(headers: &http::HeaderMap, now: SystemTime) -> Self {
+        Self::from_headers(
+            headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))),
+            now,
+        )
     }
 
     /// How long to hold back the next call: until the reset when nothing remains.
@@ -303,7 +326,8 @@ mod tests {
             RateLimitHint {
                 limit: Some(100),
                 remaining: Some(0),
-                reset: Some(Duration::from_secs(30))
+                reset: Some(Duration::from_secs(30)),
+                window: None,
             }
         );
         assert_eq!(h.pause(), Some(Duration::from_secs(30)));
@@ -317,5 +341,38 @@ mod tests {
         );
         assert_eq!(g.reset, Some(Duration::from_secs(42)));
         assert_eq!(g.pause(), None);
+        // The current draft: structured fields, quota and window from the policy.
+        let d = RateLimitHint::from_headers(
+            [
+                ("ratelimit", r#""default";r=0;t=12"#),
+                (
+                    "RateLimit-Policy",
+                    r#""default";q=100;w=60, "daily";q=1000;w=86400"#,
+                ),
+            ],
+            now,
+        );
+        assert_eq!(
+            d,
+            RateLimitHint {
+                limit: Some(100),
+                remaining: Some(0),
+                reset: Some(Duration::from_secs(12)),
+                window: Some(Duration::from_secs(60)),
+            }
+        );
+        let old = RateLimitHint::from_headers([("RateLimit-Policy", "10;w=1")], now);
+        assert_eq!(
+            (old.limit, old.window),
+            (Some(10), Some(Duration::from_secs(1)))
+        );
+        // From a header map, as a client reads a response.
+        let mut map = http::HeaderMap::new();
+        map.insert("ratelimit-remaining", http::HeaderValue::from_static("0"));
+        map.insert("ratelimit-reset", http::HeaderValue::from_static("3"));
+        assert_eq!(
+            RateLimitHint::from_header_map(&map, now).pause(),
+            Some(Duration::from_secs(3))
+        );
     }
 }

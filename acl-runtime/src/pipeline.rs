@@ -8,13 +8,14 @@
 //! all of it. Time comes from tokio, so `tokio::time::pause` makes tests exact.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tracing::Instrument;
 
 use crate::breaker::{CircuitBreaker, OpenError};
-use crate::classify::{Classifier, FailureClass, Idempotency, Outcome};
+use crate::classify::{Classifier, FailureClass, Idempotency, Outcome, RateLimitHint};
 use crate::clock::{instant_of, Tick};
 use crate::rate_limit::{Decision, KeySlot, RateLimiter, Store};
 use crate::retry::{RetryBudget, RetryPolicy, StopReason};
@@ -30,6 +31,9 @@ pub struct System {
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
     clock: crate::clock::Clock,
+    /// The tick before which the server asked for no more calls (its rate-limit headers
+    /// said nothing is left until a reset); 0 when it did not.
+    server_pause: AtomicU64,
 }
 
 /// Whose retries an operation spends: the critical path's budget, or the background's.
@@ -56,7 +60,29 @@ impl System {
             bulkhead: None,
             classifier: Classifier::default(),
             clock: crate::clock::Clock::Tokio,
+            server_pause: AtomicU64::new(0),
         }
+    }
+
+    /// Notes what a response of this system said about its rate limit (`RateLimit`,
+    /// `RateLimit-*`, `X-RateLimit-*`): with nothing left in its window, calls to the
+    /// system hold back until the reset (clamped like `Retry-After`), waiting or failing
+    /// fast as each operation's [`WhenLimited`] says, instead of running into the 429.
+    /// Generated clients call it on every response; a hand-written transport can too.
+    pub fn observe_rate_limit(&self, hint: &RateLimitHint) {
+        let Some(wait) = hint.pause() else { return };
+        let wait = wait.min(self.classifier.max_retry_after);
+        if !wait.is_zero() {
+            let until = self.clock.tick().saturating_add(wait.as_nanos() as u64);
+            self.server_pause.fetch_max(until, Ordering::Relaxed);
+        }
+    }
+
+    /// How long the server asked calls to hold back from `now`, if it did.
+    #[inline]
+    fn server_says_wait(&self, now: Tick) -> Option<Duration> {
+        let until = self.server_pause.load(Ordering::Relaxed);
+        (until > now).then(|| Duration::from_nanos(until - now))
     }
 
     /// Where calls to this system read the time (default [`Clock::Tokio`](crate::clock::Clock),
@@ -430,30 +456,30 @@ impl Operation {
             let mut n = 0;
             loop {
                 n += 1;
-                // Outbound rate limit.
-                if let Some(limit) = &self.limit {
-                    loop {
-                        let decision = match limit {
-                            OperationLimit::Memory(slot) => slot.check_at(now),
-                            OperationLimit::Shared(l) => {
-                                OperationLimit::shared(l, &self.name, now).await
+                // Outbound rate limit: the server's word first (its headers said nothing is
+                // left until a reset), then the system's own limiter.
+                loop {
+                    let decision = match (sys.server_says_wait(now), &self.limit) {
+                        (Some(wait), _) => Decision::Deny { retry_after: wait },
+                        (None, None) => Decision::Allow,
+                        (None, Some(OperationLimit::Memory(slot))) => slot.check_at(now),
+                        (None, Some(OperationLimit::Shared(l))) => {
+                            OperationLimit::shared(l, &self.name, now).await
+                        }
+                    };
+                    match decision {
+                        Decision::Allow => break,
+                        Decision::Deny { retry_after } => {
+                            Keys::count(&keys.rate_limited);
+                            let left = self.deadline.saturating_sub(since(now, started));
+                            if self.when_limited == WhenLimited::FailFast || retry_after > left {
+                                return Err(CallError::RateLimited {
+                                    operation: self.name.clone(),
+                                    retry_after,
+                                });
                             }
-                        };
-                        match decision {
-                            Decision::Allow => break,
-                            Decision::Deny { retry_after } => {
-                                Keys::count(&keys.rate_limited);
-                                let left = self.deadline.saturating_sub(since(now, started));
-                                if self.when_limited == WhenLimited::FailFast || retry_after > left
-                                {
-                                    return Err(CallError::RateLimited {
-                                        operation: self.name.clone(),
-                                        retry_after,
-                                    });
-                                }
-                                tokio::time::sleep(retry_after).await;
-                                now = sys.clock.tick();
-                            }
+                            tokio::time::sleep(retry_after).await;
+                            now = sys.clock.tick();
                         }
                     }
                 }
@@ -937,6 +963,52 @@ mod tests {
             .call(|_| async { Ok::<_, AttemptError<()>>(()) })
             .await;
         assert!(matches!(r, Err(CallError::RateLimited { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_saying_nothing_is_left_holds_calls_back_until_its_reset() {
+        let sys = system(100);
+        let o = op(sys.clone(), "GET", false);
+        let hint = |remaining: u64, reset: u64| RateLimitHint {
+            remaining: Some(remaining),
+            reset: Some(Duration::from_secs(reset)),
+            ..RateLimitHint::default()
+        };
+        // Something left: no pause.
+        sys.observe_rate_limit(&hint(3, 30));
+        let start = tokio::time::Instant::now();
+        o.call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await
+            .unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Nothing left for 2 s: failing fast says how long, waiting waits exactly that.
+        sys.observe_rate_limit(&hint(0, 2));
+        let r = o
+            .clone()
+            .when_limited(WhenLimited::FailFast)
+            .call(|_| async { Ok::<_, AttemptError<()>>(()) })
+            .await;
+        assert!(
+            matches!(r, Err(CallError::RateLimited { retry_after, .. }) if retry_after == 2 * S),
+            "{r:?}"
+        );
+        let calls = AtomicU32::new(0);
+        o.call(|_| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, AttemptError<()>>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(start.elapsed(), 2 * S);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A reset past the deadline (10 s) fails at once instead of waiting in vain; a
+        // server asking for an hour is clamped like Retry-After (60 s).
+        sys.observe_rate_limit(&hint(0, 3600));
+        let r = o.call(|_| async { Ok::<_, AttemptError<()>>(()) }).await;
+        assert!(
+            matches!(r, Err(CallError::RateLimited { retry_after, .. }) if retry_after == 60 * S),
+            "{r:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

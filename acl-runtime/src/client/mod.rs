@@ -927,9 +927,11 @@ impl<'a> Request<'a> {
         decode: fn(&RawResponse) -> Decoded<R>,
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<R, Error<E>> {
+        let system = self.core.operations[self.op].system();
         self.execute(decode_error, move |transport, request| async move {
             let url = request.uri().to_string();
             let response = transport.send(request).await.map_err(transport_failure)?;
+            observe_rate_limit(system, response.headers());
             let raw = raw_response(url, response);
             if raw.status >= 400 {
                 return Err(error_status(raw));
@@ -952,12 +954,14 @@ impl<'a> Request<'a> {
         documented: fn(u16) -> bool,
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<StreamResponse, Error<E>> {
+        let system = self.core.operations[self.op].system();
         self.execute(decode_error, move |transport, request| async move {
             let url = request.uri().to_string();
             let response = transport
                 .send_streaming(request)
                 .await
                 .map_err(transport_failure)?;
+            observe_rate_limit(system, response.headers());
             let (parts, body) = response.into_parts();
             let status = parts.status.as_u16();
             if status < 400 && documented(status) {
@@ -1235,6 +1239,14 @@ impl<T: DeserializeOwned> EventStream<T> {
                 .map_err(|error| EventStreamError::Invalid { event, error }),
         )
     }
+}
+
+/// Every response's rate-limit headers reach its system, so that calls hold back when
+/// the vendor says nothing is left (before its 429).
+fn observe_rate_limit(system: &crate::pipeline::System, headers: &http::HeaderMap) {
+    let hint =
+        crate::classify::RateLimitHint::from_header_map(headers, std::time::SystemTime::now());
+    system.observe_rate_limit(&hint);
 }
 
 fn transport_failure(e: TransportError) -> AttemptError<Failure> {

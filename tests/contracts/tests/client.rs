@@ -419,6 +419,29 @@ async fn retry_after_is_honoured_in_both_forms() {
 }
 
 #[tokio::test]
+async fn a_vendor_saying_nothing_is_left_holds_the_next_call_back_until_its_reset() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    // A success that says the window is spent for one more second.
+    v.script([
+        reply(200, CHARGE)
+            .with("ratelimit-remaining", "0")
+            .with("ratelimit-reset", "1"),
+        reply(200, CHARGE),
+    ]);
+    c.get_charge("ch_1").await.unwrap();
+    let started = Instant::now();
+    c.get_charge("ch_1").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "the second call waited for the reset: {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "within the deadline");
+    assert_eq!(v.seen().len(), 2, "and no 429 was provoked");
+}
+
+#[tokio::test]
 async fn latency_past_the_timeout_times_out_every_attempt_within_the_deadline() {
     let (v, base) = vendor().await;
     v.script((0..3).map(|_| reply(201, CHARGE).after(Duration::from_secs(2))));
