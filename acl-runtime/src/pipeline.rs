@@ -28,6 +28,7 @@ pub struct System {
     budget: RetryBudget,
     background: Option<RetryBudget>,
     limiter: Option<Limiter>,
+    limit_scope: LimitScope,
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
     clock: crate::clock::Clock,
@@ -57,6 +58,7 @@ impl System {
             budget,
             background: None,
             limiter: None,
+            limit_scope: LimitScope::System,
             bulkhead: None,
             classifier: Classifier::default(),
             clock: crate::clock::Clock::Tokio,
@@ -115,6 +117,13 @@ impl System {
         self
     }
 
+    /// Which calls share the outbound limit (default: every call to the system, as a
+    /// vendor counts them).
+    pub fn limit_scope(mut self, scope: LimitScope) -> Self {
+        self.limit_scope = scope;
+        self
+    }
+
     /// Limits outbound calls to this system (in memory: one process's calls).
     pub fn rate_limited(mut self, limiter: RateLimiter) -> Self {
         self.limiter = Some(Limiter::Memory(limiter));
@@ -161,20 +170,31 @@ impl<S: Store> Decide for RateLimiter<S> {
     }
 }
 
+/// Which calls count against one outbound limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitScope {
+    /// Every call to the system: the limit is the system's (its key is the system's name).
+    #[default]
+    System,
+    /// Each operation on its own (its key is the operation's name), for vendors that
+    /// limit per endpoint.
+    Operation,
+}
+
 /// An operation's outbound limiter, resolved when the operation is built.
 #[derive(Clone)]
 enum OperationLimit {
-    /// In memory: the operation's key, bound once (no map lookup per call).
+    /// In memory: the key, bound once (no map lookup per call).
     Memory(KeySlot),
-    /// A shared store: each decision runs on tokio's blocking pool.
-    Shared(Arc<dyn Decide>),
+    /// A shared store, with the key: each decision runs on tokio's blocking pool.
+    Shared(Arc<dyn Decide>, Arc<str>),
 }
 
 impl std::fmt::Debug for OperationLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OperationLimit::Memory(slot) => slot.fmt(f),
-            OperationLimit::Shared(_) => f.write_str("SharedLimiter"),
+            OperationLimit::Shared(_, key) => write!(f, "SharedLimiter({key})"),
         }
     }
 }
@@ -183,7 +203,7 @@ impl OperationLimit {
     fn of(limiter: &Limiter, key: &str) -> Self {
         match limiter {
             Limiter::Memory(l) => OperationLimit::Memory(l.slot(key)),
-            Limiter::Shared(l) => OperationLimit::Shared(l.clone()),
+            Limiter::Shared(l) => OperationLimit::Shared(l.clone(), key.into()),
         }
     }
 
@@ -369,10 +389,11 @@ impl Operation {
         }
         let name = name.into();
         let keys = Arc::new(Keys::new(&system.name, &name));
-        let limit = system
-            .limiter
-            .as_ref()
-            .map(|l| OperationLimit::of(l, &name));
+        let key = match system.limit_scope {
+            LimitScope::System => system.name.as_str(),
+            LimitScope::Operation => name.as_str(),
+        };
+        let limit = system.limiter.as_ref().map(|l| OperationLimit::of(l, key));
         Ok(Self {
             limit,
             keys,
@@ -463,8 +484,8 @@ impl Operation {
                         (Some(wait), _) => Decision::Deny { retry_after: wait },
                         (None, None) => Decision::Allow,
                         (None, Some(OperationLimit::Memory(slot))) => slot.check_at(now),
-                        (None, Some(OperationLimit::Shared(l))) => {
-                            OperationLimit::shared(l, &self.name, now).await
+                        (None, Some(OperationLimit::Shared(l, key))) => {
+                            OperationLimit::shared(l, key, now).await
                         }
                     };
                     match decision {
@@ -963,6 +984,52 @@ mod tests {
             .call(|_| async { Ok::<_, AttemptError<()>>(()) })
             .await;
         assert!(matches!(r, Err(CallError::RateLimited { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn operations_share_the_system_limit_unless_scoped_per_operation() {
+        let two_per_second = || {
+            RateLimiter::in_memory(Algorithm::TokenBucket {
+                rate: 2.0,
+                burst: 1,
+            })
+            .unwrap()
+        };
+        let named = |sys: &Arc<System>, name: &str| {
+            Operation::new(
+                name,
+                sys.clone(),
+                S,
+                10 * S,
+                RetryPolicy::new(1, 10 * S, Backoff::fixed(MS)).unwrap(),
+                Idempotency::Idempotent,
+            )
+            .unwrap()
+            .when_limited(WhenLimited::FailFast)
+        };
+        let ok = || async { Ok::<_, AttemptError<()>>(()) };
+        let limited =
+            |r: &Result<(), CallError<()>>| matches!(r, Err(CallError::RateLimited { .. }));
+        for (scope, second_refused) in [(LimitScope::System, true), (LimitScope::Operation, false)]
+        {
+            let breaker = CircuitBreaker::new(BreakerConfig::default()).unwrap();
+            let sys = Arc::new(
+                System::new("vendor", breaker, RetryBudget::new(10 * S, 0.2, 1).unwrap())
+                    .rate_limited(two_per_second())
+                    .limit_scope(scope),
+            );
+            let (a, b) = (named(&sys, "a"), named(&sys, "b"));
+            assert!(a.call(|_| ok()).await.is_ok());
+            assert_eq!(
+                limited(&b.call(|_| ok()).await),
+                second_refused,
+                "{scope:?}"
+            );
+            assert!(
+                limited(&a.call(|_| ok()).await),
+                "{scope:?}: a's own burst is spent"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -437,7 +437,10 @@ async fn a_vendor_saying_nothing_is_left_holds_the_next_call_back_until_its_rese
         "the second call waited for the reset: {:?}",
         started.elapsed()
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "within the deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "within the deadline"
+    );
     assert_eq!(v.seen().len(), 2, "and no 429 was provoked");
 }
 
