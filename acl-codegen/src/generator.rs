@@ -72,7 +72,15 @@ pub struct Settings {
     /// Dialect of JSON Schema documents that do not say (`$schema`).
     pub default_dialect: Dialect,
     /// URI prefixes served from local folders (`https://example.com/schemas/` -> `schemas/`).
+    /// Their folders may be read by `$ref`s.
     pub uri_map: Vec<(String, PathBuf)>,
+    /// Folders besides the contract's own that `$ref`s may read (`--allow-dir`). Nothing
+    /// else on the machine is read: a reference outside is an error at its pointer.
+    pub allow_dirs: Vec<PathBuf>,
+    /// Largest contract file read, in bytes (default 128 MiB).
+    pub max_file_bytes: u64,
+    /// Largest total of one contract's files, in bytes (default 512 MiB).
+    pub max_contract_bytes: u64,
     /// Generate the typed client (`client` module) when the contract has operations
     /// (default: on).
     pub client: bool,
@@ -90,6 +98,9 @@ impl Default for Settings {
             root_name: None,
             default_dialect: Dialect::Draft2020,
             uri_map: Vec::new(),
+            allow_dirs: Vec::new(),
+            max_file_bytes: crate::load::Access::default().max_file_bytes,
+            max_contract_bytes: crate::load::Access::default().max_contract_bytes,
             client: true,
             subset: crate::Subset::default(),
         }
@@ -150,9 +161,34 @@ impl Generator {
                 .name("acl-codegen".into())
                 .stack_size(256 << 20)
                 .spawn_scoped(scope, move || {
-                    let mut docs = Documents::new(settings.uri_map.clone());
+                    let mut docs = Documents::with_access(
+                        settings.uri_map.clone(),
+                        crate::load::Access {
+                            allow_dirs: settings.allow_dirs.clone(),
+                            max_file_bytes: settings.max_file_bytes,
+                            max_contract_bytes: settings.max_contract_bytes,
+                        },
+                    );
                     let root = docs.load_path(path)?;
                     let (mut api, mut diags) = Lowerer::new(&mut docs, settings).lower(root);
+                    for doc in docs.all() {
+                        for pointer in &doc.duplicates {
+                            diags.push(crate::Diagnostic {
+                                severity: Severity::Error,
+                                code: "duplicate-key",
+                                location: crate::diagnostics::Location {
+                                    file: doc.path.clone(),
+                                    pointer: pointer.clone(),
+                                    line: None,
+                                    column: None,
+                                },
+                                message: "this key appears more than once in its object; \
+                                          only the last one was read"
+                                    .into(),
+                                help: Some("merge the two entries into one".into()),
+                            });
+                        }
+                    }
                     for (selector, closest) in crate::subset::apply(&mut api, &settings.subset) {
                         diags.push(crate::Diagnostic {
                             severity: Severity::Error,
@@ -676,6 +712,12 @@ impl Builder {
     /// Serve references under `prefix` from the local folder `dir`.
     pub fn map_uri(mut self, prefix: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
         self.settings.uri_map.push((prefix.into(), dir.into()));
+        self
+    }
+
+    /// Let `$ref`s read files under `dir` too (besides the contract's folder); repeatable.
+    pub fn allow_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.settings.allow_dirs.push(dir.into());
         self
     }
 

@@ -83,6 +83,10 @@ struct Common {
     /// Serve references under a URI prefix from a local folder: PREFIX=DIR.
     #[arg(long = "map-uri", value_name = "PREFIX=DIR")]
     map_uri: Vec<String>,
+    /// Let `$ref`s read files under DIR too (repeatable); by default only the
+    /// contract's folder (and the --map-uri folders) may be read.
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    allow_dirs: Vec<PathBuf>,
     /// Only operations with this tag (repeatable), and the types they reach.
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
@@ -104,6 +108,7 @@ impl Common {
             schemars: self.schemars,
             open_enums: !self.closed_enums,
             client: !self.no_client,
+            allow_dirs: self.allow_dirs.clone(),
             subset: acl_codegen::Subset {
                 tags: self.tags.clone(),
                 operations: self.operations.clone(),

@@ -1,6 +1,7 @@
 //! Loading contract files: JSON or YAML, every file a `$ref` reaches, each addressed by
 //! its URI, with source positions for diagnostics.
 
+pub(crate) mod json;
 pub mod yaml;
 
 use std::collections::HashMap;
@@ -44,6 +45,40 @@ pub enum LoadError {
         /// Why.
         message: String,
     },
+    /// A reference names a file the contract may not read: outside the allowed folders,
+    /// not a regular file, or over a size cap.
+    #[error("refused to read {path}: {message}")]
+    Refused {
+        /// The file, as named.
+        path: PathBuf,
+        /// Which rule refused it, and how to allow it.
+        message: String,
+    },
+}
+
+/// What a contract may make the loader read. A contract comes from outside: its `$ref`s
+/// must not read `/etc/passwd`, `/proc/self/environ`, a device that never ends or a file
+/// larger than memory, and embed it in the generated crate.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Folders (besides the root contract's own) whose files `$ref`s may read; the
+    /// targets of the URI map are added to these.
+    pub allow_dirs: Vec<PathBuf>,
+    /// Largest file read (bytes).
+    pub max_file_bytes: u64,
+    /// Largest total of every file of one contract (bytes).
+    pub max_contract_bytes: u64,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Self {
+            allow_dirs: Vec::new(),
+            // Real contracts reach 47 MB (Azure, Stripe's spec with expansions).
+            max_file_bytes: 128 << 20,
+            max_contract_bytes: 512 << 20,
+        }
+    }
 }
 
 /// One loaded file.
@@ -57,6 +92,8 @@ pub struct Document {
     pub text: String,
     /// Its content (shared, so lowering can hold it while it reports diagnostics).
     pub value: std::sync::Arc<Value>,
+    /// JSON pointers of keys that appear twice in their object (the last was kept).
+    pub duplicates: Vec<String>,
     positions: OnceLock<HashMap<String, (usize, usize)>>,
 }
 
@@ -81,24 +118,30 @@ pub struct Documents {
     docs: Vec<Document>,
     by_uri: HashMap<String, DocId>,
     uri_map: Vec<(String, PathBuf)>,
+    access: Access,
+    /// Canonical folders files may be read from: the root's, the allowed ones, the URI
+    /// map's targets (filled when the root is loaded).
+    allowed: Vec<PathBuf>,
+    /// Bytes read so far.
+    read_bytes: u64,
 }
 
 /// Parses a contract text, JSON when the file says so (or looks like it), YAML otherwise.
-/// Returns the value and, when the YAML reader had to patch the text, the patched text.
-pub fn parse_text(path: &Path, text: &str) -> Result<(Value, Option<String>), LoadError> {
+/// A UTF-8 byte-order mark at the start is skipped (RFC 8259 and YAML 1.2 allow it;
+/// .NET tools write one).
+pub fn parse_text(path: &Path, text: &str) -> Result<yaml::Parsed, LoadError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || text.trim_start().starts_with('{');
     if is_json {
-        return serde_json::from_str(text)
-            .map(|v| (v, None))
-            .map_err(|e| LoadError::Parse {
-                path: path.to_path_buf(),
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            });
+        return json::parse(text).map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        });
     }
     yaml::parse(text).map_err(|e| LoadError::Parse {
         path: path.to_path_buf(),
@@ -112,18 +155,40 @@ impl Documents {
     /// An empty set; `uri_map` maps URI prefixes (`https://schemas.example.com/`) to
     /// local folders, for contracts that reference documents by absolute URI.
     pub fn new(uri_map: Vec<(String, PathBuf)>) -> Self {
+        Self::with_access(uri_map, Access::default())
+    }
+
+    /// An empty set that reads only what `access` allows.
+    pub fn with_access(uri_map: Vec<(String, PathBuf)>, access: Access) -> Self {
         Self {
             uri_map,
+            access,
             ..Self::default()
         }
     }
 
-    /// Loads the root contract file.
+    /// Loads the root contract file. Its folder, the allowed folders and the URI map's
+    /// targets are the only places later files may come from.
     pub fn load_path(&mut self, path: &Path) -> Result<DocId, LoadError> {
         let abs = std::path::absolute(path).map_err(|source| LoadError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| LoadError::Io { path: p, source }
+        };
+        let folder = abs.parent().unwrap_or(Path::new("/"));
+        self.allowed = vec![folder.canonicalize().map_err(io(folder))?];
+        let mut extra: Vec<PathBuf> = self.access.allow_dirs.clone();
+        extra.extend(self.uri_map.iter().map(|(_, dir)| dir.clone()));
+        for dir in extra {
+            // A folder that does not exist allows nothing; the error comes when a
+            // reference needs it.
+            if let Ok(c) = dir.canonicalize() {
+                self.allowed.push(c);
+            }
+        }
         let uri = Url::from_file_path(&abs).map_err(|_| LoadError::Unreachable {
             uri: abs.display().to_string(),
             message: "not an absolute path".into(),
@@ -135,10 +200,7 @@ impl Documents {
         if let Some(id) = self.by_uri.get(uri.as_str()) {
             return Ok(*id);
         }
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = self.read_confined(&path)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -149,8 +211,76 @@ impl Documents {
                 message: "the file is not UTF-8".into(),
             }
         })?;
-        let (value, patched) = parse_text(&path, &text)?;
-        Ok(self.insert(uri, path, patched.unwrap_or(text), value))
+        let parsed = parse_text(&path, &text)?;
+        let text = match parsed.patched {
+            Some(patched) => patched,
+            // Positions are read from the text without its byte-order mark.
+            None => match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            },
+        };
+        let id = self.insert(uri, path, text, parsed.value);
+        self.docs[id].duplicates = parsed.duplicates;
+        Ok(id)
+    }
+
+    /// Reads `path` if the rules allow it: after symlinks are resolved it lies in an
+    /// allowed folder (the root file itself always may be read), it is a regular file,
+    /// and it fits the size caps. The size is enforced on the bytes read, not on what
+    /// the file system says (`/proc` files say 0).
+    fn read_confined(&mut self, path: &Path) -> Result<Vec<u8>, LoadError> {
+        use std::io::Read;
+        let refused = |message: String| LoadError::Refused {
+            path: path.to_path_buf(),
+            message,
+        };
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let real = path.canonicalize().map_err(io)?;
+        let is_root = self.docs.is_empty();
+        if !is_root && !self.allowed.iter().any(|dir| real.starts_with(dir)) {
+            return Err(refused(format!(
+                "it is outside the contract's folder ({}) and the allowed folders; \
+                 references may only read files there (allow a folder with `--allow-dir DIR` \
+                 or `Builder::allow_dir`)",
+                self.allowed
+                    .first()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        let file = std::fs::File::open(&real).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(refused(
+                "it is not a regular file (a device, a pipe or a folder)".into(),
+            ));
+        }
+        let left = self
+            .access
+            .max_contract_bytes
+            .saturating_sub(self.read_bytes);
+        let cap = self.access.max_file_bytes.min(left);
+        let mut bytes = Vec::with_capacity(meta.len().min(cap) as usize);
+        file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > cap {
+            return Err(refused(if cap < self.access.max_file_bytes {
+                format!(
+                    "the contract's files together exceed {} bytes (Settings::max_contract_bytes)",
+                    self.access.max_contract_bytes
+                )
+            } else {
+                format!(
+                    "it is larger than {} bytes (Settings::max_file_bytes)",
+                    self.access.max_file_bytes
+                )
+            }));
+        }
+        self.read_bytes += bytes.len() as u64;
+        Ok(bytes)
     }
 
     /// Adds an in-memory document (tests, embedded schemas).
@@ -162,6 +292,7 @@ impl Documents {
             path,
             text,
             value: std::sync::Arc::new(value),
+            duplicates: Vec::new(),
             positions: OnceLock::new(),
         });
         id

@@ -26,17 +26,41 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// Aliases may expand to at most this many nodes in all: a 600-byte "billion laughs"
+/// (anchors of anchors) otherwise expands to gigabytes. Real contracts that use anchors
+/// reuse a few small fragments.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// An open container: its content, the pending key of a map, its anchor, and the
+/// number of nodes in it so far (for the alias budget).
 enum Frame {
-    Seq(Vec<Value>, usize),
-    Map(Map<String, Value>, Option<String>, usize),
+    Seq(Vec<Value>, usize, usize),
+    Map(Map<String, Value>, Option<String>, usize, usize),
 }
 
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values with their node counts.
+    anchors: HashMap<usize, (Value, usize)>,
     root: Option<Value>,
     error: Option<YamlError>,
     documents: usize,
+    /// Nodes produced by aliases so far.
+    alias_nodes: usize,
+    /// JSON pointers of mapping keys that appear twice in their mapping.
+    duplicates: Vec<String>,
+}
+
+/// A YAML (or JSON) text read into a value.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The value.
+    pub value: Value,
+    /// The text actually parsed, when under-indented quoted scalars had to be patched.
+    pub patched: Option<String>,
+    /// JSON pointers of keys that appear more than once in their mapping (the last one
+    /// is kept; a contract with duplicate keys is ambiguous and reported as an error).
+    pub duplicates: Vec<String>,
 }
 
 fn scalar(text: String, style: TScalarStyle, tag: Option<&yaml_rust2::parser::Tag>) -> Value {
@@ -94,14 +118,34 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, value: Value, anchor: usize, mark: Marker) {
+    /// The JSON pointer of the value the innermost open container is about to receive
+    /// under `key` (for a map) .
+    fn pointer_to(&self, key: &str) -> String {
+        let mut out = String::new();
+        let depth = self.stack.len();
+        for (i, frame) in self.stack.iter().enumerate() {
+            out.push('/');
+            match frame {
+                _ if i + 1 == depth => out.push_str(&crate::load::escape(key)),
+                Frame::Seq(items, ..) => out.push_str(&items.len().to_string()),
+                Frame::Map(_, k, ..) => out.push_str(&crate::load::escape(k.as_deref().unwrap_or(""))),
+            }
+        }
+        out
+    }
+
+    fn add(&mut self, value: Value, anchor: usize, nodes: usize, mark: Marker) {
         if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), nodes));
+        }
+        match self.stack.last_mut() {
+            Some(Frame::Seq(_, _, n)) | Some(Frame::Map(_, _, _, n)) => *n += nodes,
+            None => {}
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map(map, key, _)) => match key.take() {
+            Some(Frame::Seq(items, ..)) => items.push(value),
+            Some(Frame::Map(map, key, ..)) => match key.take() {
                 None => {
                     let k = match value {
                         Value::String(s) => s,
@@ -119,14 +163,27 @@ impl Builder {
                     *key = Some(k);
                 }
                 Some(k) => {
-                    map.insert(k, value);
+                    if map.contains_key(&k) {
+                        // Put the key back to name the place, then record it.
+                        let pointer = {
+                            let k2 = k.clone();
+                            if let Some(Frame::Map(_, key, ..)) = self.stack.last_mut() {
+                                *key = None;
+                            }
+                            self.pointer_to(&k2)
+                        };
+                        self.duplicates.push(pointer);
+                    }
+                    if let Some(Frame::Map(map, ..)) = self.stack.last_mut() {
+                        map.insert(k, value);
+                    }
                 }
             },
         }
     }
 
     fn key_text(&self, text: &str) -> bool {
-        matches!(self.stack.last(), Some(Frame::Map(_, None, _))) && !text.is_empty()
+        matches!(self.stack.last(), Some(Frame::Map(_, None, ..))) && !text.is_empty()
     }
 }
 
@@ -152,10 +209,23 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     scalar(text, style, tag.as_ref())
                 };
-                self.add(value, anchor, mark);
+                self.add(value, anchor, 1, mark);
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.add(v, 0, mark),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, nodes)) if self.alias_nodes + nodes > MAX_ALIAS_NODES => {
+                    self.fail(
+                        mark,
+                        format!(
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes \
+                             (anchors of anchors: a YAML alias bomb?)"
+                        ),
+                    );
+                }
+                Some((v, nodes)) => {
+                    let (v, nodes) = (v.clone(), *nodes);
+                    self.alias_nodes += nodes;
+                    self.add(v, 0, nodes, mark)
+                }
                 None => self.fail(mark, "an alias refers to an unknown anchor"),
             },
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -164,19 +234,19 @@ impl MarkedEventReceiver for Builder {
                     return;
                 }
                 let frame = if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq(Vec::new(), anchor)
+                    Frame::Seq(Vec::new(), anchor, 1)
                 } else {
-                    Frame::Map(Map::new(), None, anchor)
+                    Frame::Map(Map::new(), None, anchor, 1)
                 };
                 self.stack.push(frame);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (value, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq(items, a)) => (Value::Array(items), a),
-                    Some(Frame::Map(map, _, a)) => (Value::Object(map), a),
+                let (value, anchor, nodes) = match self.stack.pop() {
+                    Some(Frame::Seq(items, a, n)) => (Value::Array(items), a, n),
+                    Some(Frame::Map(map, _, a, n)) => (Value::Object(map), a, n),
                     None => return,
                 };
-                self.add(value, anchor, mark);
+                self.add(value, anchor, nodes, mark);
             }
             _ => {}
         }
@@ -187,22 +257,50 @@ impl MarkedEventReceiver for Builder {
 ///
 /// Multi-line quoted scalars whose continuation lines are not indented past their key
 /// are refused by yaml-rust2 but accepted by libyaml, and vendors publish them (Docker's
-/// contract does). Such a line is indented and the text parsed again; leading white space
-/// of continuation lines is not part of the value, so the value is the same. The text
-/// actually parsed is returned when it differs, for positions.
-pub fn parse(text: &str) -> Result<(Value, Option<String>), YamlError> {
+/// contract does). At the first such error every such scalar from there on is indented
+/// in one pass over the lines and the text parsed again (re-parsing once per scalar was
+/// quadratic); leading white space of continuation lines is not part of the value, so
+/// the value is the same. The text actually parsed is returned when it differs, for
+/// positions.
+pub fn parse(text: &str) -> Result<Parsed, YamlError> {
+    parse_counted(text).map(|(p, _)| p)
+}
+
+/// Re-parses after one-scalar fixes at most this many times (the one-pass fix handles
+/// every case seen in published contracts; this bounds the work when it does not).
+const MAX_REPARSES: usize = 32;
+
+/// [`parse`], and how many times the text was parsed.
+fn parse_counted(text: &str) -> Result<(Parsed, usize), YamlError> {
     let mut patched: Option<String> = None;
-    for _ in 0..10_000 {
+    let mut swept = false;
+    for round in 1..=MAX_REPARSES {
         let current = patched.as_deref().unwrap_or(text);
         match parse_once(current) {
             Err(e) if e.message.contains("invalid indentation in quoted scalar") => {
-                match reindent_quoted(current, e.line, e.column) {
+                let next = if swept {
+                    reindent_quoted(current, e.line, e.column)
+                } else {
+                    swept = true;
+                    reindent_all_quoted(current, e.line.saturating_sub(1))
+                        .or_else(|| reindent_quoted(current, e.line, e.column))
+                };
+                match next {
                     Some(next) => patched = Some(next),
                     None => return Err(e),
                 }
             }
             Err(e) => return Err(e),
-            Ok(v) => return Ok((v, patched)),
+            Ok((value, duplicates)) => {
+                return Ok((
+                    Parsed {
+                        value,
+                        patched,
+                        duplicates,
+                    },
+                    round,
+                ))
+            }
         }
     }
     Err(YamlError {
@@ -210,6 +308,117 @@ pub fn parse(text: &str) -> Result<(Value, Option<String>), YamlError> {
         column: 1,
         message: "too many badly indented quoted scalars".into(),
     })
+}
+
+/// Where the value of a block-style line starts (after `- ` markers and a `key: `),
+/// as a char index, or `None` when the line holds no value.
+fn value_start(chars: &[char]) -> Option<usize> {
+    let mut i = chars.iter().take_while(|c| **c == ' ').count();
+    while chars.get(i) == Some(&'-') && chars.get(i + 1) == Some(&' ') {
+        i += 2;
+        while chars.get(i) == Some(&' ') {
+            i += 1;
+        }
+    }
+    // A quoted value right after the markers (a sequence item, or a quoted key).
+    if matches!(chars.get(i), Some('"') | Some('\'')) {
+        let quote = chars[i];
+        // A quoted key is followed by `:`; find the close on this line.
+        let close = (i + 1..chars.len()).find(|j| chars[*j] == quote && chars[*j - 1] != '\\');
+        match close {
+            Some(c) if chars.get(c + 1) == Some(&':') => i = c + 2,
+            _ => return Some(i),
+        }
+    } else {
+        // A plain key: up to the first `: ` (or a final `:`).
+        let mut j = i;
+        loop {
+            match chars.get(j) {
+                None => return None,
+                Some(':') if matches!(chars.get(j + 1), None | Some(' ')) => break,
+                Some('#') if j > 0 && chars[j - 1] == ' ' => return None,
+                _ => j += 1,
+            }
+        }
+        i = j + 1;
+    }
+    while chars.get(i) == Some(&' ') {
+        i += 1;
+    }
+    (i < chars.len()).then_some(i)
+}
+
+/// Indents, in one pass from line `from` (0-based), every quoted scalar whose
+/// continuation lines are not indented past the line it starts on. Block scalars
+/// (`|`, `>`) are skipped: their lines are content.
+fn reindent_all_quoted(text: &str, from: usize) -> Option<String> {
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let mut changed = false;
+    let mut block: Option<usize> = None;
+    let mut row = from;
+    while row < lines.len() {
+        let chars: Vec<char> = lines[row].chars().collect();
+        let indent = chars.iter().take_while(|c| **c == ' ').count();
+        let blank = lines[row].trim().is_empty();
+        if let Some(parent) = block {
+            if blank || indent > parent {
+                row += 1;
+                continue;
+            }
+            block = None;
+        }
+        let Some(start) = value_start(&chars) else {
+            row += 1;
+            continue;
+        };
+        match chars[start] {
+            '|' | '>' => {
+                block = Some(indent);
+                row += 1;
+            }
+            quote @ ('"' | '\'') => {
+                let Some(end_row) = closing_row(&lines, row, start + 1, quote) else {
+                    return changed.then(|| lines.join("\n"));
+                };
+                for l in lines.iter_mut().take(end_row + 1).skip(row + 1) {
+                    let n = l.chars().take_while(|c| *c == ' ').count();
+                    if n <= indent && !l.trim().is_empty() {
+                        *l = format!("{}{}", " ".repeat(indent + 2 - n), l);
+                        changed = true;
+                    }
+                }
+                row = end_row + 1;
+            }
+            _ => row += 1,
+        }
+    }
+    changed.then(|| lines.join("\n"))
+}
+
+/// The row on which the quoted scalar opened at `row`:`col - 1` closes.
+fn closing_row(lines: &[String], row: usize, col: usize, quote: char) -> Option<usize> {
+    let (mut row, mut col) = (row, col);
+    while row < lines.len() {
+        let chars: Vec<char> = lines[row].chars().collect();
+        while col < chars.len() {
+            let c = chars[col];
+            if quote == '"' && c == '\\' {
+                col += 2;
+                continue;
+            }
+            if c == quote {
+                if quote == '\'' && chars.get(col + 1) == Some(&'\'') {
+                    col += 2;
+                    continue;
+                }
+                return Some(row);
+            }
+            col += 1;
+        }
+        row += 1;
+        col = 0;
+    }
+    None
 }
 
 /// Indents the continuation lines of the quoted scalar that starts at `line`:`column`
@@ -224,32 +433,7 @@ fn reindent_quoted(text: &str, line: usize, column: usize) -> Option<String> {
         return None;
     }
     let base = first.iter().take_while(|c| **c == ' ').count();
-    // Find the closing quote, honouring escapes.
-    let mut row = start;
-    let mut col = quote_at + 1;
-    let mut end_row = None;
-    'scan: while row < lines.len() {
-        let chars: Vec<char> = lines[row].chars().collect();
-        while col < chars.len() {
-            let c = chars[col];
-            if quote == '"' && c == '\\' {
-                col += 2;
-                continue;
-            }
-            if c == quote {
-                if quote == '\'' && chars.get(col + 1) == Some(&'\'') {
-                    col += 2;
-                    continue;
-                }
-                end_row = Some(row);
-                break 'scan;
-            }
-            col += 1;
-        }
-        row += 1;
-        col = 0;
-    }
-    let end_row = end_row?;
+    let end_row = closing_row(&lines, start, quote_at + 1, quote)?;
     let mut changed = false;
     for l in lines.iter_mut().take(end_row + 1).skip(start + 1) {
         let indent = l.chars().take_while(|c| *c == ' ').count();
@@ -261,13 +445,15 @@ fn reindent_quoted(text: &str, line: usize, column: usize) -> Option<String> {
     changed.then(|| lines.join("\n"))
 }
 
-fn parse_once(text: &str) -> Result<Value, YamlError> {
+fn parse_once(text: &str) -> Result<(Value, Vec<String>), YamlError> {
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
         error: None,
         documents: 0,
+        alias_nodes: 0,
+        duplicates: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
@@ -280,7 +466,7 @@ fn parse_once(text: &str) -> Result<Value, YamlError> {
     if let Some(e) = builder.error {
         return Err(e);
     }
-    Ok(builder.root.unwrap_or(Value::Null))
+    Ok((builder.root.unwrap_or(Value::Null), builder.duplicates))
 }
 
 /// Line and column (1-based) of every node, by JSON pointer.
@@ -366,9 +552,10 @@ mod tests {
 
     #[test]
     fn numeric_keys_stay_text_and_values_are_typed() {
-        let (v, _) =
+        let v =
             parse("responses:\n  200:\n    n: 3\n    f: 1.5\n    s: '3'\n    b: true\n    z: ~\n")
-                .unwrap();
+                .unwrap()
+                .value;
         let r = &v["responses"]["200"];
         assert_eq!(r["n"], Value::from(3));
         assert_eq!(r["f"], Value::from(1.5));
@@ -379,15 +566,58 @@ mod tests {
 
     #[test]
     fn anchors_and_aliases_are_copied() {
-        let (v, _) = parse("a: &x {k: 1}\nb: *x\n").unwrap();
+        let v = parse("a: &x {k: 1}\nb: *x\n").unwrap().value;
         assert_eq!(v["a"], v["b"]);
     }
 
     #[test]
     fn under_indented_quoted_scalars_are_read_like_libyaml() {
-        let (v, patched) = parse("a:\n  b: \"one\n  two\"\n  c: 1\n").unwrap();
-        assert_eq!(v["a"]["b"], Value::from("one two"));
-        assert!(patched.is_some());
+        let p = parse("a:\n  b: \"one\n  two\"\n  c: 1\n").unwrap();
+        assert_eq!(p.value["a"]["b"], Value::from("one two"));
+        assert!(p.patched.is_some());
+    }
+
+    #[test]
+    fn many_under_indented_scalars_are_fixed_in_one_pass() {
+        let mut text = String::from("a:\n");
+        for i in 0..1000 {
+            text.push_str(&format!("  k{i}: \"one\n  two\"\n  b{i}: |\n    x: \"not\n  a: quote\n"));
+        }
+        let (p, parses) = parse_counted(&text).unwrap();
+        assert!(parses <= 3, "{parses} parses");
+        assert_eq!(p.value["a"]["k999"], Value::from("one two"));
+        // Block scalar content is left as it is.
+        assert_eq!(p.value["a"]["b7"], Value::from("x: \"not\n"));
+        assert_eq!(p.value["a"]["a"], Value::from("quote"));
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_with_a_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(text.len() < 700, "{}", text.len());
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("alias"), "{}", e.message);
+        assert_eq!(e.line, 6, "{e:?}"); // a5: its aliases of a4 pass the budget
+    }
+
+    #[test]
+    fn aliases_within_the_budget_are_expanded() {
+        let (text, n) = ("a: &a [1, 2, 3]\nb: [*a, *a, *a]\n", 3);
+        let v = parse(text).unwrap().value;
+        assert_eq!(v["b"].as_array().unwrap().len(), n);
+    }
+
+    #[test]
+    fn duplicate_keys_are_named_by_pointer() {
+        let p = parse("a:\n  - x: 1\n    x: 2\nwebhooks: {}\nwebhooks: {}\n").unwrap();
+        assert_eq!(p.duplicates, vec!["/a/0/x".to_string(), "/webhooks".to_string()]);
+        assert_eq!(p.value["a"][0]["x"], Value::from(2));
+        let j = crate::load::json::parse(r#"{"a": [{"b~/": 1, "b~/": 2}], "c": 1, "c": 2}"#).unwrap();
+        assert_eq!(j.duplicates, vec!["/a/0/b~0~1".to_string(), "/c".to_string()]);
     }
 
     #[test]

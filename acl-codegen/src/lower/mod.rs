@@ -172,6 +172,13 @@ impl<'a> Lowerer<'a> {
                 m,
                 Some("fix the reference or add the missing definition"),
             ),
+            refs::RefError::Refused(m) => self.diag(
+                Severity::Error,
+                "ref-refused",
+                &ref_loc,
+                m,
+                Some("copy the file next to the contract, or allow its folder with `--allow-dir`"),
+            ),
             refs::RefError::Remote(m) => self.diag(
                 Severity::Warning,
                 "remote-ref",

@@ -16,12 +16,15 @@ pub enum RefError {
     Broken(String),
     /// It names a remote document, which is never fetched: the value is kept as JSON.
     Remote(String),
+    /// It names a file the contract may not read (outside the allowed folders, not a
+    /// regular file, too large).
+    Refused(String),
 }
 
 impl std::fmt::Display for RefError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RefError::Broken(m) | RefError::Remote(m) => f.write_str(m),
+            RefError::Broken(m) | RefError::Remote(m) | RefError::Refused(m) => f.write_str(m),
         }
     }
 }
@@ -156,6 +159,7 @@ impl Lowerer<'_> {
         } else {
             let id = self.docs.load_uri(&doc_uri).map_err(|e| match e {
                 crate::load::LoadError::Unreachable { .. } => RefError::Remote(e.to_string()),
+                crate::load::LoadError::Refused { .. } => RefError::Refused(e.to_string()),
                 other => RefError::Broken(other.to_string()),
             })?;
             self.index_doc(id);
