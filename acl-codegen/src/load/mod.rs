@@ -239,7 +239,17 @@ impl Documents {
             path: path.to_path_buf(),
             source,
         };
-        let real = path.canonicalize().map_err(io)?;
+        // Where the name leads once symlinks are followed; when the file itself cannot be
+        // resolved (missing, or a pipe behind `/dev/stdin`), its folder's resolution says
+        // where it would be.
+        let resolved = path.canonicalize();
+        let real = match &resolved {
+            Ok(real) => real.clone(),
+            Err(_) => match (path.parent().map(Path::canonicalize), path.file_name()) {
+                (Some(Ok(dir)), Some(name)) => dir.join(name),
+                _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            },
+        };
         let is_root = self.docs.is_empty();
         if !is_root && !self.allowed.iter().any(|dir| real.starts_with(dir)) {
             return Err(refused(format!(
@@ -252,6 +262,7 @@ impl Documents {
                     .unwrap_or_default()
             )));
         }
+        let real = resolved.map_err(io)?;
         let file = std::fs::File::open(&real).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {

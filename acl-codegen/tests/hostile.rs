@@ -1,0 +1,212 @@
+//! Hostile contracts: `$ref`s that try to read files outside the contract's folder,
+//! devices and oversized files, YAML alias bombs, duplicate keys. Each is refused with a
+//! diagnostic at its place, within bounded time and memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use acl_codegen::{Generator, Settings};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("acl-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acl-codegen"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("exited by signal (a crash)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    (code, stdout, stderr)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn contract_with_ref(target: &str) -> String {
+    format!(
+        "openapi: 3.0.3\ninfo: {{title: T, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n    Leak:\n      $ref: '{target}'\n"
+    )
+}
+
+const SECRET: &str = "type: object\ndescription: TOP-SECRET-VALUE\n";
+
+#[test]
+fn refs_outside_the_contracts_folder_are_refused_at_their_pointer() {
+    let dir = scratch("outside");
+    let vendor = dir.join("vendor");
+    std::fs::create_dir_all(&vendor).unwrap();
+    write(&dir, "secret.yaml", SECRET);
+    let targets = [
+        "../secret.yaml".to_string(),
+        dir.join("secret.yaml").display().to_string(),
+        format!("file://{}", dir.join("secret.yaml").display()),
+        "/etc/passwd".to_string(),
+        "file:///etc/hostname".to_string(),
+        "/proc/self/environ".to_string(),
+        "/dev/zero".to_string(),
+        "/dev/stdin".to_string(),
+    ];
+    for target in targets {
+        let f = write(&vendor, "api.yaml", &contract_with_ref(&target));
+        let (code, stdout, stderr) = run(&["check", &f]);
+        assert_eq!(code, 1, "{target}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("ref-refused") && stderr.contains("/components/schemas/Leak/$ref"),
+            "{target}: {stderr}"
+        );
+        assert!(stdout.contains("1 errors"), "{target}: {stdout}");
+        // Generation writes nothing of the file.
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let (code, _, _) = run(&["generate", &f, "--out", out.to_str().unwrap()]);
+        assert_ne!(code, 0, "{target}");
+        if let Ok(text) = std::fs::read_to_string(out.join("contract/1.json")) {
+            panic!("{target} was embedded: {text}");
+        }
+    }
+}
+
+#[test]
+fn allow_dir_lets_a_reference_read_a_sibling_folder() {
+    let dir = scratch("allow");
+    let vendor = dir.join("vendor");
+    let common = dir.join("common");
+    std::fs::create_dir_all(&vendor).unwrap();
+    std::fs::create_dir_all(&common).unwrap();
+    write(&common, "shared.yaml", SECRET);
+    let f = write(&vendor, "api.yaml", &contract_with_ref("../common/shared.yaml"));
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--allow-dir"), "{stderr}");
+    let (code, stdout, stderr) = run(&["check", &f, "--allow-dir", common.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The folders of --map-uri are allowed too.
+    let f = write(
+        &vendor,
+        "api.yaml",
+        &contract_with_ref("https://schemas.example.com/shared.yaml"),
+    );
+    let map = format!("https://schemas.example.com/={}", common.display());
+    let (code, stdout, stderr) = run(&["check", &f, "--map-uri", &map]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // ... but not what a mapped URI reaches by climbing out of them.
+    let f = write(
+        &vendor,
+        "api.yaml",
+        &contract_with_ref("https://schemas.example.com/%2e%2e/%2e%2e/etc/passwd"),
+    );
+    let (code, _, stderr) = run(&["check", &f, "--map-uri", &map]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_the_contracts_folder_is_followed_before_the_check() {
+    let dir = scratch("symlink");
+    let vendor = dir.join("vendor");
+    std::fs::create_dir_all(&vendor).unwrap();
+    write(&dir, "secret.yaml", SECRET);
+    std::os::unix::fs::symlink(dir.join("secret.yaml"), vendor.join("innocent.yaml")).unwrap();
+    let f = write(&vendor, "api.yaml", &contract_with_ref("innocent.yaml"));
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("ref-refused"), "{stderr}");
+    // A symlink to a file inside the folder is fine.
+    write(&vendor, "real.yaml", SECRET);
+    std::os::unix::fs::symlink(vendor.join("real.yaml"), vendor.join("alias.yaml")).unwrap();
+    let f = write(&vendor, "api.yaml", &contract_with_ref("alias.yaml"));
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn files_over_the_size_caps_are_refused_without_reading_them_whole() {
+    let dir = scratch("caps");
+    write(&dir, "big.yaml", &format!("type: object\ndescription: '{}'\n", "x".repeat(4000)));
+    let f = dir.join(write(&dir, "api.yaml", &contract_with_ref("big.yaml")));
+    let read = |file: u64, total: u64| {
+        let settings = Settings {
+            max_file_bytes: file,
+            max_contract_bytes: total,
+            ..Settings::default()
+        };
+        Generator::new(settings).read(&f).unwrap()
+    };
+    let g = read(2000, 1 << 20);
+    let d = g
+        .diagnostics
+        .items()
+        .iter()
+        .find(|d| d.code == "ref-refused")
+        .expect("refused");
+    assert!(d.message.contains("larger than 2000 bytes"), "{}", d.message);
+    let g = read(1 << 20, 4100);
+    let d = g
+        .diagnostics
+        .items()
+        .iter()
+        .find(|d| d.code == "ref-refused")
+        .expect("refused");
+    assert!(d.message.contains("together exceed 4100"), "{}", d.message);
+    assert_eq!(read(1 << 20, 1 << 20).diagnostics.errors(), 0);
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_a_parse_error_not_an_abort() {
+    let dir = scratch("bomb");
+    let mut text = String::from("openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\nx-a0: &a0 [l, l, l, l, l, l, l, l, l, l]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(",");
+        text.push_str(&format!("x-a{i}: &a{i} [{refs}]\n"));
+    }
+    let f = write(&dir, "bomb.yaml", &text);
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("alias bomb"), "{stderr}");
+    assert!(stderr.contains("bomb.yaml:9:"), "{stderr}");
+}
+
+#[test]
+fn duplicate_keys_are_errors_at_their_line_and_counted() {
+    let dir = scratch("dup");
+    let f = write(
+        &dir,
+        "api.yaml",
+        "openapi: 3.1.0\ninfo: {title: T, version: '1'}\npaths: {}\nwebhooks:\n  a: {}\nwebhooks:\n  b: {}\n",
+    );
+    let (code, stdout, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("duplicate-key") && stderr.contains("api.yaml:6:"), "{stderr}");
+    assert!(stdout.contains("1 errors"), "{stdout}");
+    let f = write(
+        &dir,
+        "api.json",
+        r#"{"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": {}, "components": {"schemas": {"A": {}, "A": {}}}}"#,
+    );
+    let (code, _, stderr) = run(&["check", &f]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("/components/schemas/A"), "{stderr}");
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let dir = scratch("bom");
+    let f = write(
+        &dir,
+        "api.json",
+        "\u{feff}{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"T\", \"version\": \"1\"}, \"paths\": {}}",
+    );
+    let (code, stdout, stderr) = run(&["check", &f]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
