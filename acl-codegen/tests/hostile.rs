@@ -210,3 +210,33 @@ fn a_byte_order_mark_is_skipped() {
     let (code, stdout, stderr) = run(&["check", &f]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+#[test]
+fn webhook_commands_refuse_an_empty_secret() {
+    let dir = scratch("blank-secret");
+    let body = write(&dir, "b", "{}");
+    for scheme in ["standard", "github", "stripe", "shopify"] {
+        for secret in ["", "  ", "whsec_"] {
+            for action in ["sign", "verify"] {
+                if secret == "whsec_" && scheme != "standard" {
+                    continue; // a literal secret for the HMAC-of-text schemes
+                }
+                let mut args = vec!["webhook", action, "--scheme", scheme, "--secret", secret];
+                if action == "sign" {
+                    args.extend(["--id", "msg_1"]);
+                } else {
+                    // GitHub's signature of `{}` made with an empty key.
+                    args.extend([
+                        "--header",
+                        "x-hub-signature-256: sha256=b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad",
+                    ]);
+                }
+                args.extend(["--body-file", &body]);
+                let (code, stdout, stderr) = run(&args);
+                assert_eq!(code, 2, "{action} {scheme} {secret:?}: {stdout}{stderr}");
+                assert!(stderr.contains("secret is empty"), "{stderr}");
+                assert!(!stdout.contains("valid"), "{stdout}");
+            }
+        }
+    }
+}

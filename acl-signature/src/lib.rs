@@ -120,7 +120,17 @@ pub enum KeyError {
     /// A public key cannot sign.
     #[error("a `whpk_` public key can verify but not sign: signing needs the `whsk_` secret key")]
     PublicKeyCannotSign,
+    /// The secret is empty, white space, or a prefix with nothing after it: anybody can
+    /// compute a MAC with an empty key, so it would verify forged deliveries.
+    #[error("the secret is empty (or only white space, or only its `whsec_` prefix): a key anybody can guess would verify forged deliveries")]
+    Blank,
 }
+
+/// At most this many signatures in one delivery are checked; a header with more is
+/// refused before any work (thousands of `v1a` decoys would cost seconds of ed25519
+/// verification per unauthenticated request). Senders add one per active key: two or
+/// three during a rotation.
+pub const MAX_SIGNATURES: usize = 16;
 
 /// Why a delivery was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -197,6 +207,9 @@ enum Key {
 impl Key {
     fn parse(scheme: Scheme, text: &str) -> Result<Key, KeyError> {
         let text = text.trim();
+        if text.is_empty() {
+            return Err(KeyError::Blank);
+        }
         if scheme != Scheme::Standard {
             return Ok(Key::Hmac(hmac::Key::new(
                 hmac::HMAC_SHA256,
@@ -220,6 +233,12 @@ impl Key {
                 })
             }
         };
+        if ["whpk_", "whsk_", "whsec_"]
+            .iter()
+            .any(|p| text.strip_prefix(p).is_some_and(|rest| rest.trim().is_empty()))
+        {
+            return Err(KeyError::Blank);
+        }
         if let Some(b64) = text.strip_prefix("whpk_") {
             let bytes = ed25519("whpk_ public key", decode("public key", "whpk_", b64)?)?;
             Ok(Key::Ed25519Public(bytes))
@@ -234,7 +253,10 @@ impl Key {
         } else {
             // `whsec_` by the spec; a bare base64 secret as the reference libraries accept.
             let b64 = text.strip_prefix("whsec_").unwrap_or(text);
-            let bytes = decode("secret", "whsec_", b64)?;
+            let bytes = decode("secret", "whsec_", b64.trim())?;
+            if bytes.is_empty() {
+                return Err(KeyError::Blank);
+            }
             Ok(Key::Hmac(hmac::Key::new(hmac::HMAC_SHA256, &bytes)))
         }
     }
@@ -555,6 +577,7 @@ impl Verifier {
                     })?;
             // An undecodable decoy is skipped like a non-matching one.
             candidates.push((version, Sig::from_base64(b64)));
+            too_many("webhook-signature", candidates.len())?;
         }
         if candidates.is_empty() {
             return Err(VerifyError::MalformedHeader {
@@ -591,7 +614,10 @@ impl Verifier {
                     })?;
             match k {
                 "t" => timestamp = Some(v),
-                "v1" => candidates.push(("v1", Sig::from_hex(v).unwrap_or(Sig::EMPTY))),
+                "v1" => {
+                    candidates.push(("v1", Sig::from_hex(v).unwrap_or(Sig::EMPTY)));
+                    too_many("stripe-signature", candidates.len())?;
+                }
                 _ => {}
             }
         }
@@ -679,6 +705,17 @@ impl Verifier {
             held: held.join(", "),
         })
     }
+}
+
+/// Refuses a delivery that carries more than [`MAX_SIGNATURES`] signatures.
+fn too_many(header: &'static str, count: usize) -> Result<(), VerifyError> {
+    if count > MAX_SIGNATURES {
+        return Err(VerifyError::MalformedHeader {
+            header,
+            reason: format!("more than {MAX_SIGNATURES} signatures"),
+        });
+    }
+    Ok(())
 }
 
 fn optional(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -381,6 +381,71 @@ fn bad_keys_are_clear_errors() {
 }
 
 #[test]
+fn blank_secrets_are_refused_by_every_scheme_for_verifying_and_signing() {
+    for scheme in [Scheme::Standard, Scheme::Stripe, Scheme::GitHub, Scheme::Shopify] {
+        for secret in ["", " ", "\t\n", "whsec_", "whsec_  ", "whpk_", "whsk_", "   whsec_"] {
+            if scheme != Scheme::Standard && secret.trim().starts_with("wh") {
+                continue; // a literal string secret for the HMAC-of-text schemes
+            }
+            assert_eq!(
+                Verifier::new(scheme, [secret]).unwrap_err(),
+                KeyError::Blank,
+                "{scheme} {secret:?}"
+            );
+            assert_eq!(
+                Signer::new(scheme, secret).unwrap_err(),
+                KeyError::Blank,
+                "{scheme} {secret:?}"
+            );
+        }
+        // One blank key among good ones spoils the set too.
+        assert_eq!(
+            Verifier::new(scheme, [STD_SECRET, ""]).unwrap_err(),
+            KeyError::Blank
+        );
+    }
+    // Base64 of nothing after a prefix, and an empty bare base64: blank as well.
+    assert!(Verifier::new(Scheme::Standard, ["whsec_="]).is_err());
+}
+
+#[test]
+fn a_forged_signature_made_with_an_empty_key_does_not_verify() {
+    // What an attacker computes when they guess the receiver was set up with "".
+    let forged = mac(&hmac::Key::new(hmac::HMAC_SHA256, b""), &[b"x.1.", b"{}"]);
+    let sig = format!("v1,{}", B64.encode(forged.as_ref()));
+    let h = headers(&[
+        ("webhook-id", "x"),
+        ("webhook-timestamp", "1"),
+        ("webhook-signature", &sig),
+    ]);
+    assert!(standard().verify_at(&h, b"{}", 1).is_err());
+    assert!(Verifier::new(Scheme::Standard, [""]).is_err());
+}
+
+#[test]
+fn too_many_signatures_are_refused_before_any_is_checked() {
+    let decoys = vec!["v1a,AAAA"; MAX_SIGNATURES + 1].join(" ");
+    let e = standard()
+        .verify_at(&std_headers(&decoys, STD_TS), STD_BODY, STD_TS)
+        .unwrap_err();
+    assert!(
+        matches!(&e, VerifyError::MalformedHeader { reason, .. } if reason.contains("more than 16")),
+        "{e}"
+    );
+    // At the cap, a valid signature among decoys still verifies.
+    let mut list = vec!["v1,AAAA"; MAX_SIGNATURES - 1];
+    list.push(STD_SIG);
+    let h = std_headers(&list.join(" "), STD_TS);
+    assert!(standard().verify_at(&h, STD_BODY, STD_TS).is_ok());
+    let stripe = Verifier::new(Scheme::Stripe, ["sk"]).unwrap();
+    let many = format!("t=1,{}", vec!["v1=00"; MAX_SIGNATURES + 1].join(","));
+    let e = stripe
+        .verify_at(&headers(&[("stripe-signature", &many)]), b"", 1)
+        .unwrap_err();
+    assert!(e.to_string().contains("more than"), "{e}");
+}
+
+#[test]
 fn svix_prefixed_headers_are_read() {
     let h = headers(&[
         ("svix-id", STD_ID),
