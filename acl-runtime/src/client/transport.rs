@@ -112,6 +112,24 @@ impl ReqwestTransport {
     pub fn new(client: reqwest::Client) -> Self {
         Self { client }
     }
+
+    /// For outbound webhooks: redirects are not followed (a 3xx is the answer), and
+    /// every address a name resolves to is checked against `destinations` when the
+    /// connection is made, so a name cannot resolve to a public address for the check
+    /// and a private one for the connection.
+    #[cfg(feature = "webhooks")]
+    pub fn for_webhooks(
+        destinations: crate::webhook::Destinations,
+    ) -> Result<Self, TransportError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(
+                crate::webhook::destination::FilteringResolver(destinations),
+            ))
+            .build()
+            .map_err(reqwest_error)?;
+        Ok(Self { client })
+    }
 }
 
 #[cfg(feature = "reqwest")]

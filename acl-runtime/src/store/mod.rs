@@ -371,8 +371,8 @@ pub struct MessageState {
     pub next_at: Option<i64>,
 }
 
-/// A receiving endpoint of outbound webhooks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A receiving endpoint of outbound webhooks. Its `Debug` never prints the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// The endpoint's name.
     pub id: String,
@@ -384,6 +384,18 @@ pub struct Endpoint {
     pub disabled: bool,
     /// Since when every attempt has failed (Unix ms), if it is failing.
     pub failing_since: Option<i64>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("secret", &"***")
+            .field("disabled", &self.disabled)
+            .field("failing_since", &self.failing_since)
+            .finish()
+    }
 }
 
 /// The durable outbox of outbound webhook messages.

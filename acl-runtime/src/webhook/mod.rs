@@ -14,6 +14,7 @@
 //! honoured, a timeout per attempt, status per message and per attempt, endpoints
 //! disabled after continuous failure, manual replay.
 
+pub mod destination;
 pub mod inbox;
 pub mod receiver;
 pub mod sender;
@@ -25,4 +26,5 @@ pub use acl_signature as signature;
 pub use acl_signature::{Scheme, Signer, Verifier};
 pub use inbox::{HandlerError, InboxWorker, Processed};
 pub use receiver::{IdSource, Receipt, Receiver, Rejection};
+pub use destination::Destinations;
 pub use sender::{OutboundEvent, Sender};

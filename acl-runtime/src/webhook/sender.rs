@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use acl_signature::{Scheme, Signer};
 use bytes::Bytes;
 
+use super::destination::{self, Destinations};
 use crate::client::transport::Transport;
 use crate::store::{
     unix_ms, AttemptRecord, Endpoint, MessageStatus, OutboundMessage, OutboxStore, StoreError,
@@ -50,7 +51,14 @@ pub struct Sender {
     max_retry_after: Duration,
     batch: usize,
     idle: Duration,
+    destinations: Destinations,
+    max_response_body: usize,
 }
+
+/// At most this much of an endpoint's answer is read (then the connection is dropped):
+/// only its status matters, and an endpoint must not be able to make the sender hold
+/// a gigabyte.
+pub const MAX_RESPONSE_BODY: usize = 64 << 10;
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +82,13 @@ pub struct Pass {
 
 impl Sender {
     /// A sender over `store`, sending through `transport`, with Svix's schedule,
-    /// ±20% jitter, 15 s per attempt, endpoints disabled after 5 days of failure.
+    /// ±20% jitter, 15 s per attempt, endpoints disabled after 5 days of failure, public
+    /// destinations only ([`Destinations`]).
+    ///
+    /// The transport must not follow redirects: a 307 would re-POST the signed body to
+    /// wherever the endpoint points. [`Sender::http`] builds one that does not (and that
+    /// checks every address it connects to); with another transport, a redirect it does
+    /// not follow is a failed attempt with its status.
     pub fn new(store: Arc<dyn OutboxStore>, transport: Arc<dyn Transport>) -> Self {
         Self {
             store,
@@ -87,7 +101,27 @@ impl Sender {
             max_retry_after: Duration::from_secs(24 * 3600),
             batch: 32,
             idle: Duration::from_millis(200),
+            destinations: Destinations::Public,
+            max_response_body: MAX_RESPONSE_BODY,
         }
+    }
+
+    /// A sender over HTTP with [`ReqwestTransport::for_webhooks`](crate::client::ReqwestTransport::for_webhooks):
+    /// no redirects followed, every address connected to checked against `destinations`.
+    pub fn http(
+        store: Arc<dyn OutboxStore>,
+        destinations: Destinations,
+    ) -> Result<Self, crate::client::transport::TransportError> {
+        let transport = crate::client::ReqwestTransport::for_webhooks(destinations)?;
+        Ok(Self::new(store, Arc::new(transport)).destinations(destinations))
+    }
+
+    /// Which addresses endpoints may resolve to (default: public ones only). Checked when
+    /// an endpoint is registered (for IP literals) and before every attempt (after DNS
+    /// resolution).
+    pub fn destinations(mut self, destinations: Destinations) -> Self {
+        self.destinations = destinations;
+        self
     }
 
     /// The delay before each attempt (the first is usually zero); its length is the
@@ -124,9 +158,12 @@ impl Sender {
         self
     }
 
-    /// Registers (or updates) an endpoint.
+    /// Registers (or updates) an endpoint. The URL must be `http` or `https` (and, by
+    /// default, not a private address); the secret a usable Standard Webhooks key.
     pub fn endpoint(&self, id: &str, url: &str, secret: &str) -> Result<(), StoreError> {
         Signer::new(Scheme::Standard, secret)
+            .map_err(|e| StoreError::new("sender", format!("endpoint `{id}`: {e}")))?;
+        destination::check_url(url, self.destinations)
             .map_err(|e| StoreError::new("sender", format!("endpoint `{id}`: {e}")))?;
         self.store.upsert_endpoint(&Endpoint {
             id: id.into(),
@@ -234,7 +271,12 @@ impl Sender {
             Err(e) => (None, Some(e), None),
         };
         let ok = status.is_some_and(|s| (200..300).contains(&s));
-        let error = error.or_else(|| (!ok).then(|| format!("HTTP {}", status.unwrap_or(0))));
+        let error = error.or_else(|| {
+            (!ok).then(|| match status.unwrap_or(0) {
+                s @ 300..=399 => format!("HTTP {s} (redirects are not followed)"),
+                s => format!("HTTP {s}"),
+            })
+        });
         let next = if ok {
             None
         } else {
@@ -287,25 +329,47 @@ impl Sender {
         let headers = signer
             .sign(&message.id, at_ms / 1000, &message.payload)
             .map_err(|e| e.to_string())?;
-        let mut request = http::Request::post(&endpoint.url)
+        // Checked again on every attempt: the URL may have been stored by an older
+        // version, and what a name resolves to changes.
+        let url = destination::check_url(&endpoint.url, self.destinations)?;
+        destination::check_resolved(&url, self.destinations).await?;
+        let mut request = http::Request::post(url.as_str())
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("webhook-event-type", &message.event_type)
             .header("webhook-version", &message.version)
             .body(Bytes::from(message.payload.clone()))
             .map_err(|e| format!("bad request to {}: {e}", endpoint.url))?;
         request.headers_mut().extend(headers);
-        match tokio::time::timeout(self.timeout, self.transport.send(request)).await {
+        let max_body = self.max_response_body;
+        let exchange = async {
+            let response = self.transport.send_streaming(request).await?;
+            // Read a little of the answer (some servers reset a connection whose
+            // response was not read), never all of it.
+            let (parts, mut body) = response.into_parts();
+            let mut read = 0usize;
+            while read < max_body {
+                let next =
+                    std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx))
+                        .await;
+                match next {
+                    Some(Ok(chunk)) => read += chunk.len(),
+                    _ => break,
+                }
+            }
+            Ok::<_, crate::client::transport::TransportError>(parts)
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),
             Ok(Err(e)) => Err(e.to_string()),
-            Ok(Ok(response)) => {
-                let retry_after = response
-                    .headers()
+            Ok(Ok(parts)) => {
+                let retry_after = parts
+                    .headers
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| {
                         crate::classify::parse_retry_after(v, std::time::SystemTime::now())
                     });
-                Ok((response.status().as_u16(), retry_after))
+                Ok((parts.status.as_u16(), retry_after))
             }
         }
     }

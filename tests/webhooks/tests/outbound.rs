@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acl_runtime::client::transport::ReqwestTransport;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{MessageStatus, OutboxStore};
-use acl_runtime::webhook::{OutboundEvent, Scheme, Sender, Verifier};
+use acl_runtime::webhook::{Destinations, OutboundEvent, Scheme, Sender, Verifier};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use futures_util::StreamExt;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -103,7 +103,7 @@ async fn retries_on_schedule_honour_retry_after_and_time_out_slow_attempts() {
     ]);
     let url = serve(endpoint.clone()).await;
     let s = store("schedule");
-    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+    let sender = Sender::http(s.clone(), Destinations::Any).unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(100),
@@ -183,7 +183,7 @@ async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_rep
         .extend(std::iter::repeat_n((500, None, 0), 5));
     let url = serve(endpoint.clone()).await;
     let s = store("disable");
-    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+    let sender = Sender::http(s.clone(), Destinations::Any).unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(30),
@@ -216,7 +216,7 @@ async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_rep
 
     // A dead endpoint (connection refused) failing for longer than `disable_after` is
     // disabled and its pending messages fail.
-    let strict = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()))
+    let strict = Sender::http(s.clone(), Destinations::Any).unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(50),
@@ -283,7 +283,7 @@ async fn v1a_endpoints_are_signed_with_ed25519() {
     let url = format!("http://{}/in", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let s = store("v1a");
-    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()));
+    let sender = Sender::http(s.clone(), Destinations::Any).unwrap();
     sender.endpoint("ed", &url, &sk).unwrap();
     assert!(
         sender.endpoint("bad", &url, &pk).is_err(),
@@ -306,7 +306,7 @@ async fn v1a_endpoints_are_signed_with_ed25519() {
 #[tokio::test]
 async fn publishing_to_an_unregistered_endpoint_is_refused() {
     let s = store("unknown");
-    let sender = Sender::new(s.clone(), Arc::new(ReqwestTransport::default()));
+    let sender = Sender::http(s.clone(), Destinations::Any).unwrap();
     let e = sender
         .publish(
             "nobody",
@@ -319,4 +319,140 @@ async fn publishing_to_an_unregistered_endpoint_is_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("no endpoint `nobody`"), "{e}");
     assert!(s.message("m").unwrap().is_none(), "nothing stored");
+}
+
+#[tokio::test]
+async fn endpoints_outside_http_or_on_private_addresses_are_refused_by_default() {
+    let s = store("ssrf-register");
+    let sender = Sender::http(s.clone(), Destinations::Public).unwrap();
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:6379/",
+        "http://[::1]:8080/",
+        "http://10.0.0.5/admin",
+        "file:///etc/passwd",
+        "not a url",
+    ] {
+        let e = sender.endpoint("ep", url, SECRET).unwrap_err();
+        assert!(
+            e.to_string().contains("endpoint `ep`"),
+            "{url}: {e}"
+        );
+    }
+    assert!(s.endpoint("ep").unwrap().is_none(), "nothing registered");
+    // The secret is checked too: an empty one would sign with a key anybody knows.
+    let e = sender
+        .endpoint("ep", "https://hooks.example.com/in", "")
+        .unwrap_err();
+    assert!(e.to_string().contains("secret is empty"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_resolves_to_loopback_is_refused_on_every_attempt_and_nothing_is_sent() {
+    let endpoint = Endpoint::default();
+    let url = serve(endpoint.clone()).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let s = store("ssrf-dns");
+    let sender = Sender::http(s.clone(), Destinations::Public)
+        .unwrap()
+        .schedule(vec![Duration::ZERO, Duration::from_millis(20)]);
+    sender.endpoint("ep", &by_name, SECRET).unwrap();
+    sender
+        .publish("ep", "m-dns", &InvoicePaid { invoice: "x".into(), amount: 1 })
+        .unwrap();
+    let m = drive(&sender, &s, "m-dns", |st| st == MessageStatus::Failed).await;
+    assert_eq!(m.attempts.len(), 2);
+    let error = m.attempts[0].error.clone().unwrap_or_default();
+    assert!(error.contains("not a public address"), "{error}");
+    assert!(endpoint.seen.lock().unwrap().is_empty(), "nothing reached loopback");
+}
+
+/// An endpoint that answers every POST with `status` and `Location: target`.
+async fn redirecting(status: u16, target: String) -> String {
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move {
+                let mut r = StatusCode::from_u16(status).unwrap().into_response();
+                r.headers_mut().insert("location", target.parse().unwrap());
+                r
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_failed_attempts_never_followed() {
+    for status in [307, 302, 301, 308] {
+        let elsewhere = Endpoint::default();
+        let target = serve(elsewhere.clone()).await;
+        let url = redirecting(status, target).await;
+        let s = store(&format!("redirect-{status}"));
+        let sender = Sender::http(s.clone(), Destinations::Any)
+            .unwrap()
+            .schedule(vec![Duration::ZERO]);
+        sender.endpoint("ep", &url, SECRET).unwrap();
+        sender
+            .publish("ep", "m", &InvoicePaid { invoice: "x".into(), amount: 1 })
+            .unwrap();
+        let m = drive(&sender, &s, "m", |st| st == MessageStatus::Failed).await;
+        assert_eq!(m.attempts[0].status, Some(status));
+        let error = m.attempts[0].error.clone().unwrap_or_default();
+        assert!(error.contains("redirects are not followed"), "{error}");
+        assert!(elsewhere.seen.lock().unwrap().is_empty(), "{status} was followed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_response_body_is_not_read() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = produced.clone();
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                // 1 MiB chunks until the reader goes away (or 768 MiB).
+                let chunks = futures_util::stream::iter(0..768).map(move |_| {
+                    counter.fetch_add(1 << 20, Ordering::Relaxed);
+                    Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 1 << 20]))
+                });
+                axum::response::Response::new(axum::body::Body::from_stream(chunks))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let s = store("endless");
+    let sender = Sender::http(s.clone(), Destinations::Any).unwrap();
+    sender.endpoint("ep", &url, SECRET).unwrap();
+    sender
+        .publish("ep", "m", &InvoicePaid { invoice: "x".into(), amount: 1 })
+        .unwrap();
+    let m = drive(&sender, &s, "m", |st| st == MessageStatus::Delivered).await;
+    assert_eq!(m.attempts[0].status, Some(200));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = produced.load(Ordering::Relaxed);
+    assert!(sent < 64 << 20, "the server produced {sent} bytes: the body was read");
+}
+
+#[test]
+fn an_endpoint_never_prints_its_secret() {
+    let e = acl_runtime::store::Endpoint {
+        id: "ep".into(),
+        url: "https://hooks.example.com/in".into(),
+        secret: SECRET.into(),
+        disabled: false,
+        failing_since: None,
+    };
+    let printed = format!("{e:?} {e:#?}");
+    assert!(!printed.contains("MfKQ9r8"), "{printed}");
+    assert!(printed.contains("hooks.example.com"), "{printed}");
 }

@@ -19,7 +19,7 @@ use acl_runtime::client::transport::{ReqwestTransport, Transport};
 use acl_runtime::events::HandlerError;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{Delivery, InboxStore, OutboundMessage};
-use acl_runtime::webhook::{InboxWorker, OutboundEvent, Receiver, Scheme, Sender, Verifier};
+use acl_runtime::webhook::{Destinations, InboxWorker, OutboundEvent, Receiver, Scheme, Sender, Verifier};
 
 acl_runtime::include_contract!("petstore");
 use petstore::events::{dispatch, EventHandler};
@@ -69,7 +69,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     // Sending (the vendor's side): a durable outbox, signed, retried.
     let outbox = Arc::new(SqliteStore::open(dir.join("outbox.sqlite"))?);
-    let sender = Sender::new(outbox, Arc::new(ReqwestTransport::default()));
+    // The demo delivers to itself on loopback: `Destinations::Any` allows that; the
+    // default, `Destinations::Public`, refuses private and loopback addresses.
+    let sender = Sender::http(outbox, Destinations::Any)?;
     sender.endpoint("us", &url, SECRET)?;
     let adopted = |pet: &str| -> Result<AdoptionEvent, Box<dyn Error>> {
         Ok(acl_runtime::from_json(

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use acl_runtime::client::transport::ReqwestTransport;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{MessageStatus, OutboxStore};
-use acl_runtime::webhook::{OutboundEvent, Sender};
+use acl_runtime::webhook::{Destinations, OutboundEvent, Sender};
 
 #[derive(serde::Serialize)]
 struct Tick {
@@ -32,7 +31,7 @@ async fn main() {
     let count: u32 = count.parse().expect("COUNT");
     let store = Arc::new(SqliteStore::open(db).expect("open the store"));
     // A short schedule and lease so a killed sender's claims come back quickly.
-    let sender = Sender::new(store.clone(), Arc::new(ReqwestTransport::default()))
+    let sender = Sender::http(store.clone(), Destinations::Any).unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(100),
