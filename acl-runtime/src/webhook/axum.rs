@@ -15,13 +15,17 @@ use super::{Receipt, Receiver, Rejection};
 
 /// A `POST` route that verifies, deduplicates, stores and acknowledges: `200` once the
 /// delivery is durable (or was already), `401` bad signature, `400` no id, `409` same id
-/// with another body, `413` too large, `503` with `Retry-After` when it cannot be stored
-/// now. The body of a refusal says why.
+/// with another body, `413` over the receiver's [`max_body`](Receiver::max_body) (which
+/// replaces axum's default limit of 2 MB for this route), `503` with `Retry-After` when
+/// it cannot be stored now. The body of a refusal says why in
+/// [`Rejection::public_message`] terms: a bad signature is only "invalid signature".
 pub fn post<S: Clone + Send + Sync + 'static>(receiver: Arc<Receiver>) -> MethodRouter<S> {
+    let limit = receiver.body_limit();
     axum::routing::post(move |headers: HeaderMap, body: Bytes| {
         let receiver = receiver.clone();
         async move { respond(receiver.receive_async(headers, body).await) }
     })
+    .layer(axum::extract::DefaultBodyLimit::max(limit))
 }
 
 fn respond(result: Result<Receipt, Rejection>) -> Response {
@@ -31,7 +35,7 @@ fn respond(result: Result<Receipt, Rejection>) -> Response {
         Err(rejection) => {
             let status = StatusCode::from_u16(rejection.status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut response = (status, rejection.to_string()).into_response();
+            let mut response = (status, rejection.public_message()).into_response();
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,

@@ -83,6 +83,18 @@ impl Rejection {
             Rejection::InProgress { .. } | Rejection::Store(_) => 503,
         }
     }
+
+    /// What the sender is told. A refused signature says only "invalid signature": an
+    /// unauthenticated caller learns nothing of the keys, versions or clock tolerance
+    /// (the details go to the log and the `acl_webhook_received_total` metric); a store
+    /// failure does not describe the store.
+    pub fn public_message(&self) -> String {
+        match self {
+            Rejection::Signature(_) => "invalid signature".into(),
+            Rejection::Store(_) => "temporarily unavailable; retry later".into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Verifies, deduplicates and stores deliveries from one sender.
@@ -217,6 +229,11 @@ impl Receiver {
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
         self
+    }
+
+    /// The largest body accepted.
+    pub fn body_limit(&self) -> usize {
+        self.max_body
     }
 
     /// The receiver's name.

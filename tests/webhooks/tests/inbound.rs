@@ -132,20 +132,16 @@ async fn forged_replayed_and_conflicting_deliveries_are_refused_with_reasons() {
         .unwrap()
         .sign("m1", now(), body)
         .unwrap();
+    // The sender learns only that the signature is invalid: not how many keys or which
+    // versions were tried, not the clock tolerance (the log and the metric have those).
     let (status, text) = post(&client, port, &forged, body).await;
-    assert_eq!(status, 401);
-    assert!(
-        text.contains("no signature in `webhook-signature` matches"),
-        "{text}"
-    );
+    assert_eq!((status, text.as_str()), (401, "invalid signature"));
     // Replayed: an old timestamp.
     let (status, text) = post(&client, port, &signed("m1", now() - 3600, body), body).await;
-    assert_eq!(status, 401);
-    assert!(text.contains("beyond the tolerance"), "{text}");
+    assert_eq!((status, text.as_str()), (401, "invalid signature"));
     // Missing headers.
     let (status, text) = post(&client, port, &http::HeaderMap::new(), body).await;
-    assert_eq!(status, 401);
-    assert!(text.contains("missing header `webhook-id`"), "{text}");
+    assert_eq!((status, text.as_str()), (401, "invalid signature"));
     // Accepted, then the same id with another (validly signed) body: conflict.
     assert_eq!(
         post(&client, port, &signed("m1", now(), body), body).await,
@@ -369,8 +365,7 @@ async fn stripe_github_and_shopify_receivers_take_their_ids_from_the_right_place
         .sign("x", 0, &big)
         .unwrap();
     let (status, text) = post(&client, port_h, &h, &big).await;
-    assert_eq!(status, 413);
-    assert!(text.contains("33 bytes is over the limit of 32"), "{text}");
+    assert_eq!(status, 413, "{text}");
     // Shopify: X-Shopify-Webhook-Id.
     let shop = Receiver::new(
         "shopify",
@@ -500,4 +495,34 @@ fn an_inbox_that_claims_dedupe_but_cannot_is_refused_not_stored() {
         "{rejection}"
     );
     assert_eq!(InboxStore::counts(&*store).unwrap().pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_routes_body_limit_is_the_receivers_not_axums() {
+    let store = db("limit");
+    let receiver = Receiver::new(
+        "limit",
+        Verifier::new(Scheme::Standard, [SECRET]).unwrap(),
+        store.clone(),
+        store.clone(),
+    )
+    .max_body(16 << 20);
+    let port = serve(receiver).await;
+    let client = reqwest::Client::new();
+    // 3 MB: over axum's default of 2 MB, under the receiver's 16 MiB.
+    let body = format!("{{\"blob\":\"{}\"}}", "x".repeat(3_000_000)).into_bytes();
+    let (status, text) = post(&client, port, &signed("big-1", now(), &body), &body).await;
+    assert_eq!((status, text.as_str()), (200, "accepted"));
+    // And a receiver with a small limit refuses a body over it, whatever axum allows.
+    let small = Receiver::new(
+        "small",
+        Verifier::new(Scheme::Standard, [SECRET]).unwrap(),
+        store.clone(),
+        store.clone(),
+    )
+    .max_body(1000);
+    let port = serve(small).await;
+    let body = vec![b'x'; 1001];
+    let (status, _) = post(&client, port, &signed("big-2", now(), &body), &body).await;
+    assert_eq!(status, 413);
 }
