@@ -222,7 +222,14 @@ pub struct OperationConfig {
     /// (`Idempotency-Key`); setting it implies `idempotency_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_header: Option<String>,
+    /// The largest response body read, in bytes (default 64 MiB). A larger one is an
+    /// invalid body (`Error::InvalidBody` naming the size), never read whole: a vendor
+    /// (or whoever answers in its place) must not be able to exhaust the service's memory.
+    pub max_response_body: u64,
 }
+
+/// The default of [`OperationConfig::max_response_body`].
+pub const DEFAULT_MAX_RESPONSE_BODY: u64 = 64 << 20;
 
 impl Default for OperationConfig {
     fn default() -> Self {
@@ -233,6 +240,7 @@ impl Default for OperationConfig {
             idempotent: None,
             idempotency_key: false,
             idempotency_header: None,
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
         }
     }
 }
@@ -340,6 +348,9 @@ impl OperationConfig {
         }
         if self.deadline < self.timeout {
             return Err(err("deadline", "must not be shorter than the timeout"));
+        }
+        if self.max_response_body == 0 {
+            return Err(err("max_response_body", "must be more than zero"));
         }
         self.retry.validate()
     }

@@ -541,3 +541,13 @@ fn an_overlong_decoy_signature_is_skipped_not_fatal() {
         "{err}"
     );
 }
+
+#[test]
+fn verifiers_and_signers_never_print_their_keys() {
+    let v = Verifier::new(Scheme::Standard, [STD_SECRET]).unwrap();
+    let s = Signer::new(Scheme::Standard, STD_SECRET).unwrap();
+    let g = Signer::new(Scheme::GitHub, "hunter2-github").unwrap();
+    let printed = format!("{v:?} {v:#?} {s:?} {g:#?}");
+    assert!(!printed.contains("MfKQ9r8"), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+}

@@ -316,6 +316,7 @@ impl<C: FromCore> ClientBuilder<C> {
         let base = overlay(base, contract.get("operation"), "contract")?;
         let mut operations = Vec::with_capacity(api.operations.len());
         let mut key_headers = Vec::with_capacity(api.operations.len());
+        let mut max_bodies = Vec::with_capacity(api.operations.len());
         for spec in api.operations {
             let mut config = base.clone();
             if !spec.policy.is_empty() {
@@ -335,6 +336,7 @@ impl<C: FromCore> ClientBuilder<C> {
             for (_, f) in self.operations.iter().filter(|(id, _)| id == spec.id) {
                 f(&mut config);
             }
+            max_bodies.push(config.max_response_body);
             key_headers.push(
                 config
                     .idempotency_header
@@ -443,6 +445,7 @@ impl<C: FromCore> ClientBuilder<C> {
             transport,
             operations,
             key_headers,
+            max_bodies,
             credentials,
             tokens: Default::default(),
         }))
@@ -475,6 +478,8 @@ pub struct Core {
     operations: Vec<Operation>,
     /// Per operation: the header of its idempotency key (contract or code).
     key_headers: Vec<Option<String>>,
+    /// Per operation: the largest response body read.
+    max_bodies: Vec<u64>,
     credentials: HashMap<&'static str, Credential>,
     tokens: std::sync::Mutex<HashMap<&'static str, Arc<auth::TokenCache>>>,
 }
@@ -781,6 +786,17 @@ impl<'a> Request<'a> {
     ) -> Self {
         if let Some(v) = self.value(name, value) {
             let text = params::path(name, &v, style, explode);
+            // `.` and `..` would be dot segments: every URL parser (the WHATWG URL
+            // standard, which reqwest's `url` follows) resolves them, percent-encoded
+            // (`%2E%2E`) or not, so `get_profile("..")` would reach another endpoint.
+            // No encoding keeps them a value: the call is refused.
+            if text == "." || text == ".." {
+                self.error.get_or_insert(format!(
+                    "path parameter `{name}` is `{text}`, a dot segment that would change \
+                     which endpoint is called"
+                ));
+                return self;
+            }
             self.path = self.path.replace(&format!("{{{name}}}"), &text);
         }
         self
@@ -928,11 +944,19 @@ impl<'a> Request<'a> {
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<R, Error<E>> {
         let system = self.core.operations[self.op].system();
+        let limit = self.core.max_bodies[self.op];
         self.execute(decode_error, move |transport, request| async move {
             let url = request.uri().to_string();
-            let response = transport.send(request).await.map_err(transport_failure)?;
+            let response = transport
+                .send_streaming(request)
+                .await
+                .map_err(transport_failure)?;
             observe_rate_limit(system, response.headers());
-            let raw = raw_response(url, response);
+            let (parts, body) = response.into_parts();
+            let body = read_limited(body, &parts, limit)
+                .await
+                .map_err(|e| too_large_or_broken(e, &url, &parts))?;
+            let raw = raw_response(url, http::Response::from_parts(parts, body));
             if raw.status >= 400 {
                 return Err(error_status(raw));
             }
@@ -955,6 +979,7 @@ impl<'a> Request<'a> {
         decode_error: fn(&RawResponse) -> Decoded<E>,
     ) -> Result<StreamResponse, Error<E>> {
         let system = self.core.operations[self.op].system();
+        let limit = self.core.max_bodies[self.op];
         self.execute(decode_error, move |transport, request| async move {
             let url = request.uri().to_string();
             let response = transport
@@ -971,7 +996,9 @@ impl<'a> Request<'a> {
                     body,
                 });
             }
-            let body = transport::collect(body).await.map_err(transport_failure)?;
+            let body = read_limited(body, &parts, limit)
+                .await
+                .map_err(|e| too_large_or_broken(e, &url, &parts))?;
             let raw = raw_response(url, http::Response::from_parts(parts, body));
             Err(if status >= 400 {
                 error_status(raw)
@@ -1062,11 +1089,23 @@ impl<'a> Request<'a> {
                     operation,
                     attempts,
                 },
-                Some(Failure::Transport(error)) => Error::Transport {
-                    operation,
-                    error,
-                    attempts,
-                },
+                Some(Failure::Transport(mut error)) => {
+                    // A transport's message may quote the URL: the values of query
+                    // credentials (an API key in `?api_key=`) never reach an error.
+                    for (name, value) in &auth.query {
+                        if !value.is_empty() {
+                            error.message = error
+                                .message
+                                .replace(&format!("{name}={value}"), &format!("{name}=***"))
+                                .replace(value.as_str(), "***");
+                        }
+                    }
+                    Error::Transport {
+                        operation,
+                        error,
+                        attempts,
+                    }
+                }
                 Some(Failure::Response(raw)) => {
                     // An expired OAuth2 token: fetch a new one and try once more.
                     if raw.status == 401 && auth.oauth && !refreshed {
@@ -1247,6 +1286,73 @@ fn observe_rate_limit(system: &crate::pipeline::System, headers: &http::HeaderMa
     let hint =
         crate::classify::RateLimitHint::from_header_map(headers, std::time::SystemTime::now());
     system.observe_rate_limit(&hint);
+}
+
+/// Why a body was not read.
+enum BodyError {
+    /// Over the limit (the size when the server announced it).
+    TooLarge(u64, Option<u64>),
+    Transport(TransportError),
+}
+
+/// Reads a response body, at most `limit` bytes: a larger one is refused as soon as it
+/// is announced (`Content-Length`) or read past the limit, never held whole.
+async fn read_limited(
+    mut body: transport::ByteStream,
+    parts: &http::response::Parts,
+    limit: u64,
+) -> Result<Bytes, BodyError> {
+    let announced = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > limit) {
+        return Err(BodyError::TooLarge(limit, Some(n)));
+    }
+    let mut out = Vec::with_capacity(announced.unwrap_or(0).min(limit) as usize);
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
+    {
+        let chunk = chunk.map_err(BodyError::Transport)?;
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge(limit, None));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.into())
+}
+
+fn too_large_or_broken(
+    e: BodyError,
+    url: &str,
+    parts: &http::response::Parts,
+) -> AttemptError<Failure> {
+    match e {
+        BodyError::Transport(e) => transport_failure(e),
+        BodyError::TooLarge(limit, announced) => {
+            let size = match announced {
+                Some(n) => format!("of {n} bytes"),
+                None => "of more bytes".into(),
+            };
+            let raw = RawResponse {
+                url: url.to_string(),
+                status: parts.status.as_u16(),
+                headers: parts.headers.clone(),
+                body: Bytes::new(),
+            };
+            invalid(
+                raw,
+                Some(BoundaryError {
+                    path: "$".into(),
+                    message: format!(
+                        "maxResponseBody: the response body {size} is over the operation's \
+                         limit of {limit} bytes (max_response_body); it was not read"
+                    ),
+                }),
+            )
+        }
+    }
 }
 
 fn transport_failure(e: TransportError) -> AttemptError<Failure> {
