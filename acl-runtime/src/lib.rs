@@ -96,7 +96,7 @@ macro_rules! include_contract {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::boundary::fields;
-    pub use crate::boundary::union::{branch, one_of, tagged, UnionKind, Variant};
+    pub use crate::boundary::union::{branch, decode_union, one_of, tagged, UnionKind, Variant};
     pub use crate::boundary::{nullable, optional_nullable};
     pub use crate::client::Policies;
     pub use crate::config::{OperationConfig, SystemConfig};

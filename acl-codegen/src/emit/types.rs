@@ -784,7 +784,7 @@ impl Emitter<'_> {
                 }
                 quote! {
                     let variants: &[#private::Variant<'_, Self>] = &[#(#entries),*];
-                    #private::tagged(#type_name, #tag, &value, variants)
+                    #private::tagged(#type_name, #tag, value, variants)
                 }
             }
             None => {
@@ -798,7 +798,7 @@ impl Emitter<'_> {
                     let variants: &[#private::Variant<'_, Self>] = &[
                         #((#labels, &|v: &#private::serde_json::Value| #private::branch::<#tys>(v).map(Self::#names))),*
                     ];
-                    #private::one_of(#type_name, #kind, &value, variants)
+                    #private::one_of(#type_name, #kind, value, variants)
                 }
             }
         };
@@ -833,9 +833,7 @@ impl Emitter<'_> {
             }
             impl<'de> #serde::Deserialize<'de> for #name {
                 fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                    let value = <#private::serde_json::Value as #serde::Deserialize>::deserialize(deserializer)?;
-                    let decoded: ::std::result::Result<Self, ::std::string::String> = { #decode };
-                    decoded.map_err(<D::Error as #serde::de::Error>::custom)
+                    #private::decode_union(deserializer, |value: &#private::serde_json::Value| { #decode })
                 }
             }
             #schema

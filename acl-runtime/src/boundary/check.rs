@@ -163,7 +163,7 @@ pub fn check_str(s: &str, c: &Constraints) -> Result<(), Violation> {
             Ok(false) => {
                 return Err(Violation::new(
                     "pattern",
-                    format!("{s:?} does not match /{pattern}/"),
+                    format!("{} does not match /{pattern}/", shown(s)),
                 ))
             }
             Err(e) => return Err(Violation::new("pattern", e)),
@@ -173,7 +173,7 @@ pub fn check_str(s: &str, c: &Constraints) -> Result<(), Violation> {
         if let Err(why) = super::super::formats::check_format(format, s) {
             return Err(Violation::new(
                 "format",
-                format!("{s:?} is not a valid {format}: {why}"),
+                format!("{} is not a valid {format}: {why}", shown(s)),
             ));
         }
     }
@@ -350,12 +350,42 @@ fn check_properties(len: usize, c: &Constraints) -> Result<(), Violation> {
     Ok(())
 }
 
+/// The longest quoted value in a message: a payload's 100 MB string must not become a
+/// 100 MB error (logged, stored in a dead-letter queue, sent to a tracing backend).
+pub const MAX_SHOWN: usize = 80;
+
+/// `s` quoted for a message, cut after [`MAX_SHOWN`] characters with its full size.
+pub fn shown(s: &str) -> String {
+    match s.char_indices().nth(MAX_SHOWN) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+/// A JSON value for a message, cut like [`shown`].
+pub fn shown_json(value: &Value) -> String {
+    match value {
+        Value::String(s) => shown(s),
+        Value::Array(_) | Value::Object(_) => {
+            let text = value.to_string();
+            match text.char_indices().nth(MAX_SHOWN) {
+                None => text,
+                Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Checks `enum` and `const` by JSON equality.
 pub fn check_enum_const(value: &Value, c: &Constraints) -> Result<(), Violation> {
     if let Some(text) = c.const_value {
         let expected: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         if !json_equal(value, &expected) {
-            return Err(Violation::new("const", format!("{value} is not {text}")));
+            return Err(Violation::new(
+                "const",
+                format!("{} is not {text}", shown_json(value)),
+            ));
         }
     }
     if let Some(options) = c.enum_values {
@@ -365,7 +395,7 @@ pub fn check_enum_const(value: &Value, c: &Constraints) -> Result<(), Violation>
         if !found {
             return Err(Violation::new(
                 "enum",
-                format!("{value} is not one of {}", options.join(", ")),
+                format!("{} is not one of {}", shown_json(value), options.join(", ")),
             ));
         }
     }

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 mod check;
 pub mod fields;
+mod node;
 pub mod union;
 
 pub use check::Checkable;

@@ -7,7 +7,14 @@
 //! contracts whose branch types declare the tag as a required property. These helpers
 //! do both right and say, per branch, why it did not fit.
 
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use serde::de::{Deserializer, Error as _};
 use serde_json::Value;
+
+use super::node::{Buffered, Node, NodeVisitor, NODE};
 
 /// How many branches may match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +32,11 @@ pub type Variant<'a, T> = (&'a str, &'a dyn Fn(&Value) -> Result<T, String>);
 /// join the path inside a union branch to the path of the union.
 pub(crate) const PATH_MARK: char = '\u{1}';
 
-/// Decodes one branch of a union, keeping the path of the bad value inside it.
+/// Decodes one branch of a union, keeping the path of the bad value inside it. The
+/// value is read in place ([`Node`]): unions nested in it decode their part without
+/// copying it and are remembered by address.
 pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(Node(value)).map_err(|e| {
         let inner = e.inner().to_string();
         let path = crate::wire::render_path(e.path());
         let (nested, message) = split_path(&inner);
@@ -51,6 +60,9 @@ pub(crate) fn split_path(message: &str) -> (&str, &str) {
 }
 
 /// Decodes `value` as the union `name` of `variants`.
+///
+/// The message of a value that fits no branch is bounded: at most [`MAX_REASONS`]
+/// branch reasons of at most [`MAX_REASON`] bytes each.
 pub fn one_of<T>(
     name: &str,
     kind: UnionKind,
@@ -60,6 +72,7 @@ pub fn one_of<T>(
     let mut found: Option<(&str, T)> = None;
     let mut why = Vec::new();
     for (variant, decode) in variants {
+        BRANCHES_TRIED.with(|n| n.set(n.get() + 1));
         match decode(value) {
             Ok(decoded) => match (&found, kind) {
                 (None, UnionKind::AnyOf) => return Ok(decoded),
@@ -71,14 +84,15 @@ pub fn one_of<T>(
                 }
                 (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
             },
-            Err(e) => {
+            Err(e) if why.len() < MAX_REASONS => {
                 let (path, message) = split_path(&e);
-                why.push(if path.is_empty() {
+                why.push(cut(if path.is_empty() {
                     format!("{variant}: {message}")
                 } else {
                     format!("{variant}: at {path}: {message}")
-                })
+                }))
             }
+            Err(_) => why.push(String::new()),
         }
     }
     match found {
@@ -89,7 +103,7 @@ pub fn one_of<T>(
                 UnionKind::OneOf => "oneOf",
                 UnionKind::AnyOf => "anyOf",
             },
-            why.join("; ")
+            reasons(&why)
         )),
     }
 }
@@ -113,6 +127,7 @@ pub fn tagged<T>(
     };
     for (variant, decode) in variants {
         if *variant == found {
+            BRANCHES_TRIED.with(|n| n.set(n.get() + 1));
             return decode(value).map_err(|e| {
                 let (path, message) = split_path(&e);
                 if path.is_empty() {
@@ -125,7 +140,126 @@ pub fn tagged<T>(
     }
     let known: Vec<&str> = variants.iter().map(|(v, _)| *v).collect();
     Err(format!(
-        "discriminator: {found:?} is not a known `{tag}` of {name} (known: {})",
+        "discriminator: {} is not a known `{tag}` of {name} (known: {})",
+        super::check::shown(found),
         known.join(", ")
     ))
+}
+
+/// At most this many branch reasons are listed when a value fits no branch.
+pub const MAX_REASONS: usize = 8;
+/// Each branch reason is cut after this many bytes.
+pub const MAX_REASON: usize = 400;
+
+fn cut(mut reason: String) -> String {
+    if reason.len() > MAX_REASON {
+        let mut at = MAX_REASON;
+        while !reason.is_char_boundary(at) {
+            at -= 1;
+        }
+        reason.truncate(at);
+        reason.push('…');
+    }
+    reason
+}
+
+fn reasons(why: &[String]) -> String {
+    let shown: Vec<&str> = why
+        .iter()
+        .filter(|w| !w.is_empty())
+        .map(String::as_str)
+        .collect();
+    let more = why.len() - shown.len();
+    if more == 0 {
+        shown.join("; ")
+    } else {
+        format!("{}; and {more} more branch(es)", shown.join("; "))
+    }
+}
+
+thread_local! {
+    /// One memo per union being decoded on this thread, innermost last: the results of
+    /// the unions nested in it, by type and node address.
+    static FRAMES: RefCell<Vec<Memo>> = const { RefCell::new(Vec::new()) };
+    /// Branch decodes attempted on this thread (for tests of the work done).
+    static BRANCHES_TRIED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+type Memo = HashMap<(TypeId, usize), Box<dyn Any>>;
+
+/// How many union branches this thread has tried to decode so far: a measure of the
+/// work union decoding does, for tests and benchmarks.
+pub fn branches_tried() -> u64 {
+    BRANCHES_TRIED.with(|n| n.get())
+}
+
+/// Pops the memo of a union whose decoding ends, even by a panic.
+struct FrameGuard;
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        FRAMES.with(|f| f.borrow_mut().pop());
+    }
+}
+
+/// What a generated union's `Deserialize` calls: buffers the value once and hands it to
+/// `decode` (which picks the branch with [`one_of`] or [`tagged`]).
+///
+/// Without memoisation, decoding is exponential: a `oneOf` tries each branch in full,
+/// so when two branches share a property whose type is the union itself, the nested
+/// value is decoded twice at each level (a 246-byte payload nested 20 deep took 26 s).
+/// Here a union nested in a branch reads its node of the parent's buffer in place (no
+/// copy, [`Node`]) and its result is remembered in the memo of the union it is nested
+/// in, by type and node address; the next branch to reach the same node gets the
+/// result instead of decoding it again. A memo lives while its union is being decoded
+/// (its buffer, which the addresses point into, lives longer), so at most the nested
+/// results of the unions being decoded are held. Every union node is decoded once;
+/// each later branch that reaches it pays a clone of the result.
+pub fn decode_union<'de, D, T>(
+    deserializer: D,
+    decode: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Clone + 'static,
+{
+    let buffered = deserializer.deserialize_newtype_struct(NODE, NodeVisitor)?;
+    let run = |value: &Value| {
+        FRAMES.with(|f| f.borrow_mut().push(Memo::new()));
+        let _pop = FrameGuard;
+        decode(value)
+    };
+    let result = match buffered {
+        Buffered::Owned(value) => run(&value),
+        Buffered::Borrowed(node) => {
+            // SAFETY: `node` is the address of a `Value` a `Node` deserializer borrowed
+            // from the buffer a union's branch is being decoded from; that branch is
+            // on the stack below this call, so the buffer is alive and unchanged for
+            // the whole of it, and the reference does not outlive this function.
+            let value: &Value = unsafe { &*node };
+            let key = (TypeId::of::<T>(), node as usize);
+            let hit = FRAMES.with(|f| {
+                let frames = f.borrow();
+                frames
+                    .last()?
+                    .get(&key)?
+                    .downcast_ref::<Result<T, String>>()
+                    .cloned()
+            });
+            match hit {
+                Some(hit) => hit,
+                None => {
+                    let result = run(value);
+                    // Remembered by the enclosing union, whose buffer holds `node`.
+                    FRAMES.with(|f| {
+                        if let Some(memo) = f.borrow_mut().last_mut() {
+                            memo.insert(key, Box::new(result.clone()));
+                        }
+                    });
+                    result
+                }
+            }
+        }
+    };
+    result.map_err(D::Error::custom)
 }

@@ -55,27 +55,26 @@ impl<'de> __acl::serde::Deserialize<'de> for Expr {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+        __acl::decode_union(
             deserializer,
-        )?;
-        let decoded: ::std::result::Result<Self, ::std::string::String> = {
-            let variants: &[__acl::Variant<'_, Self>] = &[
-                (
-                    "Lit",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<ExprLit>(v).map(Self::Lit)
-                    },
-                ),
-                (
-                    "Add",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<::std::boxed::Box<ExprAdd>>(v).map(Self::Add)
-                    },
-                ),
-            ];
-            __acl::one_of("Expr", __acl::UnionKind::OneOf, &value, variants)
-        };
-        decoded.map_err(<D::Error as __acl::serde::de::Error>::custom)
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "Lit",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<ExprLit>(v).map(Self::Lit)
+                        },
+                    ),
+                    (
+                        "Add",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<::std::boxed::Box<ExprAdd>>(v).map(Self::Add)
+                        },
+                    ),
+                ];
+                __acl::one_of("Expr", __acl::UnionKind::OneOf, value, variants)
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Expr {

@@ -27,6 +27,7 @@ pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Cat: &str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
+    pub const Chain: &str = "https://acl.invalid/contract/0.json#/components/schemas/Chain";
     pub const Dog: &str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
     pub const IdOrName: &str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
     pub const MaybeCat: &str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeCat";
@@ -83,6 +84,157 @@ impl ::acl_runtime::BoundarySchema for Cat {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
+}
+/// oneOf whose branches share a recursive property: each nested value is decoded once, not once per branch at every level.
+///
+/// Contract name: `Chain`.
+///
+/// Exactly one branch must match (`oneOf`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chain {
+    #[allow(missing_docs)]
+    Left(::std::boxed::Box<ChainLeft>),
+    #[allow(missing_docs)]
+    Right(::std::boxed::Box<ChainRight>),
+}
+impl __acl::serde::Serialize for Chain {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Left(v) => __acl::serde::Serialize::serialize(v, serializer),
+            Self::Right(v) => __acl::serde::Serialize::serialize(v, serializer),
+        }
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for Chain {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        __acl::decode_union(
+            deserializer,
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "Left",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<::std::boxed::Box<ChainLeft>>(v)
+                                .map(Self::Left)
+                        },
+                    ),
+                    (
+                        "Right",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<::std::boxed::Box<ChainRight>>(v)
+                                .map(Self::Right)
+                        },
+                    ),
+                ];
+                __acl::one_of("Chain", __acl::UnionKind::OneOf, value, variants)
+            },
+        )
+    }
+}
+impl ::acl_runtime::BoundarySchema for Chain {
+    fn contract() -> &'static ::acl_runtime::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Chain";
+}
+/// Left
+///
+/// Contract location: `#/components/schemas/Chain/oneOf/0`.
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
+#[serde(crate = "__acl::serde")]
+pub struct ChainLeft {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next: ::std::option::Option<::std::boxed::Box<Chain>>,
+    pub left: bool,
+}
+impl<'de> __acl::serde::Deserialize<'de> for ChainLeft {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ChainLeft;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ChainLeft")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ChainLeft, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Chain>>,
+                > = None;
+                let mut __f1: ::std::option::Option<bool> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "next" => __acl::fields::field(&mut __map, &mut __f0, "next")?,
+                        "left" => __acl::fields::field(&mut __map, &mut __f1, "left")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ChainLeft {
+                    next: __f0.flatten(),
+                    left: __acl::fields::required(__f1, "left")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Right
+///
+/// Contract location: `#/components/schemas/Chain/oneOf/1`.
+#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
+#[serde(crate = "__acl::serde")]
+pub struct ChainRight {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub next: ::std::option::Option<::std::boxed::Box<Chain>>,
+    pub right: bool,
+}
+impl<'de> __acl::serde::Deserialize<'de> for ChainRight {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
+        __deserializer: __D,
+    ) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = ChainRight;
+            fn expecting(
+                &self,
+                __f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "ChainRight")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
+                self,
+                mut __map: __A,
+            ) -> ::std::result::Result<ChainRight, __A::Error> {
+                let mut __f0: ::std::option::Option<
+                    ::std::option::Option<::std::boxed::Box<Chain>>,
+                > = None;
+                let mut __f1: ::std::option::Option<bool> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "next" => __acl::fields::field(&mut __map, &mut __f0, "next")?,
+                        "right" => __acl::fields::field(&mut __map, &mut __f1, "right")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(ChainRight {
+                    next: __f0.flatten(),
+                    right: __acl::fields::required(__f1, "right")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
 }
 /// Contract name: `Dog`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
@@ -159,27 +311,26 @@ impl<'de> __acl::serde::Deserialize<'de> for IdOrName {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+        __acl::decode_union(
             deserializer,
-        )?;
-        let decoded: ::std::result::Result<Self, ::std::string::String> = {
-            let variants: &[__acl::Variant<'_, Self>] = &[
-                (
-                    "I64",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<i64>(v).map(Self::I64)
-                    },
-                ),
-                (
-                    "String",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<::std::string::String>(v).map(Self::String)
-                    },
-                ),
-            ];
-            __acl::one_of("IdOrName", __acl::UnionKind::AnyOf, &value, variants)
-        };
-        decoded.map_err(<D::Error as __acl::serde::de::Error>::custom)
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "I64",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<i64>(v).map(Self::I64)
+                        },
+                    ),
+                    (
+                        "String",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<::std::string::String>(v).map(Self::String)
+                        },
+                    ),
+                ];
+                __acl::one_of("IdOrName", __acl::UnionKind::AnyOf, value, variants)
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for IdOrName {
@@ -215,27 +366,26 @@ impl<'de> __acl::serde::Deserialize<'de> for Pet {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+        __acl::decode_union(
             deserializer,
-        )?;
-        let decoded: ::std::result::Result<Self, ::std::string::String> = {
-            let variants: &[__acl::Variant<'_, Self>] = &[
-                (
-                    "kitty",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<Cat>(v).map(Self::Cat)
-                    },
-                ),
-                (
-                    "dog",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<Dog>(v).map(Self::Dog)
-                    },
-                ),
-            ];
-            __acl::tagged("Pet", "pet_type", &value, variants)
-        };
-        decoded.map_err(<D::Error as __acl::serde::de::Error>::custom)
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "kitty",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Cat>(v).map(Self::Cat)
+                        },
+                    ),
+                    (
+                        "dog",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Dog>(v).map(Self::Dog)
+                        },
+                    ),
+                ];
+                __acl::tagged("Pet", "pet_type", value, variants)
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Pet {
@@ -271,27 +421,26 @@ impl<'de> __acl::serde::Deserialize<'de> for Shape {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+        __acl::decode_union(
             deserializer,
-        )?;
-        let decoded: ::std::result::Result<Self, ::std::string::String> = {
-            let variants: &[__acl::Variant<'_, Self>] = &[
-                (
-                    "Circle",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<ShapeCircle>(v).map(Self::Circle)
-                    },
-                ),
-                (
-                    "Square",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<ShapeSquare>(v).map(Self::Square)
-                    },
-                ),
-            ];
-            __acl::one_of("Shape", __acl::UnionKind::OneOf, &value, variants)
-        };
-        decoded.map_err(<D::Error as __acl::serde::de::Error>::custom)
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "Circle",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<ShapeCircle>(v).map(Self::Circle)
+                        },
+                    ),
+                    (
+                        "Square",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<ShapeSquare>(v).map(Self::Square)
+                        },
+                    ),
+                ];
+                __acl::one_of("Shape", __acl::UnionKind::OneOf, value, variants)
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for Shape {
@@ -413,27 +562,26 @@ impl<'de> __acl::serde::Deserialize<'de> for StringOrNumber {
     fn deserialize<D: __acl::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
-        let value = <__acl::serde_json::Value as __acl::serde::Deserialize>::deserialize(
+        __acl::decode_union(
             deserializer,
-        )?;
-        let decoded: ::std::result::Result<Self, ::std::string::String> = {
-            let variants: &[__acl::Variant<'_, Self>] = &[
-                (
-                    "String",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<StringOrNumberString>(v).map(Self::String)
-                    },
-                ),
-                (
-                    "Number",
-                    &|v: &__acl::serde_json::Value| {
-                        __acl::branch::<StringOrNumberNumber>(v).map(Self::Number)
-                    },
-                ),
-            ];
-            __acl::one_of("StringOrNumber", __acl::UnionKind::AnyOf, &value, variants)
-        };
-        decoded.map_err(<D::Error as __acl::serde::de::Error>::custom)
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "String",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<StringOrNumberString>(v).map(Self::String)
+                        },
+                    ),
+                    (
+                        "Number",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<StringOrNumberNumber>(v).map(Self::Number)
+                        },
+                    ),
+                ];
+                __acl::one_of("StringOrNumber", __acl::UnionKind::AnyOf, value, variants)
+            },
+        )
     }
 }
 impl ::acl_runtime::BoundarySchema for StringOrNumber {
