@@ -101,7 +101,7 @@ const CASES: &[(&str, &str, &str, &str, Severity)] = &[
     ("response-property-added", "        note: {type: string}\n    NewOrder:", "        note: {type: string}\n        extra: {type: string}\n    NewOrder:", "response-property-added", Severity::Info),
     ("response-loosened", "        total: {type: integer, maximum: 1000}\n        status", "        total: {type: integer, maximum: 5000}\n        status", "response-constraint-loosened", Severity::Breaking),
     ("new-required-request-property", "      required: [total]\n", "      required: [total, kind]\n", "request-property-became-required", Severity::Breaking),
-    ("new-required-request-property-added", "        note: {type: string, maxLength: 50}\n", "        note: {type: string, maxLength: 50}\n        currency: {type: string}\n      required: [total, currency]\n", "new-required-request-property", Severity::Breaking),
+    ("new-required-request-property-added", "      required: [total]\n      properties:\n", "      required: [total, currency]\n      properties:\n        currency: {type: string}\n", "new-required-request-property", Severity::Breaking),
     ("request-tightened", "maxLength: 50", "maxLength: 20", "request-property-constraint-tightened", Severity::Breaking),
     ("request-enum-removed", "enum: [a, b]", "enum: [a]", "request-enum-value-removed", Severity::Breaking),
     ("request-media-removed", "          application/json:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "          application/xml:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "request-body-media-type-removed", Severity::Breaking),
@@ -143,8 +143,8 @@ fn a_default_on_a_new_required_property_is_not_breaking_and_identical_files_have
     let changes = diff("same", BASE);
     assert!(changes.is_empty(), "{changes:#?}");
     let with_default = BASE.replacen(
-        "        note: {type: string, maxLength: 50}\n",
-        "        note: {type: string, maxLength: 50}\n        currency: {type: string, default: EUR}\n      required: [total, currency]\n",
+        "      required: [total]\n      properties:\n",
+        "      required: [total, currency]\n      properties:\n        currency: {type: string, default: EUR}\n",
         1,
     );
     let changes = diff("default", &with_default);

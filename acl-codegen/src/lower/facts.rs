@@ -297,8 +297,12 @@ impl Facts {
             }
             (a, b) => a.or(b),
         };
+        // A set, not a scan per property: a chain of n `allOf` links merges O(n) names
+        // per link (a scan made that cubic).
+        let mut declared: std::collections::HashSet<String> =
+            self.properties.iter().map(|(n, _)| n.clone()).collect();
         for (name, loc) in part.properties {
-            if self.properties.iter().any(|(n, _)| *n == name) {
+            if !declared.insert(name.clone()) {
                 // Both declarations must hold, but a struct field has one type: the first
                 // (the base's) is kept and the narrowing is reported, not enforced.
                 self.unenforced.push((
@@ -310,8 +314,10 @@ impl Facts {
                 self.properties_from_parts = true;
             }
         }
+        let mut required: std::collections::HashSet<String> =
+            self.required.iter().cloned().collect();
         for r in part.required {
-            if !self.required.contains(&r) {
+            if required.insert(r.clone()) {
                 self.required.push(r);
             }
         }

@@ -94,6 +94,11 @@ pub struct Lowerer<'a> {
     pub(crate) ids: refs::IdIndex,
     pub(crate) depth: usize,
     pub(crate) allof_stack: HashSet<Loc>,
+    /// What each schema says, once worked out (an `allOf` chain is read once per link,
+    /// not once per type that reaches it).
+    pub(crate) facts_cache: HashMap<Loc, facts::Facts>,
+    /// `allOf` cycles met so far: facts worked out while one was cut are not cached.
+    pub(crate) allof_cycles: u64,
     /// Diagnostics by place, for the doc comments of the types they concern.
     pub(crate) notes: Vec<(Loc, String)>,
 }
@@ -118,6 +123,8 @@ impl<'a> Lowerer<'a> {
             ids: refs::IdIndex::default(),
             depth: 0,
             allof_stack: HashSet::new(),
+            facts_cache: HashMap::new(),
+            allof_cycles: 0,
             notes: Vec::new(),
         }
     }

@@ -356,6 +356,20 @@ impl Lowerer<'_> {
 
     /// Reads what the schema at `loc` says, with `allOf` and `$ref` siblings merged in.
     pub(crate) fn facts(&mut self, loc: &Loc) -> Facts {
+        if let Some(f) = self.facts_cache.get(loc) {
+            return f.clone();
+        }
+        let cycles = self.allof_cycles;
+        let f = self.facts_uncached(loc);
+        if self.allof_cycles == cycles {
+            self.facts_cache.insert(loc.clone(), f.clone());
+        }
+        f
+    }
+
+    fn facts_uncached(&mut self, loc: &Loc) -> Facts {
+        #[cfg(test)]
+        tests::FACTS_COMPUTED.with(|n| n.set(n.get() + 1));
         let mut f = Facts {
             loc: loc.clone(),
             ..Facts::default()
@@ -370,6 +384,7 @@ impl Lowerer<'_> {
             _ => return f,
         };
         if !self.allof_stack.insert(loc.clone()) {
+            self.allof_cycles += 1;
             self.diag(
                 Severity::Warning,
                 "allof-cycle",
@@ -1508,5 +1523,62 @@ fn default_fits(
             _ => false,
         },
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::PathBuf;
+
+    use crate::load::Documents;
+    use crate::lower::Lowerer;
+    use crate::Settings;
+
+    thread_local! {
+        pub(super) static FACTS_COMPUTED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// `S0 = allOf [S1, {p0}]`, `S1 = allOf [S2, {p1}]`, ...: each type reaches every
+    /// link below it.
+    fn chain(n: usize) -> serde_json::Value {
+        let mut schemas = serde_json::Map::new();
+        for i in 0..n {
+            let own = serde_json::json!({"type": "object", "properties": {format!("p{i}"): {"type": "string"}}});
+            let schema = if i + 1 < n {
+                serde_json::json!({"allOf": [{"$ref": format!("#/components/schemas/S{}", i + 1)}, own]})
+            } else {
+                own
+            };
+            schemas.insert(format!("S{i}"), schema);
+        }
+        serde_json::json!({"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "paths": {}, "components": {"schemas": schemas}})
+    }
+
+    fn facts_computed(n: usize) -> u64 {
+        let mut docs = Documents::new(Vec::new());
+        let uri = url::Url::parse("file:///chain.json").unwrap();
+        let root = docs.insert(uri, PathBuf::from("chain.json"), String::new(), chain(n));
+        let settings = Settings::default();
+        let before = FACTS_COMPUTED.with(Cell::get);
+        let (api, diags) = Lowerer::new(&mut docs, &settings).lower(root);
+        assert_eq!(diags.errors(), 0);
+        assert_eq!(api.types.len(), n);
+        FACTS_COMPUTED.with(Cell::get) - before
+    }
+
+    #[test]
+    fn an_allof_chain_is_read_once_per_schema() {
+        // Lowering recurses with the chain, as `Generator::read` allows on its own stack.
+        let (small, large) = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| (facts_computed(50), facts_computed(200)))
+            .unwrap()
+            .join()
+            .unwrap();
+        // Each schema object (the named one, its own part) is read a bounded number of
+        // times: four times the schemas means four times the work, not sixteen or 64.
+        assert!(large <= 4 * small + 8, "{small} -> {large}");
+        assert!(large <= 200 * 4, "{large} for 200 schemas");
     }
 }
