@@ -240,3 +240,93 @@ fn webhook_commands_refuse_an_empty_secret() {
         }
     }
 }
+
+const HEAD: &str = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\n";
+
+fn diagnostics_of(dir: &Path, text: &str, extra: &[&str]) -> (i32, String, String) {
+    let f = write(dir, "api.yaml", text);
+    let mut args = vec!["check", f.as_str()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn path_templates_are_checked_against_their_parameters() {
+    let dir = scratch("templates");
+    let ok = "      responses: {'200': {description: ok}}\n";
+    // An unbalanced brace: an error at the path, the rest still checked and counted.
+    let text = format!(
+        "{HEAD}paths:\n  x-codegen-contextRoot: /api\n  /c/{{id:\n    get:\n      operationId: broken\n{ok}  /d/{{id}}:\n    get:\n      operationId: implicit\n{ok}"
+    );
+    let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("bad-path-template") && stderr.contains("never closed"), "{stderr}");
+    // A variable no parameter declares: a warning, and the method takes it.
+    assert!(stderr.contains("undeclared-path-variable"), "{stderr}");
+    assert!(stdout.contains("1 operations, 1 warnings, 1 errors"), "{stdout}");
+    let text = format!("{HEAD}paths:\n  /d/{{id}}:\n    get:\n      operationId: implicit\n{ok}");
+    let f = write(&dir, "api.yaml", &text);
+    let out = dir.join("out");
+    let (code, _, stderr) = run(&["generate", &f, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let client = std::fs::read_to_string(out.join("client.rs")).unwrap();
+    assert!(client.contains("id: &str"), "{client}");
+    assert!(client.contains(".path(\"id\", &id"), "{client}");
+}
+
+#[test]
+fn a_repeated_operation_id_is_an_error_at_the_second() {
+    let dir = scratch("opid");
+    let text = format!(
+        "{HEAD}paths:\n  /a:\n    get:\n      operationId: same\n      responses: {{'200': {{description: ok}}}}\n  /b:\n    get:\n      operationId: same\n      responses: {{'200': {{description: ok}}}}\n"
+    );
+    let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("duplicate-operation-id") && stderr.contains("#/paths/~1b/get/operationId"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("1 errors"), "{stdout}");
+}
+
+#[test]
+fn a_pattern_that_does_not_compile_is_a_warning_and_strict_makes_it_an_error() {
+    let dir = scratch("pattern");
+    let text = format!(
+        "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Code: {{type: string, pattern: '([A-Z]'}}\n"
+    );
+    let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("bad-pattern") && stderr.contains("every value passes"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("1 warnings"), "{stdout}");
+    let (code, _, _) = diagnostics_of(&dir, &text, &["--strict"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn defaults_outside_their_schema_or_the_rust_type_are_warned_and_not_emitted() {
+    let dir = scratch("defaults");
+    let text = format!(
+        "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Settings:\n      type: object\n      properties:\n        big: {{type: integer, format: int32, default: 3000000000}}\n        huge: {{type: number, format: float, default: 1e300}}\n        high: {{type: integer, maximum: 10, default: 11}}\n        kind: {{type: string, enum: [a, b], default: c}}\n        code: {{type: string, pattern: '^[A-Z]+$', default: abc}}\n        fine: {{type: integer, format: int32, default: 7}}\n"
+    );
+    let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    for field in ["big", "huge", "high", "kind", "code"] {
+        assert!(
+            stderr.contains(&format!("properties/{field}/default")),
+            "{field}: {stderr}"
+        );
+    }
+    assert!(stdout.contains("5 warnings"), "{stdout}");
+    let f = write(&dir, "api.yaml", &text);
+    let out = dir.join("out");
+    let (code, _, stderr) = run(&["generate", &f, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let types = std::fs::read_to_string(out.join("types.rs")).unwrap();
+    assert!(!types.contains("3000000000"), "an i32 literal that does not compile");
+    assert!(!types.contains("inf"), "{types}");
+    assert!(types.contains("__default_fine"), "the fitting default is kept");
+}

@@ -51,6 +51,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{text}`: {e}"))
 }
 
+pub mod pattern;
+
 /// Durations as text (`"250ms"`), for serde.
 pub mod duration_text {
     use super::*;

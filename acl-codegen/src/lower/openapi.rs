@@ -1,7 +1,7 @@
 //! OpenAPI 3.x and Swagger 2.0 documents: operations, parameters, bodies, responses,
 //! security schemes, servers and webhooks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -99,10 +99,47 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         produces: strings(doc.get("produces")),
     };
     let mut op_names = Namespace::default();
+    let mut given_ids: HashMap<String, String> = HashMap::new();
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for path in paths.keys() {
+            // Specification extensions (`x-…`) may sit among the paths.
+            if path.starts_with("x-") {
+                continue;
+            }
             let loc = (root, format!("/paths/{}", escape(path)));
+            if let Err(why) = template_variables(path) {
+                l.diag(
+                    Severity::Error,
+                    "bad-path-template",
+                    &loc,
+                    format!("the path template `{path}` {why}; its operations are skipped"),
+                    Some("every `{` closes with a `}` around a parameter name"),
+                );
+                continue;
+            }
             let ops = path_item(l, &loc, path, &ctx, &mut op_names, None);
+            for op in &ops {
+                if !op.has_operation_id {
+                    continue;
+                }
+                let here = format!("{}/{}/operationId", loc.1, op.method.key());
+                match given_ids.get(&op.id) {
+                    Some(first) => l.diag(
+                        Severity::Error,
+                        "duplicate-operation-id",
+                        &(root, here),
+                        format!(
+                            "operationId `{}` is already used at {first}: two methods would \
+                             answer to one id (and `--operation` would select both)",
+                            op.id
+                        ),
+                        Some("operationIds are unique in a document; rename one"),
+                    ),
+                    None => {
+                        given_ids.insert(op.id.clone(), here);
+                    }
+                }
+            }
             api.operations.extend(ops);
         }
     } else if !swagger && doc.get("webhooks").is_none() && doc.get("components").is_none() {
@@ -412,6 +449,35 @@ fn path_item(
     out
 }
 
+/// The variable names of a path template (`/pets/{petId}` → `petId`), or why the
+/// template cannot be read (a brace that does not close, one inside another, an empty
+/// name).
+fn template_variables(path: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    loop {
+        let open = rest.find('{');
+        let close = rest.find('}');
+        match (open, close) {
+            (None, None) => return Ok(out),
+            (None, Some(_)) => return Err("has a `}` that no `{` opens".into()),
+            (Some(o), Some(c)) if c < o => return Err("has a `}` that no `{` opens".into()),
+            (Some(_), None) => return Err("has a `{` that is never closed".into()),
+            (Some(o), Some(c)) => {
+                let name = &rest[o + 1..c];
+                if name.contains('{') {
+                    return Err("has a `{` inside another".into());
+                }
+                if name.is_empty() {
+                    return Err("has an empty `{}`".into());
+                }
+                out.push(name.to_string());
+                rest = &rest[c + 1..];
+            }
+        }
+    }
+}
+
 fn derived_id(method: Method, path: &str) -> String {
     let mut words = vec![method.key().to_string()];
     for seg in path.split('/').filter(|s| !s.is_empty()) {
@@ -583,6 +649,54 @@ fn operation(
             explode,
             docs: docs_of(&pmap),
         });
+    }
+
+    // A callback's "path" is a runtime expression, a webhook's a name: only real paths
+    // have template variables to match.
+    if path.starts_with('/') {
+        let variables = template_variables(path).unwrap_or_default();
+        for var in &variables {
+            let declared = parameters
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && p.name == *var);
+            if !declared {
+                l.diag(
+                    Severity::Warning,
+                    "undeclared-path-variable",
+                    loc,
+                    format!(
+                        "the path template names `{{{var}}}`, which no path parameter \
+                         declares; the method takes it as a required string"
+                    ),
+                    Some("declare it under `parameters` with `in: path`"),
+                );
+                parameters.push(Parameter {
+                    rust_name: param_names.claim(&snake(var, "param")),
+                    name: var.clone(),
+                    location: ParamLocation::Path,
+                    required: true,
+                    ty: TypeRef::Primitive(Primitive::String),
+                    style: "simple".into(),
+                    explode: false,
+                    docs: Docs::default(),
+                });
+            }
+        }
+        for p in &parameters {
+            if p.location == ParamLocation::Path && !variables.contains(&p.name) {
+                l.diag(
+                    Severity::Warning,
+                    "unused-path-parameter",
+                    loc,
+                    format!(
+                        "path parameter `{}` does not appear in the template `{path}`; it is \
+                         never sent",
+                        p.name
+                    ),
+                    None,
+                );
+            }
+        }
     }
 
     let request_body = if let Some(b) = swagger_body {

@@ -397,6 +397,21 @@ impl Lowerer<'_> {
         let child = |key: &str| (loc.0, format!("{}/{}", loc.1, escape(key)));
         f.docs = docs_of(map);
         f.constraints = constraints_of(map);
+        if let Some(pattern) = &f.constraints.pattern {
+            if let Err(e) = acl_policy::pattern::compile(pattern) {
+                self.diag(
+                    Severity::Warning,
+                    "bad-pattern",
+                    &child("pattern"),
+                    format!(
+                        "the pattern /{pattern}/ does not compile ({}); it is not enforced at \
+                         run time: every value passes this rule",
+                        e.lines().last().unwrap_or_default().trim()
+                    ),
+                    Some("fix the regular expression (ECMA-262 syntax)"),
+                );
+            }
+        }
         f.default = map.get("default").cloned();
         f.read_only = map.get("readOnly") == Some(&Value::Bool(true));
         f.write_only = map.get("writeOnly") == Some(&Value::Bool(true));
@@ -1119,10 +1134,27 @@ impl Lowerer<'_> {
                 .cloned()
                 .unwrap_or_default();
             let required = f.required.contains(&prop);
-            let default = pmap
-                .get("default")
-                .filter(|d| default_fits(d, &ty, &self.types))
-                .cloned();
+            let default = match pmap.get("default") {
+                Some(d) => match default_problem(d, &ty, &self.types, &constraints_of(&pmap)) {
+                    Ok(true) => Some(d.clone()),
+                    Ok(false) => None,
+                    Err(why) => {
+                        self.diag(
+                            Severity::Warning,
+                            "bad-default",
+                            &(ploc.0, format!("{}/default", ploc.1)),
+                            format!(
+                                "the default {} of `{prop}` {why}; it is not applied (an \
+                                 absent value stays absent)",
+                                shown(d)
+                            ),
+                            Some("make the default fit its own schema"),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
             fields.push(Field {
                 name: ns.claim(&snake(&prop, "field")),
                 wire_name: prop.clone(),
@@ -1499,30 +1531,122 @@ fn variant_name(t: &TypeRef) -> String {
     }
 }
 
-/// Whether a default can be written as a Rust literal of the field's type.
-fn default_fits(
+/// A contract value for a message, cut to 60 characters.
+fn shown(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// Whether a default can be written as a Rust literal of the field's type:
+/// `Ok(true)` it can, `Ok(false)` acl does not apply defaults of this type (it is kept
+/// absent, as before), `Err` the default breaks its own schema or does not fit the
+/// Rust type (an `int32` of 3000000000, a `float` of 1e300): reported, never emitted
+/// as code that does not compile or as `inf`.
+fn default_problem(
     d: &Value,
     ty: &TypeRef,
     types: &std::collections::BTreeMap<String, TypeDef>,
-) -> bool {
+    c: &crate::ir::Constraints,
+) -> Result<bool, String> {
+    // `default: null` says what absence means; an optional field already is `None`.
+    if d.is_null() {
+        return Ok(false);
+    }
+    let range = |ok: bool, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("does not fit a Rust {what}"))
+        }
+    };
     match ty {
-        TypeRef::Primitive(p) => match p {
-            Primitive::String => d.is_string(),
-            Primitive::Bool => d.is_boolean(),
-            Primitive::I8 | Primitive::I16 | Primitive::I32 | Primitive::I64 => {
-                d.as_i64().is_some()
+        TypeRef::Primitive(p) => {
+            match p {
+                Primitive::String => {
+                    let Some(text) = d.as_str() else {
+                        return Err("is not a string".into());
+                    };
+                    let len = text.chars().count() as u64;
+                    if c.min_length.is_some_and(|m| len < m) {
+                        return Err("is shorter than its minLength".into());
+                    }
+                    if c.max_length.is_some_and(|m| len > m) {
+                        return Err("is longer than its maxLength".into());
+                    }
+                    if let Some(pattern) = &c.pattern {
+                        if let Ok(re) = acl_policy::pattern::compile(pattern) {
+                            if matches!(re.is_match(text), Ok(false)) {
+                                return Err(format!("does not match its pattern /{pattern}/"));
+                            }
+                        }
+                    }
+                }
+                Primitive::Bool if !d.is_boolean() => return Err("is not a boolean".into()),
+                Primitive::Bool => {}
+                Primitive::I8 | Primitive::I16 | Primitive::I32 | Primitive::I64 => {
+                    let Some(i) = d.as_i64() else {
+                        return Err("is not an integer a signed Rust type holds".into());
+                    };
+                    match p {
+                        Primitive::I8 => range(i8::try_from(i).is_ok(), "i8")?,
+                        Primitive::I16 => range(i16::try_from(i).is_ok(), "i16")?,
+                        Primitive::I32 => range(i32::try_from(i).is_ok(), "i32 (int32)")?,
+                        _ => {}
+                    }
+                }
+                Primitive::U8 | Primitive::U16 | Primitive::U32 | Primitive::U64 => {
+                    let Some(u) = d.as_u64() else {
+                        return Err("is not an integer an unsigned Rust type holds".into());
+                    };
+                    match p {
+                        Primitive::U8 => range(u8::try_from(u).is_ok(), "u8")?,
+                        Primitive::U16 => range(u16::try_from(u).is_ok(), "u16")?,
+                        Primitive::U32 => range(u32::try_from(u).is_ok(), "u32")?,
+                        _ => {}
+                    }
+                }
+                Primitive::F32 | Primitive::F64 => {
+                    let Some(f) = d.as_f64() else {
+                        return Err("is not a number".into());
+                    };
+                    if *p == Primitive::F32 {
+                        range((f as f32).is_finite(), "f32 (float)")?;
+                    }
+                }
+                _ => return Ok(false),
             }
-            Primitive::U8 | Primitive::U16 | Primitive::U32 | Primitive::U64 => {
-                d.as_u64().is_some()
+            if let Some(n) = d.as_f64() {
+                let num = |x: &crate::ir::Number| match x {
+                    crate::ir::Number::Int(i) => *i as f64,
+                    crate::ir::Number::Float(f) => *f,
+                };
+                if c.minimum.as_ref().is_some_and(|m| n < num(m))
+                    || c.exclusive_minimum.as_ref().is_some_and(|m| n <= num(m))
+                {
+                    return Err("is below its minimum".into());
+                }
+                if c.maximum.as_ref().is_some_and(|m| n > num(m))
+                    || c.exclusive_maximum.as_ref().is_some_and(|m| n >= num(m))
+                {
+                    return Err("is above its maximum".into());
+                }
             }
-            Primitive::F32 | Primitive::F64 => d.is_number(),
-            _ => false,
-        },
+            Ok(true)
+        }
         TypeRef::Named(n) => match types.get(n).map(|t| &t.kind) {
-            Some(TypeKind::Enum(e)) => e.variants.iter().any(|v| &v.value == d),
-            _ => false,
+            Some(TypeKind::Enum(e)) if e.variants.iter().any(|v| &v.value == d) => Ok(true),
+            Some(TypeKind::Enum(_)) => Err("is not one of its enum values".into()),
+            // A validated newtype: checked against its rules, not applied (as before).
+            Some(TypeKind::Constrained { inner, constraints }) => {
+                let own = if constraints == &crate::ir::Constraints::default() { c } else { constraints };
+                default_problem(d, inner, types, own).map(|_| false)
+            }
+            _ => Ok(false),
         },
-        _ => false,
+        _ => Ok(false),
     }
 }
 

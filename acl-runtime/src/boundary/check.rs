@@ -194,7 +194,7 @@ fn pattern_matches(pattern: &'static str, s: &str) -> Result<bool, String> {
         match map.get(pattern) {
             Some(r) => r.clone(),
             None => {
-                let r = match fancy_regex::Regex::new(&translate_ecma(pattern)) {
+                let r = match acl_policy::pattern::compile(pattern) {
                     Ok(r) => Some(r),
                     Err(e) => {
                         tracing::warn!(pattern, error = %e, "a contract pattern does not compile; it is not enforced");
@@ -213,32 +213,6 @@ fn pattern_matches(pattern: &'static str, s: &str) -> Result<bool, String> {
             .map_err(|e| format!("matching /{pattern}/ failed: {e}")),
         None => Ok(true),
     }
-}
-
-/// ECMA-262 regular expressions differ from Rust's in a few escapes that contracts use:
-/// `\d` and `\w` are ASCII-only there, and `\cX`/`\/` need rewriting.
-fn translate_ecma(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 8);
-    let mut chars = pattern.chars().peekable();
-    while let Some(ch) = chars.next() {
-        if ch == '\\' {
-            match chars.next() {
-                Some('d') => out.push_str("[0-9]"),
-                Some('D') => out.push_str("[^0-9]"),
-                Some('w') => out.push_str("[A-Za-z0-9_]"),
-                Some('W') => out.push_str("[^A-Za-z0-9_]"),
-                Some('/') => out.push('/'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push_str("\\\\"),
-            }
-        } else {
-            out.push(ch);
-        }
-    }
-    out
 }
 
 /// Checks the numeric rules: bounds, exclusive bounds, multipleOf.
