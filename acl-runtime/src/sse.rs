@@ -51,6 +51,8 @@ pub struct Parser {
     after_cr: bool,
     max_event: usize,
     too_large: bool,
+    /// The line being read passed the limit: its bytes are not kept.
+    line_too_long: bool,
 }
 
 impl Parser {
@@ -77,12 +79,21 @@ impl Parser {
                     self.end_line();
                 }
                 b'\n' => self.end_line(),
+                // A line is at most an event's data and its field name: a stream that
+                // never sends a line end must not grow the buffer without bound.
+                _ if self.line.len() > self.max_event.max(1) + 16 => self.line_too_long = true,
                 _ => self.line.push(b),
             }
         }
     }
 
     fn end_line(&mut self) {
+        if std::mem::take(&mut self.line_too_long) {
+            // The event it belongs to is dropped, as an oversized one is.
+            self.line.clear();
+            self.too_large = true;
+            return;
+        }
         let mut line = std::mem::take(&mut self.line);
         if !self.started {
             self.started = true;
@@ -162,6 +173,7 @@ impl Parser {
         self.id_buffer.clone_from(&self.last_id);
         self.after_cr = false;
         self.too_large = false;
+        self.line_too_long = false;
         self.started = false;
     }
 
@@ -465,6 +477,20 @@ mod tests {
         p.feed(b"data: 0123456789\n\ndata: ok\n\n");
         assert_eq!(p.next_event(), Some(ev("message", "ok", None)));
         assert_eq!(p.next_event(), None);
+    }
+
+    #[test]
+    fn a_line_without_end_does_not_grow_the_buffer() {
+        let mut p = Parser::new(64);
+        let chunk = [b'x'; 4096];
+        p.feed(b"data: ");
+        for _ in 0..1024 {
+            p.feed(&chunk); // 4 MiB without a line end
+        }
+        assert!(p.line.capacity() <= 1024, "{} bytes held", p.line.capacity());
+        p.feed(b"\n\ndata: after\n\n");
+        assert_eq!(p.next_event(), Some(ev("message", "after", None)));
+        assert_eq!(p.next_event(), None, "the endless line's event is dropped");
     }
 
     proptest::proptest! {
