@@ -173,6 +173,16 @@ fn a_yaml_alias_bomb_is_a_parse_error_not_an_abort() {
     let f = write(&dir, "bomb.yaml", &text);
     let (code, _, stderr) = run(&["check", &f]);
     assert_eq!(code, 2, "{stderr}");
+    // Under 2 GB of address space (the bomb took 7.7 GB before the budget).
+    let limited = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 2000000 && exec '{}' check '{f}'",
+            env!("CARGO_BIN_EXE_acl-codegen")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(limited.status.code(), Some(2), "{limited:?}");
     assert!(stderr.contains("alias bomb"), "{stderr}");
     assert!(stderr.contains("bomb.yaml:9:"), "{stderr}");
 }
