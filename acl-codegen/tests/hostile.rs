@@ -85,7 +85,11 @@ fn allow_dir_lets_a_reference_read_a_sibling_folder() {
     std::fs::create_dir_all(&vendor).unwrap();
     std::fs::create_dir_all(&common).unwrap();
     write(&common, "shared.yaml", SECRET);
-    let f = write(&vendor, "api.yaml", &contract_with_ref("../common/shared.yaml"));
+    let f = write(
+        &vendor,
+        "api.yaml",
+        &contract_with_ref("../common/shared.yaml"),
+    );
     let (code, _, stderr) = run(&["check", &f]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--allow-dir"), "{stderr}");
@@ -133,7 +137,11 @@ fn a_symlink_in_the_contracts_folder_is_followed_before_the_check() {
 #[test]
 fn files_over_the_size_caps_are_refused_without_reading_them_whole() {
     let dir = scratch("caps");
-    write(&dir, "big.yaml", &format!("type: object\ndescription: '{}'\n", "x".repeat(4000)));
+    write(
+        &dir,
+        "big.yaml",
+        &format!("type: object\ndescription: '{}'\n", "x".repeat(4000)),
+    );
     let f = dir.join(write(&dir, "api.yaml", &contract_with_ref("big.yaml")));
     let read = |file: u64, total: u64| {
         let settings = Settings {
@@ -150,7 +158,11 @@ fn files_over_the_size_caps_are_refused_without_reading_them_whole() {
         .iter()
         .find(|d| d.code == "ref-refused")
         .expect("refused");
-    assert!(d.message.contains("larger than 2000 bytes"), "{}", d.message);
+    assert!(
+        d.message.contains("larger than 2000 bytes"),
+        "{}",
+        d.message
+    );
     let g = read(1 << 20, 4100);
     let d = g
         .diagnostics
@@ -197,7 +209,10 @@ fn duplicate_keys_are_errors_at_their_line_and_counted() {
     );
     let (code, stdout, stderr) = run(&["check", &f]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("duplicate-key") && stderr.contains("api.yaml:6:"), "{stderr}");
+    assert!(
+        stderr.contains("duplicate-key") && stderr.contains("api.yaml:6:"),
+        "{stderr}"
+    );
     assert!(stdout.contains("1 errors"), "{stdout}");
     let f = write(
         &dir,
@@ -270,10 +285,16 @@ fn path_templates_are_checked_against_their_parameters() {
     );
     let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("bad-path-template") && stderr.contains("never closed"), "{stderr}");
+    assert!(
+        stderr.contains("bad-path-template") && stderr.contains("never closed"),
+        "{stderr}"
+    );
     // A variable no parameter declares: a warning, and the method takes it.
     assert!(stderr.contains("undeclared-path-variable"), "{stderr}");
-    assert!(stdout.contains("1 operations, 1 warnings, 1 errors"), "{stdout}");
+    assert!(
+        stdout.contains("1 operations, 1 warnings, 1 errors"),
+        "{stdout}"
+    );
     let text = format!("{HEAD}paths:\n  /d/{{id}}:\n    get:\n      operationId: implicit\n{ok}");
     let f = write(&dir, "api.yaml", &text);
     let out = dir.join("out");
@@ -336,7 +357,13 @@ fn defaults_outside_their_schema_or_the_rust_type_are_warned_and_not_emitted() {
     let (code, _, stderr) = run(&["generate", &f, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let types = std::fs::read_to_string(out.join("types.rs")).unwrap();
-    assert!(!types.contains("3000000000"), "an i32 literal that does not compile");
+    assert!(
+        !types.contains("3000000000"),
+        "an i32 literal that does not compile"
+    );
     assert!(!types.contains("inf"), "{types}");
-    assert!(types.contains("__default_fine"), "the fitting default is kept");
+    assert!(
+        types.contains("__default_fine"),
+        "the fitting default is kept"
+    );
 }

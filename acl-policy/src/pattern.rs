@@ -35,14 +35,16 @@ pub fn translate_ecma(pattern: &str) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn ecma_classes_are_ascii_and_bad_patterns_say_why() {
         let r = super::compile(r"^\d+$").unwrap();
         assert!(r.is_match("123").unwrap());
-        assert!(!r.is_match("١٢٣").unwrap(), "Arabic-Indic digits are not \\d in ECMA-262");
+        assert!(
+            !r.is_match("١٢٣").unwrap(),
+            "Arabic-Indic digits are not \\d in ECMA-262"
+        );
         assert!(super::compile("([a-z]").unwrap_err().contains("paren"));
     }
 }

@@ -487,7 +487,11 @@ mod tests {
         for _ in 0..1024 {
             p.feed(&chunk); // 4 MiB without a line end
         }
-        assert!(p.line.capacity() <= 1024, "{} bytes held", p.line.capacity());
+        assert!(
+            p.line.capacity() <= 1024,
+            "{} bytes held",
+            p.line.capacity()
+        );
         p.feed(b"\n\ndata: after\n\n");
         assert_eq!(p.next_event(), Some(ev("message", "after", None)));
         assert_eq!(p.next_event(), None, "the endless line's event is dropped");

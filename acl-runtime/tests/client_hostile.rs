@@ -114,13 +114,21 @@ async fn a_body_without_end_is_refused_at_the_limit_not_read_whole() {
     match &e {
         Error::InvalidBody { error, status, .. } => {
             assert_eq!(*status, 200);
-            assert!(error.message.contains("over the operation's limit of 1048576 bytes"), "{error:?}");
+            assert!(
+                error
+                    .message
+                    .contains("over the operation's limit of 1048576 bytes"),
+                "{error:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let sent = written.load(Ordering::Relaxed);
-    assert!(sent < 64 << 20, "the server wrote {sent} bytes: the body was read on");
+    assert!(
+        sent < 64 << 20,
+        "the server wrote {sent} bytes: the body was read on"
+    );
 }
 
 #[tokio::test]
@@ -141,7 +149,10 @@ async fn an_announced_body_over_the_limit_is_refused_before_reading() {
         1,
     )
     .await;
-    assert_eq!(client(&base, 2 << 20).get_profile("rex").await.unwrap(), 1 << 20);
+    assert_eq!(
+        client(&base, 2 << 20).get_profile("rex").await.unwrap(),
+        1 << 20
+    );
 }
 
 #[tokio::test]
@@ -164,8 +175,14 @@ async fn dot_segments_in_path_parameters_never_reach_another_endpoint() {
     c.get_profile("../admin").await.unwrap();
     let lines = lines.lock().unwrap().clone();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].starts_with("GET /profiles/a..b?api_key="), "{lines:?}");
-    assert!(lines[1].starts_with("GET /profiles/..%2Fadmin?"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("GET /profiles/a..b?api_key="),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("GET /profiles/..%2Fadmin?"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]

@@ -233,10 +233,10 @@ impl Key {
                 })
             }
         };
-        if ["whpk_", "whsk_", "whsec_"]
-            .iter()
-            .any(|p| text.strip_prefix(p).is_some_and(|rest| rest.trim().is_empty()))
-        {
+        if ["whpk_", "whsk_", "whsec_"].iter().any(|p| {
+            text.strip_prefix(p)
+                .is_some_and(|rest| rest.trim().is_empty())
+        }) {
             return Err(KeyError::Blank);
         }
         if let Some(b64) = text.strip_prefix("whpk_") {

@@ -382,8 +382,22 @@ fn bad_keys_are_clear_errors() {
 
 #[test]
 fn blank_secrets_are_refused_by_every_scheme_for_verifying_and_signing() {
-    for scheme in [Scheme::Standard, Scheme::Stripe, Scheme::GitHub, Scheme::Shopify] {
-        for secret in ["", " ", "\t\n", "whsec_", "whsec_  ", "whpk_", "whsk_", "   whsec_"] {
+    for scheme in [
+        Scheme::Standard,
+        Scheme::Stripe,
+        Scheme::GitHub,
+        Scheme::Shopify,
+    ] {
+        for secret in [
+            "",
+            " ",
+            "\t\n",
+            "whsec_",
+            "whsec_  ",
+            "whpk_",
+            "whsk_",
+            "   whsec_",
+        ] {
             if scheme != Scheme::Standard && secret.trim().starts_with("wh") {
                 continue; // a literal string secret for the HMAC-of-text schemes
             }

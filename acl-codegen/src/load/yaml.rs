@@ -128,7 +128,9 @@ impl Builder {
             match frame {
                 _ if i + 1 == depth => out.push_str(&crate::load::escape(key)),
                 Frame::Seq(items, ..) => out.push_str(&items.len().to_string()),
-                Frame::Map(_, k, ..) => out.push_str(&crate::load::escape(k.as_deref().unwrap_or(""))),
+                Frame::Map(_, k, ..) => {
+                    out.push_str(&crate::load::escape(k.as_deref().unwrap_or("")))
+                }
             }
         }
         out
@@ -581,7 +583,9 @@ mod tests {
     fn many_under_indented_scalars_are_fixed_in_one_pass() {
         let mut text = String::from("a:\n");
         for i in 0..1000 {
-            text.push_str(&format!("  k{i}: \"one\n  two\"\n  b{i}: |\n    x: \"not\n  a: quote\n"));
+            text.push_str(&format!(
+                "  k{i}: \"one\n  two\"\n  b{i}: |\n    x: \"not\n  a: quote\n"
+            ));
         }
         let (p, parses) = parse_counted(&text).unwrap();
         assert!(parses <= 3, "{parses} parses");
@@ -614,10 +618,17 @@ mod tests {
     #[test]
     fn duplicate_keys_are_named_by_pointer() {
         let p = parse("a:\n  - x: 1\n    x: 2\nwebhooks: {}\nwebhooks: {}\n").unwrap();
-        assert_eq!(p.duplicates, vec!["/a/0/x".to_string(), "/webhooks".to_string()]);
+        assert_eq!(
+            p.duplicates,
+            vec!["/a/0/x".to_string(), "/webhooks".to_string()]
+        );
         assert_eq!(p.value["a"][0]["x"], Value::from(2));
-        let j = crate::load::json::parse(r#"{"a": [{"b~/": 1, "b~/": 2}], "c": 1, "c": 2}"#).unwrap();
-        assert_eq!(j.duplicates, vec!["/a/0/b~0~1".to_string(), "/c".to_string()]);
+        let j =
+            crate::load::json::parse(r#"{"a": [{"b~/": 1, "b~/": 2}], "c": 1, "c": 2}"#).unwrap();
+        assert_eq!(
+            j.duplicates,
+            vec!["/a/0/b~0~1".to_string(), "/c".to_string()]
+        );
     }
 
     #[test]

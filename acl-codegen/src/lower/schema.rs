@@ -1641,7 +1641,11 @@ fn default_problem(
             Some(TypeKind::Enum(_)) => Err("is not one of its enum values".into()),
             // A validated newtype: checked against its rules, not applied (as before).
             Some(TypeKind::Constrained { inner, constraints }) => {
-                let own = if constraints == &crate::ir::Constraints::default() { c } else { constraints };
+                let own = if constraints == &crate::ir::Constraints::default() {
+                    c
+                } else {
+                    constraints
+                };
                 default_problem(d, inner, types, own).map(|_| false)
             }
             _ => Ok(false),

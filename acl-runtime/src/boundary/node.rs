@@ -123,7 +123,11 @@ impl<'a> Deserializer<'a> for Node<'a> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'a>>(self, _len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_tuple<V: Visitor<'a>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -169,7 +173,10 @@ impl<'a> Deserializer<'a> for Node<'a> {
     }
 }
 
-fn visit_seq<'a, V: Visitor<'a>>(items: &'a [Value], visitor: V) -> Result<V::Value, serde_json::Error> {
+fn visit_seq<'a, V: Visitor<'a>>(
+    items: &'a [Value],
+    visitor: V,
+) -> Result<V::Value, serde_json::Error> {
     let mut seq = Items {
         items: items.iter(),
     };
@@ -177,7 +184,10 @@ fn visit_seq<'a, V: Visitor<'a>>(items: &'a [Value], visitor: V) -> Result<V::Va
     if seq.items.len() == 0 {
         Ok(value)
     } else {
-        Err(de::Error::invalid_length(items.len(), &"fewer elements in array"))
+        Err(de::Error::invalid_length(
+            items.len(),
+            &"fewer elements in array",
+        ))
     }
 }
 
@@ -193,7 +203,10 @@ fn visit_map<'a, V: Visitor<'a>>(
     if access.members.len() == 0 {
         Ok(value)
     } else {
-        Err(de::Error::invalid_length(map.len(), &"fewer elements in map"))
+        Err(de::Error::invalid_length(
+            map.len(),
+            &"fewer elements in map",
+        ))
     }
 }
 
@@ -227,7 +240,10 @@ struct Members<'a> {
 impl<'a> MapAccess<'a> for Members<'a> {
     type Error = serde_json::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+    fn next_key_seed<K: DeserializeSeed<'a>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
         match self.members.next() {
             Some((k, v)) => {
                 self.value = Some(v);
@@ -237,7 +253,10 @@ impl<'a> MapAccess<'a> for Members<'a> {
         }
     }
 
-    fn next_value_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<T::Value, Self::Error> {
+    fn next_value_seed<T: DeserializeSeed<'a>>(
+        &mut self,
+        seed: T,
+    ) -> Result<T::Value, Self::Error> {
         match self.value.take() {
             Some(v) => seed.deserialize(Node(v)),
             None => Err(de::Error::custom("value is missing")),

@@ -64,12 +64,7 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) carry an IPv4.
-    let embedded = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let embedded = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if s[..6] == [0; 6] || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) {
         return is_public_v4(embedded);
     }
@@ -153,9 +148,8 @@ impl reqwest::dns::Resolve for FilteringResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let destinations = self.0;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -209,7 +203,13 @@ mod tests {
             assert!(!is_public(ip), "{ip} allowed");
             assert!(Destinations::Any.allows(ip));
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(is_public(ip), "{ip} denied");
         }
@@ -239,7 +239,9 @@ mod tests {
     #[tokio::test]
     async fn names_are_checked_after_resolution() {
         let url = url::Url::parse("http://localhost:9/").unwrap();
-        let e = check_resolved(&url, Destinations::Public).await.unwrap_err();
+        let e = check_resolved(&url, Destinations::Public)
+            .await
+            .unwrap_err();
         assert!(e.contains("not a public address"), "{e}");
         assert!(check_resolved(&url, Destinations::Any).await.is_ok());
     }

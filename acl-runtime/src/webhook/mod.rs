@@ -24,7 +24,7 @@ pub mod axum;
 
 pub use acl_signature as signature;
 pub use acl_signature::{Scheme, Signer, Verifier};
+pub use destination::Destinations;
 pub use inbox::{HandlerError, InboxWorker, Processed};
 pub use receiver::{IdSource, Receipt, Receiver, Rejection};
-pub use destination::Destinations;
 pub use sender::{OutboundEvent, Sender};

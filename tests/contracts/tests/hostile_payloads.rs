@@ -49,8 +49,15 @@ fn an_invalid_deeply_nested_union_has_a_bounded_message() {
         message = e.to_string();
     });
     assert!(n <= 2 * 31, "{n} branch decodes for 31 unions");
-    assert!(message.len() < 8 << 10, "{} bytes: {message:.300}", message.len());
-    assert!(message.contains("fits no branch of Chain"), "{message:.300}");
+    assert!(
+        message.len() < 8 << 10,
+        "{} bytes: {message:.300}",
+        message.len()
+    );
+    assert!(
+        message.contains("fits no branch of Chain"),
+        "{message:.300}"
+    );
 }
 
 #[test]

@@ -103,7 +103,8 @@ async fn retries_on_schedule_honour_retry_after_and_time_out_slow_attempts() {
     ]);
     let url = serve(endpoint.clone()).await;
     let s = store("schedule");
-    let sender = Sender::http(s.clone(), Destinations::Any).unwrap()
+    let sender = Sender::http(s.clone(), Destinations::Any)
+        .unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(100),
@@ -183,7 +184,8 @@ async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_rep
         .extend(std::iter::repeat_n((500, None, 0), 5));
     let url = serve(endpoint.clone()).await;
     let s = store("disable");
-    let sender = Sender::http(s.clone(), Destinations::Any).unwrap()
+    let sender = Sender::http(s.clone(), Destinations::Any)
+        .unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(30),
@@ -216,7 +218,8 @@ async fn the_schedule_ends_in_failed_and_a_failing_endpoint_is_disabled_then_rep
 
     // A dead endpoint (connection refused) failing for longer than `disable_after` is
     // disabled and its pending messages fail.
-    let strict = Sender::http(s.clone(), Destinations::Any).unwrap()
+    let strict = Sender::http(s.clone(), Destinations::Any)
+        .unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(50),
@@ -334,10 +337,7 @@ async fn endpoints_outside_http_or_on_private_addresses_are_refused_by_default()
         "not a url",
     ] {
         let e = sender.endpoint("ep", url, SECRET).unwrap_err();
-        assert!(
-            e.to_string().contains("endpoint `ep`"),
-            "{url}: {e}"
-        );
+        assert!(e.to_string().contains("endpoint `ep`"), "{url}: {e}");
     }
     assert!(s.endpoint("ep").unwrap().is_none(), "nothing registered");
     // The secret is checked too: an empty one would sign with a key anybody knows.
@@ -358,13 +358,23 @@ async fn a_name_that_resolves_to_loopback_is_refused_on_every_attempt_and_nothin
         .schedule(vec![Duration::ZERO, Duration::from_millis(20)]);
     sender.endpoint("ep", &by_name, SECRET).unwrap();
     sender
-        .publish("ep", "m-dns", &InvoicePaid { invoice: "x".into(), amount: 1 })
+        .publish(
+            "ep",
+            "m-dns",
+            &InvoicePaid {
+                invoice: "x".into(),
+                amount: 1,
+            },
+        )
         .unwrap();
     let m = drive(&sender, &s, "m-dns", |st| st == MessageStatus::Failed).await;
     assert_eq!(m.attempts.len(), 2);
     let error = m.attempts[0].error.clone().unwrap_or_default();
     assert!(error.contains("not a public address"), "{error}");
-    assert!(endpoint.seen.lock().unwrap().is_empty(), "nothing reached loopback");
+    assert!(
+        endpoint.seen.lock().unwrap().is_empty(),
+        "nothing reached loopback"
+    );
 }
 
 /// An endpoint that answers every POST with `status` and `Location: target`.
@@ -398,13 +408,23 @@ async fn redirects_are_failed_attempts_never_followed() {
             .schedule(vec![Duration::ZERO]);
         sender.endpoint("ep", &url, SECRET).unwrap();
         sender
-            .publish("ep", "m", &InvoicePaid { invoice: "x".into(), amount: 1 })
+            .publish(
+                "ep",
+                "m",
+                &InvoicePaid {
+                    invoice: "x".into(),
+                    amount: 1,
+                },
+            )
             .unwrap();
         let m = drive(&sender, &s, "m", |st| st == MessageStatus::Failed).await;
         assert_eq!(m.attempts[0].status, Some(status));
         let error = m.attempts[0].error.clone().unwrap_or_default();
         assert!(error.contains("redirects are not followed"), "{error}");
-        assert!(elsewhere.seen.lock().unwrap().is_empty(), "{status} was followed");
+        assert!(
+            elsewhere.seen.lock().unwrap().is_empty(),
+            "{status} was followed"
+        );
     }
 }
 
@@ -434,13 +454,23 @@ async fn an_endless_response_body_is_not_read() {
     let sender = Sender::http(s.clone(), Destinations::Any).unwrap();
     sender.endpoint("ep", &url, SECRET).unwrap();
     sender
-        .publish("ep", "m", &InvoicePaid { invoice: "x".into(), amount: 1 })
+        .publish(
+            "ep",
+            "m",
+            &InvoicePaid {
+                invoice: "x".into(),
+                amount: 1,
+            },
+        )
         .unwrap();
     let m = drive(&sender, &s, "m", |st| st == MessageStatus::Delivered).await;
     assert_eq!(m.attempts[0].status, Some(200));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let sent = produced.load(Ordering::Relaxed);
-    assert!(sent < 64 << 20, "the server produced {sent} bytes: the body was read");
+    assert!(
+        sent < 64 << 20,
+        "the server produced {sent} bytes: the body was read"
+    );
 }
 
 #[test]

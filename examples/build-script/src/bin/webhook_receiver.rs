@@ -19,7 +19,9 @@ use acl_runtime::client::transport::{ReqwestTransport, Transport};
 use acl_runtime::events::HandlerError;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{Delivery, InboxStore, OutboundMessage};
-use acl_runtime::webhook::{Destinations, InboxWorker, OutboundEvent, Receiver, Scheme, Sender, Verifier};
+use acl_runtime::webhook::{
+    Destinations, InboxWorker, OutboundEvent, Receiver, Scheme, Sender, Verifier,
+};
 
 acl_runtime::include_contract!("petstore");
 use petstore::events::{dispatch, EventHandler};

@@ -31,7 +31,8 @@ async fn main() {
     let count: u32 = count.parse().expect("COUNT");
     let store = Arc::new(SqliteStore::open(db).expect("open the store"));
     // A short schedule and lease so a killed sender's claims come back quickly.
-    let sender = Sender::http(store.clone(), Destinations::Any).unwrap()
+    let sender = Sender::http(store.clone(), Destinations::Any)
+        .unwrap()
         .schedule(vec![
             Duration::ZERO,
             Duration::from_millis(100),
