@@ -161,10 +161,10 @@ fn shared() -> Option<PathBuf> {
 
 /// Findings checked by hand against the two documents.
 #[test]
+#[ignore = "needs ../shared/contracts (.ci/run runs it)"]
 fn real_version_pairs_report_what_changed() {
     let Some(dir) = shared() else {
-        eprintln!("../shared/contracts not found: skipped");
-        return;
+        panic!("needs ../shared/contracts, which is not there");
     };
     let figma = compare(
         &read(&dir.join("versions/figma-0.30.0.openapi-3.1.yaml")),

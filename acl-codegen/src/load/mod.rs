@@ -179,7 +179,8 @@ impl Documents {
             move |source| LoadError::Io { path: p, source }
         };
         let folder = abs.parent().unwrap_or(Path::new("/"));
-        self.allowed = vec![folder.canonicalize().map_err(io(folder))?];
+        // A missing folder is reported as the missing file the user named.
+        self.allowed = vec![folder.canonicalize().map_err(io(path))?];
         let mut extra: Vec<PathBuf> = self.access.allow_dirs.clone();
         extra.extend(self.uri_map.iter().map(|(_, dir)| dir.clone()));
         for dir in extra {

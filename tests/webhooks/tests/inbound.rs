@@ -389,6 +389,7 @@ async fn stripe_github_and_shopify_receivers_take_their_ids_from_the_right_place
 /// a real Redis (started by `.ci/run`; `ACL_REDIS_URL`): the same delivery sent to
 /// both, many times at once, is stored once in all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server: set ACL_REDIS_URL (.ci/run starts one)"]
 async fn instances_sharing_redis_store_a_delivery_once() {
     use acl_runtime::redis_store::RedisIdempotency;
     let url = std::env::var("ACL_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -401,12 +402,7 @@ async fn instances_sharing_redis_store_a_delivery_once() {
     let (a, b) = match (connect(), connect()) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must start redis-server ({url}): {e}"
-            );
-            eprintln!("no redis at {url}: skipped");
-            return;
+            panic!("needs redis-server: set ACL_REDIS_URL; no server at {url}: {e}")
         }
     };
     let (inbox_a, inbox_b) = (db("redis-a"), db("redis-b"));
