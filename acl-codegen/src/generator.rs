@@ -65,7 +65,7 @@ pub struct Settings {
     /// feature).
     pub schemars: bool,
     /// Embed the contract's documents so payloads can be validated raw
-    /// (`acl_runtime::raw`, feature `raw-validation`).
+    /// (`acl_runtime::boundary::raw`, feature `raw-validation`).
     pub embed_contract: bool,
     /// Name of the root type of a standalone JSON Schema (default: its title or file name).
     pub root_name: Option<String>,

@@ -1,7 +1,7 @@
 //! acl's policies as plain data: what a service reads from its configuration, what the
 //! code generator reads from `x-acl-*` extensions and what `#[derive(Policies)]` checks
 //! at compile time. Every field has a default; `validate` says which value is wrong.
-//! The runtime builds breakers, budgets and pipelines from these (`acl_runtime::config`).
+//! The runtime builds breakers, budgets and pipelines from these (`acl_runtime::resilience::config`).
 //!
 //! Its own crate so that the code generator and the derive macros can check settings
 //! without depending on the runtime (which re-exports the derives).

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
-use acl_runtime::classify::{FailureClass, Idempotency, Outcome};
-use acl_runtime::pipeline::{AttemptError, CallError, Operation, System};
-use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy, StopReason};
+use acl_runtime::resilience::breaker::{BreakerConfig, CircuitBreaker};
+use acl_runtime::resilience::classify::{FailureClass, Idempotency, Outcome};
+use acl_runtime::resilience::pipeline::{AttemptError, CallError, Operation, System};
+use acl_runtime::resilience::retry::{Backoff, RetryBudget, RetryPolicy, StopReason};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the server does with request number `n` (from 1).

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use acl_runtime::rate_limit::{decide, Algorithm, Decision, KeyState, RateLimiter};
-use acl_runtime::redis_store::RedisStore;
+use acl_runtime::resilience::rate_limit::redis::RedisStore;
+use acl_runtime::resilience::rate_limit::{decide, Algorithm, Decision, KeyState, RateLimiter};
 use proptest::prelude::*;
 
 const NEEDS: &str = "needs redis-server: set ACL_REDIS_URL (.ci/run starts one)";
@@ -135,10 +135,12 @@ fn idle_keys_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server: set ACL_REDIS_URL (.ci/run starts one)"]
 async fn the_pipeline_shares_a_limit_across_instances_through_redis() {
-    use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
-    use acl_runtime::classify::Idempotency;
-    use acl_runtime::pipeline::{AttemptError, CallError, Operation, System, WhenLimited};
-    use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy};
+    use acl_runtime::resilience::breaker::{BreakerConfig, CircuitBreaker};
+    use acl_runtime::resilience::classify::Idempotency;
+    use acl_runtime::resilience::pipeline::{
+        AttemptError, CallError, Operation, System, WhenLimited,
+    };
+    use acl_runtime::resilience::retry::{Backoff, RetryBudget, RetryPolicy};
     use std::sync::Arc;
 
     let url = url();
@@ -195,7 +197,7 @@ async fn the_pipeline_shares_a_limit_across_instances_through_redis() {
 #[test]
 #[ignore = "needs redis-server: set ACL_REDIS_URL (.ci/run starts one)"]
 fn redis_idempotency_walks_the_two_phases_and_has_one_winner() {
-    use acl_runtime::redis_store::RedisIdempotency;
+    use acl_runtime::store::redis::RedisIdempotency;
     use acl_runtime::store::{Claim, IdempotencyStore};
     let url = url();
     let prefix = unique("idem");

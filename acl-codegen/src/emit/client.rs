@@ -56,10 +56,15 @@ pub(super) fn media_kind(content: &Content) -> Media {
 
 /// Paths from the client module.
 pub(super) fn ty(t: &TypeRef) -> TokenStream {
-    type_tokens(t, &quote!(::acl_runtime), &quote!(__acl), &|n, _| {
-        let id = ident(n);
-        quote!(super::types::#id)
-    })
+    type_tokens(
+        t,
+        &quote!(::acl_runtime::__private),
+        &quote!(__acl),
+        &|n, _| {
+            let id = ident(n);
+            quote!(super::types::#id)
+        },
+    )
 }
 
 fn value_ty(t: &Option<TypeRef>) -> TokenStream {
@@ -246,7 +251,7 @@ pub fn client_source(api: &Api) -> Result<String, String> {
         #[allow(unused_imports)]
         use ::acl_runtime::__private as __acl;
         #[allow(unused_imports)]
-        use ::acl_runtime::client as __c;
+        use ::acl_runtime::__private::client as __c;
 
         /// The contract's operations, servers, security schemes and policies.
         pub static API: __c::ApiSpec = __c::ApiSpec {
@@ -839,8 +844,8 @@ fn response_enum(
             if accepted {
                 fields.push(quote!(
                     /// The accepted job (its status URL from `Location`, and `Retry-After`):
-                    /// await it with `acl_runtime::async_reply::JobWaiter`.
-                    job: ::std::option::Option<::acl_runtime::async_reply::Job>,
+                    /// await it with `acl_runtime::patterns::async_reply::JobWaiter`.
+                    job: ::std::option::Option<::acl_runtime::__private::Job>,
                 ));
                 inits.push(quote!(job: __c::job(r),));
             }

@@ -117,7 +117,7 @@ pub fn events_source(api: &Api) -> Result<String, String> {
             Some((t, json)) => {
                 variants.push(quote!(#doc #variant(#t)));
                 arms.push(if json {
-                    quote!(#name => ::acl_runtime::from_json(body).map(Event::#variant).map_err(|error| __ev::EventError::Invalid { name: #name, error }))
+                    quote!(#name => ::acl_runtime::__private::from_json(body).map(Event::#variant).map_err(|error| __ev::EventError::Invalid { name: #name, error }))
                 } else {
                     quote!(#name => ::std::result::Result::Ok(Event::#variant(body.to_vec())))
                 });
@@ -148,7 +148,7 @@ pub fn events_source(api: &Api) -> Result<String, String> {
     let tokens = quote! {
         #[allow(unused_imports)]
         use ::acl_runtime::__private as __acl;
-        use ::acl_runtime::events as __ev;
+        use ::acl_runtime::__private::events as __ev;
 
         /// An event the vendor sends (a webhook or a callback), decoded and validated.
         #[derive(Debug, Clone, PartialEq)]
@@ -180,7 +180,7 @@ pub fn events_source(api: &Api) -> Result<String, String> {
 
         /// Handles the contract's events, one method per event. Every method has a
         /// default that accepts and ignores its event: implement the ones you use.
-        /// Return [`HandlerError::Retry`](::acl_runtime::events::HandlerError) for a
+        /// Return [`HandlerError::Retry`](::acl_runtime::boundary::events::HandlerError) for a
         /// transient failure (retried), `Invalid`/`Permanent` to dead-letter.
         pub trait EventHandler: Send + Sync {
             #(#methods)*

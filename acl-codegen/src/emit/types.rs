@@ -29,7 +29,7 @@ impl Paths {
         // Short paths through one `use` at the top of the module: a large contract
         // emits these paths hundreds of thousands of times.
         Self {
-            rt: quote!(::acl_runtime),
+            rt: quote!(::acl_runtime::__private),
             private: quote!(__acl),
             serde: quote!(__acl::serde),
             serde_crate: "__acl::serde".into(),
@@ -155,7 +155,7 @@ pub fn types_source(
             Ok::<_, String>((text, rules))
         });
         let (items, mut rules) = emit_half(first);
-        let rt = quote!(::acl_runtime);
+        let rt = quote!(::acl_runtime::__private);
         let contract = if opts.embed_contract && !documents.is_empty() {
             let dialect = api
                 .kind
@@ -178,13 +178,13 @@ pub fn types_source(
                 });
             quote! {
                 /// The contract's documents, normalised to JSON Schema, for
-                /// `acl_runtime::raw::validate` (feature `raw-validation`).
+                /// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
                 pub static CONTRACT: #rt::Contract = #rt::Contract {
                     documents: &[#(#docs),*],
                     dialect: #dialect,
                 };
                 /// Where each definition's schema is in [`CONTRACT`], for
-                /// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+                /// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
                 #[allow(non_upper_case_globals)]
                 pub mod schema_refs {
                     #(#refs)*

@@ -792,7 +792,7 @@ impl Lowerer<'_> {
                 "unenforced-keyword",
                 &loc,
                 format!("`{key}` is not enforced by the generated type"),
-                Some("values are still accepted and kept; validate the raw payload with acl_runtime::raw for a full check"),
+                Some("values are still accepted and kept; validate the raw payload with acl_runtime::boundary::raw for a full check"),
             );
         }
     }

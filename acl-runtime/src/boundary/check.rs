@@ -170,7 +170,7 @@ pub fn check_str(s: &str, c: &Constraints) -> Result<(), Violation> {
         }
     }
     if let Some(format) = c.format {
-        if let Err(why) = super::super::formats::check_format(format, s) {
+        if let Err(why) = super::formats::check_format(format, s) {
             return Err(Violation::new(
                 "format",
                 format!("{} is not a valid {format}: {why}", shown(s)),

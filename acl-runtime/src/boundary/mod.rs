@@ -17,8 +17,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 mod check;
+pub mod decode;
+pub mod events;
 pub mod fields;
+pub mod formats;
+pub mod mapping;
 mod node;
+mod path;
+#[cfg(feature = "raw-validation")]
+pub mod raw;
 pub mod union;
 
 pub use check::Checkable;

@@ -15,6 +15,7 @@ use serde::de::{Deserializer, Error as _};
 use serde_json::Value;
 
 use super::node::{Buffered, Node, NodeVisitor, NODE};
+use super::path::{render_path, split_path, PATH_MARK};
 
 /// How many branches may match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,17 +29,13 @@ pub enum UnionKind {
 /// One branch of a union: its name and how to decode it (see [`branch`]).
 pub type Variant<'a, T> = (&'a str, &'a dyn Fn(&Value) -> Result<T, String>);
 
-/// Marks the start of a path inside an error message, so that [`crate::wire`] can
-/// join the path inside a union branch to the path of the union.
-pub(crate) const PATH_MARK: char = '\u{1}';
-
 /// Decodes one branch of a union, keeping the path of the bad value inside it. The
 /// value is read in place ([`Node`]): unions nested in it decode their part without
 /// copying it and are remembered by address.
 pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
     serde_path_to_error::deserialize(Node(value)).map_err(|e| {
         let inner = e.inner().to_string();
-        let path = crate::wire::render_path(e.path());
+        let path = render_path(e.path());
         let (nested, message) = split_path(&inner);
         let sub = format!("{}{}", &path[1..], nested);
         if sub.is_empty() {
@@ -47,16 +44,6 @@ pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String
             format!("{PATH_MARK}{sub}{PATH_MARK}{message}")
         }
     })
-}
-
-/// Splits a message made by [`branch`] into (sub-path, message).
-pub(crate) fn split_path(message: &str) -> (&str, &str) {
-    if let Some(rest) = message.strip_prefix(PATH_MARK) {
-        if let Some((path, msg)) = rest.split_once(PATH_MARK) {
-            return (path, msg);
-        }
-    }
-    ("", message)
 }
 
 /// Decodes `value` as the union `name` of `variants`.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::transport::{Transport, TransportError, TransportErrorKind};
+use crate::transport::{Transport, TransportError, TransportErrorKind};
 
 /// A secret: its `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::transport::TransportError;
-use crate::classify::FailureClass;
-use crate::retry::StopReason;
-use crate::wire::BoundaryError;
+use crate::boundary::decode::BoundaryError;
+use crate::resilience::classify::FailureClass;
+use crate::resilience::retry::StopReason;
+use crate::transport::TransportError;
 
 /// A failed call to operation `operation`; `R` is the operation's response enum, so a
 /// documented error status arrives typed.
@@ -111,12 +111,13 @@ impl<R> Error<R> {
     pub fn class(&self) -> FailureClass {
         match self {
             Error::Status { class, .. } => *class,
-            Error::UndocumentedStatus { status, .. } => crate::classify::Classifier::default()
-                .classify(
-                    &crate::classify::Outcome::Status(*status),
+            Error::UndocumentedStatus { status, .. } => {
+                crate::resilience::classify::Classifier::default().classify(
+                    &crate::resilience::classify::Outcome::Status(*status),
                     None,
                     std::time::SystemTime::now(),
-                ),
+                )
+            }
             Error::InvalidBody { .. } => FailureClass::InvalidData,
             Error::Timeout { .. } | Error::Transport { .. } | Error::CircuitOpen { .. } => {
                 FailureClass::Transient

@@ -2,7 +2,7 @@
 //! ([`ApiSpec`]), a [`ClientBuilder`] that turns policies (defaults, the contract's
 //! `x-acl-*` extensions, code) and credentials into a [`Core`], and [`Request`], which
 //! serialises parameters and bodies and runs each call through the resilience
-//! pipeline ([`crate::pipeline`]).
+//! pipeline ([`crate::resilience::pipeline`]).
 //!
 //! Generated code stays small: one method per operation that names its parameters, and
 //! one `decode` per response enum; everything else lives here, compiled once.
@@ -10,7 +10,6 @@
 pub mod auth;
 pub mod error;
 pub mod params;
-pub mod transport;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -20,18 +19,18 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+#[cfg(feature = "reqwest")]
+pub use crate::transport::ReqwestTransport;
+pub use crate::transport::{BoxFuture, ByteStream, Transport, TransportError, TransportErrorKind};
 pub use auth::{Credential, KeyIn, SchemeSpec, Secret};
 pub use bytes::Bytes;
 pub use error::Error;
-#[cfg(feature = "reqwest")]
-pub use transport::ReqwestTransport;
-pub use transport::{BoxFuture, ByteStream, Transport, TransportError, TransportErrorKind};
 
-use crate::classify::Outcome;
-use crate::config::{BuildOperation, BuildSystem, OperationConfig, SystemConfig};
-use crate::pipeline::{AttemptError, CallError, Operation, System};
-use crate::rate_limit::{Algorithm, RateLimiter, Store};
-pub use crate::wire::BoundaryError;
+pub use crate::boundary::decode::BoundaryError;
+use crate::resilience::classify::Outcome;
+use crate::resilience::config::{BuildOperation, BuildSystem, OperationConfig, SystemConfig};
+use crate::resilience::pipeline::{AttemptError, CallError, Operation, System};
+use crate::resilience::rate_limit::{Algorithm, RateLimiter, Store};
 
 /// A contract's operations and what the client needs to know about them.
 #[derive(Debug)]
@@ -127,7 +126,7 @@ pub struct ClientBuilder<C> {
 }
 
 type SharedLimit = Box<
-    dyn FnOnce(System, Algorithm) -> Result<System, crate::rate_limit::InvalidRateLimit>
+    dyn FnOnce(System, Algorithm) -> Result<System, crate::resilience::rate_limit::InvalidRateLimit>
         + Send
         + Sync,
 >;
@@ -195,7 +194,7 @@ impl<C: FromCore> ClientBuilder<C> {
         self
     }
 
-    /// Keeps the outbound rate limit in a shared store (`acl_runtime::redis_store::RedisStore`):
+    /// Keeps the outbound rate limit in a shared store (`acl_runtime::resilience::rate_limit::redis::RedisStore`):
     /// every instance of the service then counts against one limit.
     pub fn rate_limit_store<S: Store + 'static>(mut self, store: S) -> Self {
         self.shared_limit = Some(Box::new(move |system: System, alg| {
@@ -302,7 +301,7 @@ impl<C: FromCore> ClientBuilder<C> {
                     path: "operation".into(),
                     message: format!(
                         "no such operation in the contract{}",
-                        crate::config::closest(id, &known)
+                        crate::resilience::config::closest(id, &known)
                             .map(|s| format!("; did you mean `{s}`?"))
                             .unwrap_or_default()
                     ),
@@ -463,7 +462,7 @@ fn overlay<T: Serialize + DeserializeOwned>(
     };
     let mut value = serde_json::to_value(&base).expect("settings serialise");
     acl_policy::merge_json(&mut value, layer);
-    crate::wire::from_value(&value).map_err(|e| BuildError {
+    crate::boundary::decode::from_value(&value).map_err(|e| BuildError {
         scope: scope.into(),
         path: e.path,
         message: e.message,
@@ -681,9 +680,9 @@ pub fn json<T: DeserializeOwned>(r: &RawResponse) -> Result<T, BoundaryError> {
         });
     }
     if r.body.iter().all(u8::is_ascii_whitespace) {
-        return crate::wire::from_value(&Value::Null);
+        return crate::boundary::decode::from_value(&Value::Null);
     }
-    crate::wire::from_json(&r.body)
+    crate::boundary::decode::from_json(&r.body)
 }
 
 /// A text body.
@@ -697,9 +696,9 @@ pub fn text(r: &RawResponse) -> Result<String, BoundaryError> {
 /// A binary body.
 /// The job a `202 Accepted` response describes (its `Location`, resolved against the
 /// request's URL, and `Retry-After`), to await with
-/// [`JobWaiter`](crate::async_reply::JobWaiter); `None` without a `Location`.
-pub fn job(r: &RawResponse) -> Option<crate::async_reply::Job> {
-    crate::async_reply::Job::from_accepted(&r.url, &r.headers)
+/// [`JobWaiter`](crate::patterns::async_reply::JobWaiter); `None` without a `Location`.
+pub fn job(r: &RawResponse) -> Option<crate::patterns::async_reply::Job> {
+    crate::patterns::async_reply::Job::from_accepted(&r.url, &r.headers)
 }
 
 /// The body as bytes.
@@ -721,9 +720,9 @@ pub fn header<T: DeserializeOwned>(
     })?;
     // A header is text; numbers and booleans are read from it when the type wants them.
     let as_string = Value::String(text.to_string());
-    crate::wire::from_value(&as_string)
+    crate::boundary::decode::from_value(&as_string)
         .or_else(|e| match serde_json::from_str::<Value>(text) {
-            Ok(v) => crate::wire::from_value(&v),
+            Ok(v) => crate::boundary::decode::from_value(&v),
             Err(_) => Err(e),
         })
         .map(Some)
@@ -1164,7 +1163,7 @@ pub struct StreamResponse {
     /// The headers.
     pub headers: http::HeaderMap,
     /// The body, as it arrives.
-    pub body: transport::ByteStream,
+    pub body: crate::transport::ByteStream,
 }
 
 impl std::fmt::Debug for StreamResponse {
@@ -1179,7 +1178,7 @@ impl std::fmt::Debug for StreamResponse {
 impl StreamResponse {
     /// Reads the whole body.
     pub async fn bytes(self) -> Result<Bytes, TransportError> {
-        transport::collect(self.body).await
+        crate::transport::collect(self.body).await
     }
 
     /// Reads the body as server-sent events whose data is JSON of type `T`.
@@ -1190,14 +1189,14 @@ impl StreamResponse {
 
 /// A `text/event-stream` response read event by event, each event's data decoded and
 /// validated as the contract's schema `T`. One response, no reconnection: for a
-/// long-lived stream that must survive network blips use [`crate::sse::SseClient`].
+/// long-lived stream that must survive network blips use [`crate::patterns::sse::SseClient`].
 pub struct EventStream<T> {
     /// The status.
     pub status: u16,
     /// The headers.
     pub headers: http::HeaderMap,
-    body: transport::ByteStream,
-    parser: crate::sse::Parser,
+    body: crate::transport::ByteStream,
+    parser: crate::patterns::sse::Parser,
     done: bool,
     _t: std::marker::PhantomData<fn() -> T>,
 }
@@ -1220,7 +1219,7 @@ pub enum EventStreamError {
     #[error("event `{}`: {error}", event.event)]
     Invalid {
         /// The raw event.
-        event: crate::sse::SseEvent,
+        event: crate::patterns::sse::SseEvent,
         /// What is wrong, with the JSON path.
         error: BoundaryError,
     },
@@ -1233,14 +1232,16 @@ impl<T> EventStream<T> {
             status: r.status,
             headers: r.headers,
             body: r.body,
-            parser: crate::sse::Parser::new(1 << 20),
+            parser: crate::patterns::sse::Parser::new(1 << 20),
             done: false,
             _t: std::marker::PhantomData,
         }
     }
 
     /// The next raw event; `None` at the end of the stream.
-    pub async fn next_event(&mut self) -> Option<Result<crate::sse::SseEvent, TransportError>> {
+    pub async fn next_event(
+        &mut self,
+    ) -> Option<Result<crate::patterns::sse::SseEvent, TransportError>> {
         loop {
             if let Some(e) = self.parser.next_event() {
                 return Some(Ok(e));
@@ -1274,7 +1275,7 @@ impl<T: DeserializeOwned> EventStream<T> {
             Err(e) => return Some(Err(e.into())),
         };
         Some(
-            crate::wire::from_json(event.data.as_bytes())
+            crate::boundary::decode::from_json(event.data.as_bytes())
                 .map_err(|error| EventStreamError::Invalid { event, error }),
         )
     }
@@ -1282,9 +1283,11 @@ impl<T: DeserializeOwned> EventStream<T> {
 
 /// Every response's rate-limit headers reach its system, so that calls hold back when
 /// the vendor says nothing is left (before its 429).
-fn observe_rate_limit(system: &crate::pipeline::System, headers: &http::HeaderMap) {
-    let hint =
-        crate::classify::RateLimitHint::from_header_map(headers, std::time::SystemTime::now());
+fn observe_rate_limit(system: &crate::resilience::pipeline::System, headers: &http::HeaderMap) {
+    let hint = crate::resilience::classify::RateLimitHint::from_header_map(
+        headers,
+        std::time::SystemTime::now(),
+    );
     system.observe_rate_limit(&hint);
 }
 
@@ -1298,7 +1301,7 @@ enum BodyError {
 /// Reads a response body, at most `limit` bytes: a larger one is refused as soon as it
 /// is announced (`Content-Length`) or read past the limit, never held whole.
 async fn read_limited(
-    mut body: transport::ByteStream,
+    mut body: crate::transport::ByteStream,
     parts: &http::response::Parts,
     limit: u64,
 ) -> Result<Bytes, BodyError> {

@@ -3,7 +3,7 @@
 //!
 //! [`sqlite::SqliteStore`] (feature `sqlite`) implements all of them in one file (WAL,
 //! `synchronous=FULL`: a delivery acknowledged is on disk). [`MemoryIdempotency`] is for
-//! tests and single-process tools; `crate::redis_store::RedisIdempotency` (feature
+//! tests and single-process tools; `crate::store::redis::RedisIdempotency` (feature
 //! `redis`) shares deduplication between instances.
 //!
 //! The traits are synchronous: SQLite and the Redis client block, and the async callers
@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -137,13 +137,26 @@ pub async fn check_resolved(url: &url::Url, destinations: Destinations) -> Resul
     Ok(())
 }
 
+/// The transport for outbound webhooks: redirects are not followed (a 3xx is the
+/// answer), and every address a name resolves to is checked against `destinations` when
+/// the connection is made, so a name cannot resolve to a public address for the check
+/// and a private one for the connection.
+pub fn transport(
+    destinations: Destinations,
+) -> Result<crate::transport::ReqwestTransport, crate::transport::TransportError> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(FilteringResolver(destinations)))
+        .build()
+        .map_err(crate::transport::reqwest_error)?;
+    Ok(crate::transport::ReqwestTransport::new(client))
+}
+
 /// A reqwest resolver that drops denied addresses, so the address connected to is the
 /// address checked (no window between the sender's check and the connection).
-#[cfg(feature = "reqwest")]
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FilteringResolver(pub Destinations);
+struct FilteringResolver(Destinations);
 
-#[cfg(feature = "reqwest")]
 impl reqwest::dns::Resolve for FilteringResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let destinations = self.0;

@@ -5,10 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::retry::Backoff;
+use crate::resilience::retry::Backoff;
 use crate::store::{unix_ms, Delivery, InboxStore, StoreError};
 
-pub use crate::events::HandlerError;
+pub use crate::boundary::events::HandlerError;
 
 /// What a worker did with one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use acl_signature::{Scheme, Signer};
 use bytes::Bytes;
 
 use super::destination::{self, Destinations};
-use crate::client::transport::Transport;
 use crate::store::{
     unix_ms, AttemptRecord, Endpoint, MessageStatus, OutboundMessage, OutboxStore, StoreError,
 };
+use crate::transport::Transport;
 
 /// A payload type sent as a webhook: its event type and its version travel with it
 /// (`webhook-version` header), so receivers can tell versions apart.
@@ -106,13 +106,13 @@ impl Sender {
         }
     }
 
-    /// A sender over HTTP with [`ReqwestTransport::for_webhooks`](crate::client::ReqwestTransport::for_webhooks):
+    /// A sender over HTTP with [`destination::transport`]:
     /// no redirects followed, every address connected to checked against `destinations`.
     pub fn http(
         store: Arc<dyn OutboxStore>,
         destinations: Destinations,
-    ) -> Result<Self, crate::client::transport::TransportError> {
-        let transport = crate::client::ReqwestTransport::for_webhooks(destinations)?;
+    ) -> Result<Self, crate::transport::TransportError> {
+        let transport = destination::transport(destinations)?;
         Ok(Self::new(store, Arc::new(transport)).destinations(destinations))
     }
 
@@ -356,7 +356,7 @@ impl Sender {
                     _ => break,
                 }
             }
-            Ok::<_, crate::client::transport::TransportError>(parts)
+            Ok::<_, crate::transport::TransportError>(parts)
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),
@@ -367,7 +367,10 @@ impl Sender {
                     .get(http::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| {
-                        crate::classify::parse_retry_after(v, std::time::SystemTime::now())
+                        crate::resilience::classify::parse_retry_after(
+                            v,
+                            std::time::SystemTime::now(),
+                        )
                     });
                 Ok((parts.status.as_u16(), retry_after))
             }

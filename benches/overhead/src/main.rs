@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acl_runtime::breaker::{BreakerConfig, CircuitBreaker, Window};
-use acl_runtime::clock::Clock;
-use acl_runtime::classify::Idempotency;
-use acl_runtime::pipeline::{AttemptError, Operation, System};
-use acl_runtime::rate_limit::{Algorithm, RateLimiter};
-use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy};
+use acl_runtime::resilience::breaker::{BreakerConfig, CircuitBreaker, Window};
+use acl_runtime::resilience::clock::Clock;
+use acl_runtime::resilience::classify::Idempotency;
+use acl_runtime::resilience::pipeline::{AttemptError, Operation, System};
+use acl_runtime::resilience::rate_limit::{Algorithm, RateLimiter};
+use acl_runtime::resilience::retry::{Backoff, RetryBudget, RetryPolicy};
 
 struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
@@ -238,7 +238,7 @@ fn main() {
     // The shared limiter: one round trip to Redis per decision (when one is running,
     // as under `.ci/run`: ACL_REDIS_URL).
     match std::env::var("ACL_REDIS_URL") {
-        Ok(url) => match acl_runtime::redis_store::RedisStore::connect(&url, "acl-bench", Duration::from_secs(60)) {
+        Ok(url) => match acl_runtime::resilience::rate_limit::redis::RedisStore::connect(&url, "acl-bench", Duration::from_secs(60)) {
             Ok(store) => {
                 let redis = RateLimiter::with_store(Algorithm::TokenBucket { rate: 1e9, burst: 1_000_000 }, store).unwrap();
                 let n = 20_000u64;

@@ -275,11 +275,11 @@ fn raw_payloads_are_checked_against_the_original_schema() {
     use structs::types::Account;
     let good = json!({"id": "a", "type": "t", "closed_at": null});
     assert_eq!(
-        acl_runtime::raw::validate::<Account>(&good).unwrap(),
+        acl_runtime::boundary::raw::validate::<Account>(&good).unwrap(),
         Ok(())
     );
     let bad = json!({"id": 5, "type": "t", "closed_at": "x", "limit": "many"});
-    let violations = acl_runtime::raw::validate::<Account>(&bad)
+    let violations = acl_runtime::boundary::raw::validate::<Account>(&bad)
         .unwrap()
         .unwrap_err();
     let paths: Vec<&str> = violations
@@ -300,10 +300,13 @@ fn what_is_not_enforced_is_kept_not_lost() {
     assert_eq!(r.address, Some(json!({"street": "Main"})));
     // The raw check still sees the rule the type could not express.
     let _: NotString = accept(json!("a string"));
-    let violations =
-        acl_runtime::raw::validate_at(&CONTRACT, schema_refs::NotString, &json!("a string"))
-            .unwrap()
-            .unwrap_err();
+    let violations = acl_runtime::boundary::raw::validate_at(
+        &CONTRACT,
+        schema_refs::NotString,
+        &json!("a string"),
+    )
+    .unwrap()
+    .unwrap_err();
     assert_eq!(violations.len(), 1);
 }
 
@@ -311,7 +314,7 @@ fn what_is_not_enforced_is_kept_not_lost() {
 fn a_narrowing_allof_part_is_left_to_the_raw_check() {
     use acl_contract_tests::allof::types::*;
     let _: Narrowed = accept(json!({"id": "abcd"}));
-    let v = acl_runtime::raw::validate::<Narrowed>(&json!({"id": "abcd"}))
+    let v = acl_runtime::boundary::raw::validate::<Narrowed>(&json!({"id": "abcd"}))
         .unwrap()
         .unwrap_err();
     assert_eq!(v[0].instance_path, "/id");

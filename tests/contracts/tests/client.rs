@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use acl_contract_tests::client::client::*;
 use acl_contract_tests::client::types;
-use acl_runtime::classify::FailureClass;
 use acl_runtime::client::{Credential, Error, Multipart, TransportErrorKind};
+use acl_runtime::resilience::classify::FailureClass;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -763,7 +763,7 @@ async fn a_token_endpoint_that_refuses_is_a_request_error_and_nothing_is_sent() 
 }
 
 /// A `202 Accepted` carries its job: the `Location` resolved against the request's
-/// URL and `Retry-After`, ready for `acl_runtime::async_reply::JobWaiter`.
+/// URL and `Retry-After`, ready for `acl_runtime::patterns::async_reply::JobWaiter`.
 #[tokio::test]
 async fn an_accepted_response_carries_its_job() {
     let (v, base) = vendor().await;

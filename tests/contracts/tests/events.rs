@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use acl_contract_tests::events::events::{dispatch, Event, EventHandler};
 use acl_contract_tests::events::types;
-use acl_runtime::events::{EventError, HandlerError};
+use acl_runtime::boundary::events::{EventError, HandlerError};
 
 #[derive(Default)]
 struct Ledger {

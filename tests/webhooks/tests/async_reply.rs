@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use acl_runtime::async_reply::{CallbackHub, Job, JobError, JobStatus, JobWaiter};
-use acl_runtime::client::transport::{ReqwestTransport, Transport};
-use acl_runtime::retry::Backoff;
+use acl_runtime::patterns::async_reply::{CallbackHub, Job, JobError, JobStatus, JobWaiter};
+use acl_runtime::resilience::retry::Backoff;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::Delivery;
+use acl_runtime::transport::{ReqwestTransport, Transport};
 use acl_runtime::webhook::{InboxWorker, Receiver, Scheme, Signer, Verifier};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use acl_runtime::batch::{BatchConfig, BatchError, Batcher, ItemOutcome};
-use acl_runtime::classify::FailureClass;
-use acl_runtime::retry::Backoff;
+use acl_runtime::patterns::batch::{BatchConfig, BatchError, Batcher, ItemOutcome};
+use acl_runtime::resilience::classify::FailureClass;
+use acl_runtime::resilience::retry::Backoff;
 use serde_json::{json, Value};
 
 #[derive(Default)]

@@ -6,12 +6,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use acl_runtime::breaker::{BreakerConfig, CircuitBreaker};
-use acl_runtime::chain::{assert_at_most, ChainLayer, ChainReport};
-use acl_runtime::classify::{Idempotency, Outcome};
-use acl_runtime::client::transport::{ReqwestTransport, Transport};
-use acl_runtime::pipeline::{AttemptError, Operation, System};
-use acl_runtime::retry::{Backoff, RetryBudget, RetryPolicy};
+use acl_runtime::resilience::breaker::{BreakerConfig, CircuitBreaker};
+use acl_runtime::resilience::chain::{assert_at_most, ChainLayer, ChainReport};
+use acl_runtime::resilience::classify::{Idempotency, Outcome};
+use acl_runtime::resilience::pipeline::{AttemptError, Operation, System};
+use acl_runtime::resilience::retry::{Backoff, RetryBudget, RetryPolicy};
+use acl_runtime::transport::{ReqwestTransport, Transport};
 use bytes::Bytes;
 
 async fn vendor() -> String {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use acl_runtime::retry::Backoff;
+use acl_runtime::resilience::retry::Backoff;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{InboxStore, MemoryIdempotency};
 use acl_runtime::webhook::{
@@ -391,7 +391,7 @@ async fn stripe_github_and_shopify_receivers_take_their_ids_from_the_right_place
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server: set ACL_REDIS_URL (.ci/run starts one)"]
 async fn instances_sharing_redis_store_a_delivery_once() {
-    use acl_runtime::redis_store::RedisIdempotency;
+    use acl_runtime::store::redis::RedisIdempotency;
     let url = std::env::var("ACL_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!(
         "acl-inbound-{}-{}",

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use acl_runtime::ordering::{SequenceCheck, SequenceTracker};
+use acl_runtime::patterns::ordering::{SequenceCheck, SequenceTracker};
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::Delivery;
 use acl_runtime::webhook::{IdSource, InboxWorker, Receiver, Scheme, Signer, Verifier};

@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acl_runtime::client::transport::ReqwestTransport;
-use acl_runtime::retry::Backoff;
-use acl_runtime::sse::{SseClient, SseError};
+use acl_runtime::patterns::sse::{SseClient, SseError};
+use acl_runtime::resilience::retry::Backoff;
+use acl_runtime::transport::ReqwestTransport;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const EVENTS: u32 = 9;

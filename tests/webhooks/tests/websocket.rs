@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acl_runtime::retry::Backoff;
-use acl_runtime::ws::{WsClient, WsMessage};
+use acl_runtime::patterns::ws::{WsClient, WsMessage};
+use acl_runtime::resilience::retry::Backoff;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 

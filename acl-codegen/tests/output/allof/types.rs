@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Base: &str = "https://acl.invalid/contract/0.json#/components/schemas/Base";
@@ -82,8 +82,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Base {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Base {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Base {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Base";
@@ -91,7 +91,7 @@ impl ::acl_runtime::BoundarySchema for Base {
 /// Contract name: `Bounded`.
 ///
 /// Rules: minimum 1, maximum 10.
-pub type Bounded = ::acl_runtime::Checked<i64, rules::Bounded>;
+pub type Bounded = ::acl_runtime::__private::Checked<i64, rules::Bounded>;
 /// A Base plus its own properties.
 ///
 /// Contract name: `Invoice`.
@@ -149,8 +149,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Invoice {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Invoice {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Invoice {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
@@ -158,7 +158,7 @@ impl ::acl_runtime::BoundarySchema for Invoice {
 /// Contract location: `#/components/schemas/Invoice/allOf/1/properties/total`.
 ///
 /// Rules: minimum 0.
-pub type InvoiceTotal = ::acl_runtime::Checked<i64, rules::InvoiceTotal>;
+pub type InvoiceTotal = ::acl_runtime::__private::Checked<i64, rules::InvoiceTotal>;
 /// A part that narrows a property the base declares is reported, not enforced.
 ///
 /// Contract name: `Narrowed`.
@@ -212,8 +212,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Narrowed {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Narrowed {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Narrowed {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
@@ -223,20 +223,20 @@ pub mod rules {
     /// The rules of [`super::Bounded`].
     #[derive(Debug)]
     pub struct Bounded;
-    impl ::acl_runtime::Rule for Bounded {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            maximum: ::std::option::Option::Some(::acl_runtime::Num::Int(10)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for Bounded {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(1)),
+            maximum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(10)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::InvoiceTotal`].
     #[derive(Debug)]
     pub struct InvoiceTotal;
-    impl ::acl_runtime::Rule for InvoiceTotal {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for InvoiceTotal {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(0)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -15,7 +15,7 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 #[allow(unused_imports)]
-use ::acl_runtime::client as __c;
+use ::acl_runtime::__private::client as __c;
 /// The contract's operations, servers, security schemes and policies.
 pub static API: __c::ApiSpec = __c::ApiSpec {
     system: "Payments",
@@ -540,8 +540,8 @@ pub enum PostChargesByChargeIdRefundsResponse {
     /// Status 202.
     Accepted {
         /// The accepted job (its status URL from `Location`, and `Retry-After`):
-        /// await it with `acl_runtime::async_reply::JobWaiter`.
-        job: ::std::option::Option<::acl_runtime::async_reply::Job>,
+        /// await it with `acl_runtime::patterns::async_reply::JobWaiter`.
+        job: ::std::option::Option<::acl_runtime::__private::Job>,
     },
 }
 impl PostChargesByChargeIdRefundsResponse {

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Charge: &str = "https://acl.invalid/contract/0.json#/components/schemas/Charge";
@@ -101,8 +101,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Charge {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Charge {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Charge {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Charge";
@@ -110,11 +110,11 @@ impl ::acl_runtime::BoundarySchema for Charge {
 /// Contract location: `#/components/schemas/Charge/properties/amount`.
 ///
 /// Rules: minimum 1.
-pub type ChargeAmount = ::acl_runtime::Checked<i64, rules::ChargeAmount>;
+pub type ChargeAmount = ::acl_runtime::__private::Checked<i64, rules::ChargeAmount>;
 /// Contract location: `#/components/schemas/Charge/properties/currency`.
 ///
 /// Rules: pattern `^[A-Z]{3}$`.
-pub type ChargeCurrency = ::acl_runtime::Checked<
+pub type ChargeCurrency = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::ChargeCurrency,
 >;
@@ -173,8 +173,8 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeEvent {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for ChargeEvent {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for ChargeEvent {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeEvent";
@@ -182,7 +182,10 @@ impl ::acl_runtime::BoundarySchema for ChargeEvent {
 /// Contract location: `#/components/schemas/ChargeEvent/properties/amount`.
 ///
 /// Rules: minimum 0.
-pub type ChargeEventAmount = ::acl_runtime::Checked<i64, rules::ChargeEventAmount>;
+pub type ChargeEventAmount = ::acl_runtime::__private::Checked<
+    i64,
+    rules::ChargeEventAmount,
+>;
 /// Contract location: `#/components/schemas/ChargeEvent/properties/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeEventStatus {
@@ -297,8 +300,8 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeStatus {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for ChargeStatus {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for ChargeStatus {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeStatus";
@@ -347,8 +350,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Error {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Error {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Error {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
@@ -400,7 +403,10 @@ impl<'de> __acl::serde::Deserialize<'de> for ListChargesCreated {
 /// Contract location: `#/paths/~1charges/get/parameters/0/schema`.
 ///
 /// Rules: minimum 1, maximum 100.
-pub type ListChargesLimit = ::acl_runtime::Checked<i64, rules::ListChargesLimit>;
+pub type ListChargesLimit = ::acl_runtime::__private::Checked<
+    i64,
+    rules::ListChargesLimit,
+>;
 /// Contract name: `NewCharge`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
@@ -456,8 +462,8 @@ impl<'de> __acl::serde::Deserialize<'de> for NewCharge {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for NewCharge {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for NewCharge {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
@@ -503,7 +509,7 @@ impl<'de> __acl::serde::Deserialize<'de> for SearchChargesBody {
 /// Contract location: `#/paths/~1charges~1search/post/requestBody/content/application~1json/schema/properties/query`.
 ///
 /// Rules: minLength 1.
-pub type SearchChargesBodyQuery = ::acl_runtime::Checked<
+pub type SearchChargesBodyQuery = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::SearchChargesBodyQuery,
 >;
@@ -600,47 +606,49 @@ pub mod rules {
     /// The rules of [`super::ChargeAmount`].
     #[derive(Debug)]
     pub struct ChargeAmount;
-    impl ::acl_runtime::Rule for ChargeAmount {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for ChargeAmount {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(1)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::ChargeCurrency`].
     #[derive(Debug)]
     pub struct ChargeCurrency;
-    impl ::acl_runtime::Rule for ChargeCurrency {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for ChargeCurrency {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             pattern: ::std::option::Option::Some("^[A-Z]{3}$"),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::ChargeEventAmount`].
     #[derive(Debug)]
     pub struct ChargeEventAmount;
-    impl ::acl_runtime::Rule for ChargeEventAmount {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for ChargeEventAmount {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(0)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::ListChargesLimit`].
     #[derive(Debug)]
     pub struct ListChargesLimit;
-    impl ::acl_runtime::Rule for ListChargesLimit {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            maximum: ::std::option::Option::Some(::acl_runtime::Num::Int(100)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for ListChargesLimit {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(1)),
+            maximum: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Int(100),
+            ),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::SearchChargesBodyQuery`].
     #[derive(Debug)]
     pub struct SearchChargesBodyQuery;
-    impl ::acl_runtime::Rule for SearchChargesBodyQuery {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for SearchChargesBodyQuery {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             min_length: ::std::option::Option::Some(1u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Labels: &str = "https://acl.invalid/contract/0.json#/components/schemas/Labels";
@@ -37,7 +37,7 @@ pub mod schema_refs {
 /// Contract name: `Labels`.
 ///
 /// Rules: minProperties 1, maxProperties 2.
-pub type Labels = ::acl_runtime::Checked<
+pub type Labels = ::acl_runtime::__private::Checked<
     ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     rules::Labels,
 >;
@@ -79,8 +79,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Line {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Line {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Line {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Line";
@@ -151,8 +151,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Order {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Order {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Order {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Order";
@@ -160,23 +160,26 @@ impl ::acl_runtime::BoundarySchema for Order {
 /// Contract location: `#/components/schemas/Order/properties/note`.
 ///
 /// Rules: maxLength 5.
-pub type OrderNote = ::acl_runtime::Checked<::std::string::String, rules::OrderNote>;
+pub type OrderNote = ::acl_runtime::__private::Checked<
+    ::std::string::String,
+    rules::OrderNote,
+>;
 /// Contract name: `Price`.
 ///
 /// Rules: exclusiveMinimum 0, exclusiveMaximum 1000000, multipleOf 0.01.
-pub type Price = ::acl_runtime::Checked<f64, rules::Price>;
+pub type Price = ::acl_runtime::__private::Checked<f64, rules::Price>;
 /// Contract name: `Quantity`.
 ///
 /// Rules: minimum 1, maximum 100, multipleOf 1.
-pub type Quantity = ::acl_runtime::Checked<i64, rules::Quantity>;
+pub type Quantity = ::acl_runtime::__private::Checked<i64, rules::Quantity>;
 /// Contract name: `Sku`.
 ///
 /// Rules: minLength 3, maxLength 8, pattern `^[A-Z]+-\d+$`.
-pub type Sku = ::acl_runtime::Checked<::std::string::String, rules::Sku>;
+pub type Sku = ::acl_runtime::__private::Checked<::std::string::String, rules::Sku>;
 /// Contract name: `Tags`.
 ///
 /// Rules: minItems 1, maxItems 3, uniqueItems.
-pub type Tags = ::acl_runtime::Checked<
+pub type Tags = ::acl_runtime::__private::Checked<
     ::std::vec::Vec<::std::string::String>,
     rules::Tags,
 >;
@@ -185,66 +188,74 @@ pub mod rules {
     /// The rules of [`super::Labels`].
     #[derive(Debug)]
     pub struct Labels;
-    impl ::acl_runtime::Rule for Labels {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for Labels {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             min_properties: ::std::option::Option::Some(1u64),
             max_properties: ::std::option::Option::Some(2u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::OrderNote`].
     #[derive(Debug)]
     pub struct OrderNote;
-    impl ::acl_runtime::Rule for OrderNote {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for OrderNote {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             max_length: ::std::option::Option::Some(5u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::Price`].
     #[derive(Debug)]
     pub struct Price;
-    impl ::acl_runtime::Rule for Price {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            exclusive_minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
-            exclusive_maximum: ::std::option::Option::Some(
-                ::acl_runtime::Num::Int(1000000),
+    impl ::acl_runtime::__private::Rule for Price {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            exclusive_minimum: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Int(0),
             ),
-            multiple_of: ::std::option::Option::Some(::acl_runtime::Num::Float(0.01f64)),
-            ..::acl_runtime::Constraints::NONE
+            exclusive_maximum: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Int(1000000),
+            ),
+            multiple_of: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Float(0.01f64),
+            ),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::Quantity`].
     #[derive(Debug)]
     pub struct Quantity;
-    impl ::acl_runtime::Rule for Quantity {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            maximum: ::std::option::Option::Some(::acl_runtime::Num::Int(100)),
-            multiple_of: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for Quantity {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(1)),
+            maximum: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Int(100),
+            ),
+            multiple_of: ::std::option::Option::Some(
+                ::acl_runtime::__private::Num::Int(1),
+            ),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::Sku`].
     #[derive(Debug)]
     pub struct Sku;
-    impl ::acl_runtime::Rule for Sku {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for Sku {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             min_length: ::std::option::Option::Some(3u64),
             max_length: ::std::option::Option::Some(8u64),
             pattern: ::std::option::Option::Some("^[A-Z]+-\\d+$"),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::Tags`].
     #[derive(Debug)]
     pub struct Tags;
-    impl ::acl_runtime::Rule for Tags {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for Tags {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             min_items: ::std::option::Option::Some(1u64),
             max_items: ::std::option::Option::Some(3u64),
             unique_items: true,
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

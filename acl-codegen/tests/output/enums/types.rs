@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Kind: &str = "https://acl.invalid/contract/0.json#/components/schemas/Kind";
@@ -36,7 +36,7 @@ pub mod schema_refs {
 /// Contract name: `Kind`.
 ///
 /// Always `"invoice"`.
-pub type Kind = ::acl_runtime::Tag<rules::Kind>;
+pub type Kind = ::acl_runtime::__private::Tag<rules::Kind>;
 /// Contract name: `MaybeColor`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MaybeColor {
@@ -90,8 +90,8 @@ impl<'de> __acl::serde::Deserialize<'de> for MaybeColor {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for MaybeColor {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for MaybeColor {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
@@ -99,7 +99,10 @@ impl ::acl_runtime::BoundarySchema for MaybeColor {
 /// Contract name: `Mixed`.
 ///
 /// Rules: one of `1`, `"one"`, `true`.
-pub type Mixed = ::acl_runtime::Checked<__acl::serde_json::Value, rules::Mixed>;
+pub type Mixed = ::acl_runtime::__private::Checked<
+    __acl::serde_json::Value,
+    rules::Mixed,
+>;
 /// Contract name: `Priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Priority {
@@ -149,8 +152,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Priority {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Priority {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Priority {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Priority";
@@ -233,8 +236,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Reaction {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Reaction {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Reaction {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Reaction";
@@ -296,8 +299,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Status {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Status {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Status {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Status";
@@ -307,16 +310,16 @@ pub mod rules {
     /// The value of [`super::Kind`].
     #[derive(Debug)]
     pub struct Kind;
-    impl ::acl_runtime::TagValue for Kind {
+    impl ::acl_runtime::__private::TagValue for Kind {
         const VALUE: &'static str = "invoice";
     }
     /// The rules of [`super::Mixed`].
     #[derive(Debug)]
     pub struct Mixed;
-    impl ::acl_runtime::Rule for Mixed {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for Mixed {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             enum_values: ::std::option::Option::Some(&["1", "\"one\"", "true"]),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -14,7 +14,7 @@
 )]
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
-use ::acl_runtime::events as __ev;
+use ::acl_runtime::__private::events as __ev;
 /// An event the vendor sends (a webhook or a callback), decoded and validated.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
@@ -59,7 +59,7 @@ impl Event {
     ) -> ::std::result::Result<Self, __ev::EventError> {
         match name {
             "invoice.paid" => {
-                ::acl_runtime::from_json(body)
+                ::acl_runtime::__private::from_json(body)
                     .map(Event::InvoicePaid)
                     .map_err(|error| __ev::EventError::Invalid {
                         name: "invoice.paid",
@@ -67,7 +67,7 @@ impl Event {
                     })
             }
             "invoice.voided" => {
-                ::acl_runtime::from_json(body)
+                ::acl_runtime::__private::from_json(body)
                     .map(Event::InvoiceVoided)
                     .map_err(|error| __ev::EventError::Invalid {
                         name: "invoice.voided",
@@ -79,7 +79,7 @@ impl Event {
                 ::std::result::Result::Ok(Event::ExportReady(body.to_vec()))
             }
             "createSubscription.statusChanged" => {
-                ::acl_runtime::from_json(body)
+                ::acl_runtime::__private::from_json(body)
                     .map(Event::CreateSubscriptionStatusChanged)
                     .map_err(|error| __ev::EventError::Invalid {
                         name: "createSubscription.statusChanged",
@@ -110,7 +110,7 @@ impl Event {
 }
 /// Handles the contract's events, one method per event. Every method has a
 /// default that accepts and ignores its event: implement the ones you use.
-/// Return [`HandlerError::Retry`](::acl_runtime::events::HandlerError) for a
+/// Return [`HandlerError::Retry`](::acl_runtime::boundary::events::HandlerError) for a
 /// transient failure (retried), `Invalid`/`Permanent` to dead-letter.
 pub trait EventHandler: Send + Sync {
     /// Handles `invoice.paid` (by default: accepts and ignores it).

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const InvoicePaid: &str = "https://acl.invalid/contract/0.json#/components/schemas/InvoicePaid";
@@ -233,8 +233,8 @@ impl<'de> __acl::serde::Deserialize<'de> for InvoicePaid {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for InvoicePaid {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for InvoicePaid {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/InvoicePaid";
@@ -242,11 +242,14 @@ impl ::acl_runtime::BoundarySchema for InvoicePaid {
 /// Contract location: `#/components/schemas/InvoicePaid/properties/amount`.
 ///
 /// Rules: minimum 1.
-pub type InvoicePaidAmount = ::acl_runtime::Checked<i64, rules::InvoicePaidAmount>;
+pub type InvoicePaidAmount = ::acl_runtime::__private::Checked<
+    i64,
+    rules::InvoicePaidAmount,
+>;
 /// Contract location: `#/components/schemas/InvoicePaid/properties/currency`.
 ///
 /// Rules: pattern `^[A-Z]{3}$`.
-pub type InvoicePaidCurrency = ::acl_runtime::Checked<
+pub type InvoicePaidCurrency = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::InvoicePaidCurrency,
 >;
@@ -302,7 +305,7 @@ impl<'de> __acl::serde::Deserialize<'de> for PostInvoiceVoidedBody {
 /// Contract location: `#/webhooks/invoice.voided/post/requestBody/content/application~1json/schema/properties/reason`.
 ///
 /// Rules: maxLength 200.
-pub type PostInvoiceVoidedBodyReason = ::acl_runtime::Checked<
+pub type PostInvoiceVoidedBodyReason = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::PostInvoiceVoidedBodyReason,
 >;
@@ -311,28 +314,28 @@ pub mod rules {
     /// The rules of [`super::InvoicePaidAmount`].
     #[derive(Debug)]
     pub struct InvoicePaidAmount;
-    impl ::acl_runtime::Rule for InvoicePaidAmount {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(1)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for InvoicePaidAmount {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(1)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::InvoicePaidCurrency`].
     #[derive(Debug)]
     pub struct InvoicePaidCurrency;
-    impl ::acl_runtime::Rule for InvoicePaidCurrency {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for InvoicePaidCurrency {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             pattern: ::std::option::Option::Some("^[A-Z]{3}$"),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::PostInvoiceVoidedBodyReason`].
     #[derive(Debug)]
     pub struct PostInvoiceVoidedBodyReason;
-    impl ::acl_runtime::Rule for PostInvoiceVoidedBodyReason {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for PostInvoiceVoidedBodyReason {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             max_length: ::std::option::Option::Some(200u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -15,7 +15,7 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 #[allow(unused_imports)]
-use ::acl_runtime::client as __c;
+use ::acl_runtime::__private::client as __c;
 /// The contract's operations, servers, security schemes and policies.
 pub static API: __c::ApiSpec = __c::ApiSpec {
     system: "External",

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Formats: &str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
@@ -47,7 +47,7 @@ pub struct Formats {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub v6: ::std::option::Option<::std::net::Ipv6Addr>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub blob: ::std::option::Option<::acl_runtime::Base64Bytes>,
+    pub blob: ::std::option::Option<::acl_runtime::__private::Base64Bytes>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub small: ::std::option::Option<i32>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -100,7 +100,7 @@ impl<'de> __acl::serde::Deserialize<'de> for Formats {
                     ::std::option::Option<::std::net::Ipv6Addr>,
                 > = None;
                 let mut __f7: ::std::option::Option<
-                    ::std::option::Option<::acl_runtime::Base64Bytes>,
+                    ::std::option::Option<::acl_runtime::__private::Base64Bytes>,
                 > = None;
                 let mut __f8: ::std::option::Option<::std::option::Option<i32>> = None;
                 let mut __f9: ::std::option::Option<::std::option::Option<i64>> = None;
@@ -151,8 +151,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Formats {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Formats {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Formats {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
@@ -160,7 +160,7 @@ impl ::acl_runtime::BoundarySchema for Formats {
 /// Contract location: `#/components/schemas/Formats/properties/email`.
 ///
 /// Rules: format email.
-pub type FormatsEmail = ::acl_runtime::Checked<
+pub type FormatsEmail = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::FormatsEmail,
 >;
@@ -169,10 +169,10 @@ pub mod rules {
     /// The rules of [`super::FormatsEmail`].
     #[derive(Debug)]
     pub struct FormatsEmail;
-    impl ::acl_runtime::Rule for FormatsEmail {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for FormatsEmail {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             format: ::std::option::Option::Some("email"),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

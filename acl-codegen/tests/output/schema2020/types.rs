@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Event: &str = "https://acl.invalid/contract/0.json#";
@@ -95,8 +95,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Event {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Event {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Event {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#";
@@ -104,7 +104,7 @@ impl ::acl_runtime::BoundarySchema for Event {
 /// Contract location: `#/properties/kind`.
 ///
 /// Always `"event"`.
-pub type EventKind = ::acl_runtime::Tag<rules::EventKind>;
+pub type EventKind = ::acl_runtime::__private::Tag<rules::EventKind>;
 /// Contract name: `point`.
 pub type Point = (f64, f64);
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
@@ -112,7 +112,7 @@ pub mod rules {
     /// The value of [`super::EventKind`].
     #[derive(Debug)]
     pub struct EventKind;
-    impl ::acl_runtime::TagValue for EventKind {
+    impl ::acl_runtime::__private::TagValue for EventKind {
         const VALUE: &'static str = "event";
     }
 }

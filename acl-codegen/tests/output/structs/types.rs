@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Account: &str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
@@ -168,8 +168,8 @@ impl Account {
         true
     }
 }
-impl ::acl_runtime::BoundarySchema for Account {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Account {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
@@ -225,8 +225,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Extensible {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Extensible {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Extensible {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
@@ -277,8 +277,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Owner {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Owner {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Owner {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Owner";
@@ -286,16 +286,19 @@ impl ::acl_runtime::BoundarySchema for Owner {
 /// Contract location: `#/components/schemas/Owner/properties/email`.
 ///
 /// Rules: format email.
-pub type OwnerEmail = ::acl_runtime::Checked<::std::string::String, rules::OwnerEmail>;
+pub type OwnerEmail = ::acl_runtime::__private::Checked<
+    ::std::string::String,
+    rules::OwnerEmail,
+>;
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The rules of [`super::OwnerEmail`].
     #[derive(Debug)]
     pub struct OwnerEmail;
-    impl ::acl_runtime::Rule for OwnerEmail {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for OwnerEmail {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             format: ::std::option::Option::Some("email"),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "draft4",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Pet: &str = "https://acl.invalid/contract/0.json#/definitions/Pet";
@@ -73,8 +73,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Pet {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Pet {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Pet {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/definitions/Pet";
@@ -82,7 +82,10 @@ impl ::acl_runtime::BoundarySchema for Pet {
 /// Contract location: `#/definitions/Pet/properties/name`.
 ///
 /// Rules: maxLength 20.
-pub type PetName = ::acl_runtime::Checked<::std::string::String, rules::PetName>;
+pub type PetName = ::acl_runtime::__private::Checked<
+    ::std::string::String,
+    rules::PetName,
+>;
 /// Contract location: `#/paths/~1pets~1{id}~1photo/post`.
 #[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
 #[serde(crate = "__acl::serde")]
@@ -135,10 +138,10 @@ pub mod rules {
     /// The rules of [`super::PetName`].
     #[derive(Debug)]
     pub struct PetName;
-    impl ::acl_runtime::Rule for PetName {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for PetName {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             max_length: ::std::option::Option::Some(20u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Cat: &str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
@@ -79,8 +79,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Cat {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Cat {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Cat {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
@@ -136,8 +136,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Chain {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Chain {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Chain {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Chain";
@@ -280,8 +280,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Dog {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Dog {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Dog {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
@@ -333,8 +333,8 @@ impl<'de> __acl::serde::Deserialize<'de> for IdOrName {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for IdOrName {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for IdOrName {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
@@ -388,8 +388,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Pet {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Pet {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Pet {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Pet";
@@ -443,8 +443,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Shape {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for Shape {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Shape {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Shape";
@@ -584,8 +584,8 @@ impl<'de> __acl::serde::Deserialize<'de> for StringOrNumber {
         )
     }
 }
-impl ::acl_runtime::BoundarySchema for StringOrNumber {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for StringOrNumber {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
@@ -593,11 +593,14 @@ impl ::acl_runtime::BoundarySchema for StringOrNumber {
 /// Contract location: `#/components/schemas/StringOrNumber`.
 ///
 /// Rules: minimum 0.
-pub type StringOrNumberNumber = ::acl_runtime::Checked<f64, rules::StringOrNumberNumber>;
+pub type StringOrNumberNumber = ::acl_runtime::__private::Checked<
+    f64,
+    rules::StringOrNumberNumber,
+>;
 /// Contract location: `#/components/schemas/StringOrNumber`.
 ///
 /// Rules: minLength 2.
-pub type StringOrNumberString = ::acl_runtime::Checked<
+pub type StringOrNumberString = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::StringOrNumberString,
 >;
@@ -606,19 +609,19 @@ pub mod rules {
     /// The rules of [`super::StringOrNumberNumber`].
     #[derive(Debug)]
     pub struct StringOrNumberNumber;
-    impl ::acl_runtime::Rule for StringOrNumberNumber {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
-            minimum: ::std::option::Option::Some(::acl_runtime::Num::Int(0)),
-            ..::acl_runtime::Constraints::NONE
+    impl ::acl_runtime::__private::Rule for StringOrNumberNumber {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
+            minimum: ::std::option::Option::Some(::acl_runtime::__private::Num::Int(0)),
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
     /// The rules of [`super::StringOrNumberString`].
     #[derive(Debug)]
     pub struct StringOrNumberString;
-    impl ::acl_runtime::Rule for StringOrNumberString {
-        const CONSTRAINTS: ::acl_runtime::Constraints = ::acl_runtime::Constraints {
+    impl ::acl_runtime::__private::Rule for StringOrNumberString {
+        const CONSTRAINTS: ::acl_runtime::__private::Constraints = ::acl_runtime::__private::Constraints {
             min_length: ::std::option::Option::Some(2u64),
-            ..::acl_runtime::Constraints::NONE
+            ..::acl_runtime::__private::Constraints::NONE
         };
     }
 }

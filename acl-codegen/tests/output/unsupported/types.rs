@@ -15,15 +15,15 @@
 #[allow(unused_imports)]
 use ::acl_runtime::__private as __acl;
 /// The contract's documents, normalised to JSON Schema, for
-/// `acl_runtime::raw::validate` (feature `raw-validation`).
-pub static CONTRACT: ::acl_runtime::Contract = ::acl_runtime::Contract {
+/// `acl_runtime::boundary::raw::validate` (feature `raw-validation`).
+pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__private::Contract {
     documents: &[
         ("https://acl.invalid/contract/0.json", include_str!("contract/0.json")),
     ],
     dialect: "2020-12",
 };
 /// Where each definition's schema is in [`CONTRACT`], for
-/// `acl_runtime::raw::validate_at` (aliases have no `BoundarySchema`).
+/// `acl_runtime::boundary::raw::validate_at` (aliases have no `BoundarySchema`).
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {
     pub const Conditional: &str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
@@ -103,8 +103,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Conditional {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Conditional {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Conditional {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
@@ -156,8 +156,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Remote {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::BoundarySchema for Remote {
-    fn contract() -> &'static ::acl_runtime::Contract {
+impl ::acl_runtime::__private::BoundarySchema for Remote {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
         &CONTRACT
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Remote";

@@ -15,10 +15,10 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use acl_runtime::client::transport::{ReqwestTransport, Transport};
-use acl_runtime::events::HandlerError;
+use acl_runtime::boundary::events::HandlerError;
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{Delivery, InboxStore, OutboundMessage};
+use acl_runtime::transport::{ReqwestTransport, Transport};
 use acl_runtime::webhook::{
     Destinations, InboxWorker, OutboundEvent, Receiver, Scheme, Sender, Verifier,
 };

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::client::transport::{ByteStream, Transport};
-use crate::retry::Backoff;
+use crate::resilience::retry::Backoff;
+use crate::transport::{ByteStream, Transport};
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,10 @@ pub struct SseEvent {
 impl SseEvent {
     /// The data decoded as a boundary type (the contract's schema for the stream's
     /// events), with the JSON path of what breaks it.
-    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::wire::BoundaryError> {
-        crate::wire::from_json(self.data.as_bytes())
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<T, crate::boundary::decode::BoundaryError> {
+        crate::boundary::decode::from_json(self.data.as_bytes())
     }
 }
 

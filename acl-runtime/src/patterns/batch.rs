@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::classify::FailureClass;
-use crate::retry::Backoff;
+use crate::resilience::classify::FailureClass;
+use crate::resilience::retry::Backoff;
 
 /// The outcome of one item in a bulk response.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::classify::Outcome;
-use crate::pipeline::{AttemptError, CallError, Operation};
+use crate::resilience::classify::Outcome;
+use crate::resilience::pipeline::{AttemptError, CallError, Operation};
 
 /// Says whether an answer is a failure: `Some((outcome, retry_after))` or `None`.
 pub type Classify<Resp, E> =
@@ -131,10 +131,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::{BreakerConfig, CircuitBreaker};
-    use crate::classify::Idempotency;
-    use crate::pipeline::System;
-    use crate::retry::{Backoff, RetryBudget, RetryPolicy};
+    use crate::resilience::breaker::{BreakerConfig, CircuitBreaker};
+    use crate::resilience::classify::Idempotency;
+    use crate::resilience::pipeline::System;
+    use crate::resilience::retry::{Backoff, RetryBudget, RetryPolicy};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
     use tower_layer::Layer;

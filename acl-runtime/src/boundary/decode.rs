@@ -24,32 +24,9 @@ impl BoundaryError {
     }
 }
 
-pub(crate) fn render_path(path: &serde_path_to_error::Path) -> String {
-    let mut out = String::from("$");
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            serde_path_to_error::Segment::Map { key } => {
-                if key.chars().all(|c| c.is_alphanumeric() || c == '_') && !key.is_empty() {
-                    out.push('.');
-                    out.push_str(key);
-                } else {
-                    out.push_str(&format!("[{key:?}]"));
-                }
-            }
-            serde_path_to_error::Segment::Enum { variant } => {
-                out.push('.');
-                out.push_str(variant);
-            }
-            serde_path_to_error::Segment::Unknown => out.push_str(".?"),
-        }
-    }
-    out
-}
-
 /// Joins the path that a union branch put inside the message to the outer path.
 fn join(path: String, message: String) -> BoundaryError {
-    let (sub, rest) = crate::boundary::union::split_path(&message);
+    let (sub, rest) = super::path::split_path(&message);
     if sub.is_empty() {
         return BoundaryError { path, message };
     }
@@ -72,7 +49,7 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> 
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         join(
-            render_path(e.path()),
+            super::path::render_path(e.path()),
             strip_position(e.into_inner().to_string()),
         )
     })?;
@@ -85,6 +62,10 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BoundaryError> 
 
 /// Decodes an already parsed JSON value into `T`, checking every rule of the contract.
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, BoundaryError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| join(render_path(e.path()), e.into_inner().to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        join(
+            super::path::render_path(e.path()),
+            e.into_inner().to_string(),
+        )
+    })
 }

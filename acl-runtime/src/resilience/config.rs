@@ -9,11 +9,11 @@ use std::time::Duration;
 
 pub use acl_policy::*;
 
-use crate::breaker::{BreakerConfig, CircuitBreaker, Window};
-use crate::classify::Idempotency;
-use crate::pipeline::{Operation, System};
-use crate::rate_limit::{Algorithm, RateLimiter};
-use crate::retry::{Backoff, BackoffKind, Jitter, RetryBudget, RetryPolicy};
+use crate::resilience::breaker::{BreakerConfig, CircuitBreaker, Window};
+use crate::resilience::classify::Idempotency;
+use crate::resilience::pipeline::{Operation, System};
+use crate::resilience::rate_limit::{Algorithm, RateLimiter};
+use crate::resilience::retry::{Backoff, BackoffKind, Jitter, RetryBudget, RetryPolicy};
 
 /// Builds a retry policy from [`RetryConfig`].
 pub trait BuildRetry {
@@ -84,7 +84,7 @@ impl BuildSystem for SystemConfig {
         .map_err(|e| err(&format!("retry_budget_{}", e.field), e.reason))?;
         let mut system = System::new(name, self.breaker.build()?, budget);
         if self.fast_clock {
-            system = system.clock(crate::clock::Clock::Tsc);
+            system = system.clock(crate::resilience::clock::Clock::Tsc);
         }
         if let Some(rate) = self.rate_limit_per_second {
             let limiter = RateLimiter::in_memory(Algorithm::TokenBucket {

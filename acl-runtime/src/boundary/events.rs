@@ -15,8 +15,8 @@ pub enum HandlerError {
     Permanent(String),
 }
 
-impl From<crate::wire::BoundaryError> for HandlerError {
-    fn from(e: crate::wire::BoundaryError) -> Self {
+impl From<crate::boundary::decode::BoundaryError> for HandlerError {
+    fn from(e: crate::boundary::decode::BoundaryError) -> Self {
         HandlerError::Invalid(e.to_string())
     }
 }
@@ -38,7 +38,7 @@ pub enum EventError {
         /// The event.
         name: &'static str,
         /// What is wrong, with the JSON path.
-        error: crate::wire::BoundaryError,
+        error: crate::boundary::decode::BoundaryError,
     },
 }
 

@@ -16,8 +16,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::clock::{instant_of, tick_of, Tick};
-use crate::window::{self, AtomicBuckets, Counts as _, TimeBuckets};
+use crate::resilience::clock::{instant_of, tick_of, Tick};
+use crate::resilience::window::{self, AtomicBuckets, Counts as _, TimeBuckets};
 use std::time::{Duration, Instant};
 
 /// Which calls the closed-state window holds.
@@ -329,7 +329,7 @@ impl CircuitBreaker {
     /// Names the breaker after its external system: its transitions are then logged
     /// (`tracing`) and counted (`metrics`: `acl_breaker_transitions_total{system,from,to}`
     /// and the gauge `acl_breaker_state{system}`, 0 closed, 1 half-open, 2 open).
-    /// [`System::new`](crate::pipeline::System::new) does this.
+    /// [`System::new`](crate::resilience::pipeline::System::new) does this.
     pub fn observed_as(mut self, system: impl Into<String>) -> Self {
         self.system = Some(system.into());
         self

@@ -2,7 +2,7 @@
 //! after the other, and how long they add up to.
 //!
 //! [`within`] (or [`ChainLayer`] on a tower/axum service) marks a request's scope with a
-//! task-local record; every [`Operation::call`](crate::pipeline::Operation::call) inside
+//! task-local record; every [`Operation::call`](crate::resilience::pipeline::Operation::call) inside
 //! it adds to the record. Calls that overlap count as one step; a call that starts when
 //! none is in flight starts a new step. When the steps exceed the limit, an event
 //! (`tracing` warning) and a metric (`acl_sync_chain_exceeded_total`) say so, and

@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::clock::{tick_of, Tick};
+use crate::resilience::clock::{tick_of, Tick};
 
 /// Bucket length in nanoseconds of a window cut into `buckets`.
 fn bucket_nanos(window: Duration, buckets: u32) -> u64 {

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
-use crate::classify::Outcome;
+use crate::resilience::classify::Outcome;
 
 /// A boxed future, as transports return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -112,28 +112,10 @@ impl ReqwestTransport {
     pub fn new(client: reqwest::Client) -> Self {
         Self { client }
     }
-
-    /// For outbound webhooks: redirects are not followed (a 3xx is the answer), and
-    /// every address a name resolves to is checked against `destinations` when the
-    /// connection is made, so a name cannot resolve to a public address for the check
-    /// and a private one for the connection.
-    #[cfg(feature = "webhooks")]
-    pub fn for_webhooks(
-        destinations: crate::webhook::Destinations,
-    ) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(std::sync::Arc::new(
-                crate::webhook::destination::FilteringResolver(destinations),
-            ))
-            .build()
-            .map_err(reqwest_error)?;
-        Ok(Self { client })
-    }
 }
 
 #[cfg(feature = "reqwest")]
-fn reqwest_error(e: reqwest::Error) -> TransportError {
+pub(crate) fn reqwest_error(e: reqwest::Error) -> TransportError {
     let kind = if e.is_connect() {
         TransportErrorKind::Connect
     } else if e.is_timeout() {

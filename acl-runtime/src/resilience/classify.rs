@@ -144,7 +144,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// draft's `RateLimit` (`limit=100, remaining=0, reset=30`, or `"default";r=0;t=30`),
 /// `RateLimit-Remaining` / `RateLimit-Reset` and `RateLimit-Policy` (`"burst";q=100;w=60`)
 /// fields, or the legacy `X-RateLimit-*` headers.
-/// [`System::observe_rate_limit`](crate::pipeline::System::observe_rate_limit) acts on
+/// [`System::observe_rate_limit`](crate::resilience::pipeline::System::observe_rate_limit) acts on
 /// it: with nothing left, calls to the system wait for the reset instead of running
 /// into the 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

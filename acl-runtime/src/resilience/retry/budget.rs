@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::InvalidRetry;
-use crate::clock::{tick_of, Tick};
-use crate::window::AtomicBuckets;
+use crate::resilience::clock::{tick_of, Tick};
+use crate::resilience::window::AtomicBuckets;
 
 /// Buckets the window is cut into: counts leave it within a tenth of its length.
 const BUCKETS: u32 = 10;

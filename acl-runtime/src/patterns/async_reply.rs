@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::client::transport::Transport;
-use crate::retry::Backoff;
+use crate::resilience::retry::Backoff;
+use crate::transport::Transport;
 
 /// A job the vendor accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Job {
         let retry_after = headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::classify::parse_retry_after(v, SystemTime::now()));
+            .and_then(|v| crate::resilience::classify::parse_retry_after(v, SystemTime::now()));
         Some(Job {
             status_url,
             retry_after,
@@ -285,7 +285,9 @@ impl JobWaiter {
                         .headers()
                         .get(http::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| crate::classify::parse_retry_after(v, SystemTime::now()));
+                        .and_then(|v| {
+                            crate::resilience::classify::parse_retry_after(v, SystemTime::now())
+                        });
                     if let Some(done) = terminal(read(response.status().as_u16(), response.body()))
                     {
                         break finish(&url, done);

@@ -16,10 +16,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use crate::classify::Outcome;
-use crate::client::transport::Transport;
-use crate::pipeline::{AttemptError, CallError, Operation};
+use crate::resilience::classify::Outcome;
+use crate::resilience::pipeline::{AttemptError, CallError, Operation};
 use crate::store::{unix_ms, CursorState, CursorStore, StoreError};
+use crate::transport::Transport;
 use crate::webhook::HandlerError;
 
 /// One page as the API returned it.

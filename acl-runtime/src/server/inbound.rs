@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use http::{HeaderValue, Request, Response, StatusCode};
 
-use crate::rate_limit::{Algorithm, Decision, RateLimiter};
+use crate::resilience::rate_limit::{Algorithm, Decision, RateLimiter};
 
 /// Names the client of a request (API key, account, peer address).
 pub type KeyOf<B> = Arc<dyn Fn(&Request<B>) -> String + Send + Sync>;

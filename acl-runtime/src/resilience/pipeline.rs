@@ -14,11 +14,11 @@ use std::time::{Duration, SystemTime};
 
 use tracing::Instrument;
 
-use crate::breaker::{CircuitBreaker, OpenError};
-use crate::classify::{Classifier, FailureClass, Idempotency, Outcome, RateLimitHint};
-use crate::clock::{instant_of, Tick};
-use crate::rate_limit::{Decision, KeySlot, RateLimiter, Store};
-use crate::retry::{RetryBudget, RetryPolicy, StopReason};
+use crate::resilience::breaker::{CircuitBreaker, OpenError};
+use crate::resilience::classify::{Classifier, FailureClass, Idempotency, Outcome, RateLimitHint};
+use crate::resilience::clock::{instant_of, Tick};
+use crate::resilience::rate_limit::{Decision, KeySlot, RateLimiter, Store};
+use crate::resilience::retry::{RetryBudget, RetryPolicy, StopReason};
 
 /// What is shared by every call to one external system.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct System {
     limit_scope: LimitScope,
     bulkhead: Option<(Arc<tokio::sync::Semaphore>, Duration, usize)>,
     classifier: Classifier,
-    clock: crate::clock::Clock,
+    clock: crate::resilience::clock::Clock,
     /// The tick before which the server asked for no more calls (its rate-limit headers
     /// said nothing is left until a reset); 0 when it did not.
     server_pause: AtomicU64,
@@ -61,7 +61,7 @@ impl System {
             limit_scope: LimitScope::System,
             bulkhead: None,
             classifier: Classifier::default(),
-            clock: crate::clock::Clock::Tokio,
+            clock: crate::resilience::clock::Clock::Tokio,
             server_pause: AtomicU64::new(0),
         }
     }
@@ -87,9 +87,9 @@ impl System {
         (until > now).then(|| Duration::from_nanos(until - now))
     }
 
-    /// Where calls to this system read the time (default [`Clock::Tokio`](crate::clock::Clock),
-    /// which paused tests need; [`Clock::Tsc`](crate::clock::Clock) is cheaper).
-    pub fn clock(mut self, clock: crate::clock::Clock) -> Self {
+    /// Where calls to this system read the time (default [`Clock::Tokio`](crate::resilience::clock::Clock),
+    /// which paused tests need; [`Clock::Tsc`](crate::resilience::clock::Clock) is cheaper).
+    pub fn clock(mut self, clock: crate::resilience::clock::Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -442,7 +442,7 @@ impl Operation {
         let started = sys.clock.tick();
         let since = |a: Tick, b: Tick| Duration::from_nanos(a.saturating_sub(b));
         // Counted in the inbound request's chain record, if there is one.
-        let mark = crate::chain::start(&sys.name);
+        let mark = crate::resilience::chain::start(&sys.name);
         let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
         let keys = &*self.keys;
         let result = async {
@@ -631,9 +631,9 @@ impl<E> AttemptError<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::{BreakerConfig, State, Window};
-    use crate::rate_limit::Algorithm;
-    use crate::retry::{Backoff, Jitter};
+    use crate::resilience::breaker::{BreakerConfig, State, Window};
+    use crate::resilience::rate_limit::Algorithm;
+    use crate::resilience::retry::{Backoff, Jitter};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     const MS: Duration = Duration::from_millis(1);

@@ -11,8 +11,8 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::classify::FailureClass;
-use crate::pipeline::CallError;
+use crate::resilience::classify::FailureClass;
+use crate::resilience::pipeline::CallError;
 
 /// An answer, and where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,9 +159,9 @@ pub fn or_queue<T, R, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::OpenError;
-    use crate::classify::Outcome;
-    use crate::retry::StopReason;
+    use crate::resilience::breaker::OpenError;
+    use crate::resilience::classify::Outcome;
+    use crate::resilience::retry::StopReason;
 
     fn open() -> CallError<()> {
         CallError::CircuitOpen {

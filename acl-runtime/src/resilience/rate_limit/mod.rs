@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::clock::{tick_of, Tick};
+use crate::resilience::clock::{tick_of, Tick};
 
 /// How calls are counted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -301,7 +301,7 @@ impl MemoryStore {
     /// Keys unused for `idle_after` are forgotten (their state is back to "full"),
     /// unless a [`KeySlot`] holds them.
     pub fn new(epoch: Instant, idle_after: Duration) -> Self {
-        let base = crate::clock::epoch();
+        let base = crate::resilience::clock::epoch();
         let epoch = if epoch >= base {
             (epoch - base).as_nanos() as i64
         } else {
@@ -654,3 +654,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "redis")]
+pub mod redis;
