@@ -2,19 +2,32 @@
 //! external system.
 //!
 //! This crate holds the parts of the anti-corruption layer that are the same for every
-//! contract, so that generated code stays small and fast to compile:
+//! contract, so that generated code stays small and fast to compile. Its modules, by
+//! audience:
 //!
-//! - [`boundary`]: validated values ([`Checked`]), the constraints of a contract
-//!   ([`Constraints`]) and what breaks them ([`Violation`]); unions and the
-//!   absent-versus-null distinction.
-//! - [`wire`]: decoding a payload into a boundary type, with the JSON path of the value
-//!   that broke a rule ([`BoundaryError`]).
-//! - [`formats`]: wire formats that have no standard Rust type (`byte` as base64).
-//! - `raw` (feature `raw-validation`): validating a raw `serde_json::Value` against the
-//!   contract's original schema, for payloads that must be dead-lettered with a reason.
+//! - [`boundary`]: generated types' support: validated values ([`Checked`]), the
+//!   constraints of a contract ([`Constraints`]) and what breaks them ([`Violation`]),
+//!   decoding with the JSON path of a bad value ([`from_json`], [`BoundaryError`]),
+//!   unions, wire formats ([`Base64Bytes`], [`Tag`]), what the mapping derives call, the
+//!   errors of generated `events` modules, and (feature `raw-validation`) validation of a
+//!   raw value against the original schema.
+//! - [`transport`]: sending one HTTP request ([`transport::Transport`];
+//!   `ReqwestTransport` with feature `reqwest`).
+//! - [`resilience`]: the pipeline every outbound call runs through (timeout, deadline,
+//!   retries with backoff, jitter and a budget, circuit breaker, outbound rate limit,
+//!   classification of failures, metrics and spans), its parts and their settings.
+//! - [`client`]: what generated clients are made of (builder, requests, auth, errors).
+//! - [`store`]: durable state for webhooks and polling (SQLite with `sqlite`, Redis with
+//!   `redis`).
+//! - `webhook` (feature `webhooks`): receiving (verify, dedupe, store, ack), processing
+//!   (inbox worker, DLQ) and sending (outbox, signed, retried) webhooks.
+//! - [`patterns`]: polling, asynchronous replies, batching, ordering, server-sent events,
+//!   WebSockets (feature `websocket`).
+//! - [`server`]: the service's own side of rate limits (429 with `Retry-After`).
 //!
-//! Generated code reaches this crate only through [`__private`], never through the
-//! user's imports.
+//! Generated code reaches this crate only through `__private`, never through the
+//! user's imports or the public paths above, so moving a public item never breaks
+//! checked-in generated code.
 #![deny(missing_docs)]
 
 pub mod boundary;
