@@ -30,7 +30,7 @@ pub enum UnionKind {
 pub type Variant<'a, T> = (&'a str, &'a dyn Fn(&Value) -> Result<T, String>);
 
 /// Decodes one branch of a union, keeping the path of the bad value inside it. The
-/// value is read in place ([`Node`]): unions nested in it decode their part without
+/// value is read in place (`boundary::node`): unions nested in it decode their part without
 /// copying it and are remembered by address.
 pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
     serde_path_to_error::deserialize(Node(value)).map_err(|e| {
@@ -196,7 +196,7 @@ impl Drop for FrameGuard {
 /// so when two branches share a property whose type is the union itself, the nested
 /// value is decoded twice at each level (a 246-byte payload nested 20 deep took 26 s).
 /// Here a union nested in a branch reads its node of the parent's buffer in place (no
-/// copy, [`Node`]) and its result is remembered in the memo of the union it is nested
+/// copy, `boundary::node`) and its result is remembered in the memo of the union it is nested
 /// in, by type and node address; the next branch to reach the same node gets the
 /// result instead of decoding it again. A memo lives while its union is being decoded
 /// (its buffer, which the addresses point into, lives longer), so at most the nested
