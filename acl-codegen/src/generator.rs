@@ -573,11 +573,19 @@ impl Generated {
             }
             None => format!("{{ version = \"{}\"", env!("CARGO_PKG_VERSION")),
         };
-        let features = if self.settings.schemars {
-            ", features = [\"schemars\"]"
-        } else {
-            ""
-        };
+        // Only what the output needs: types alone build on the types-only runtime (no
+        // tokio, reqwest, tracing or metrics); a client needs `reqwest` (and `client`).
+        let mut wanted: Vec<&str> = Vec::new();
+        if self.has_client() {
+            wanted.push("\"reqwest\"");
+        }
+        if self.settings.schemars {
+            wanted.push("\"schemars\"");
+        }
+        let features = format!(
+            ", default-features = false, features = [{}]",
+            wanted.join(", ")
+        );
         let description = format!("Boundary types for {}", self.api.title).replace('"', "'");
         let cargo = format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"{description}\"\npublish = false\n\n[dependencies]\nacl-runtime = {runtime}{features} }}\n\n[workspace]\n"

@@ -160,7 +160,7 @@ fn schemars_derives_compile_and_describe_the_types() {
     g.write_crate(&dir, "schemars-petstore", Some(&runtime))
         .unwrap();
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("features = [\"schemars\"]"), "{manifest}");
+    assert!(manifest.contains("\"schemars\"]"), "{manifest}");
     // A test inside the generated crate asks schemars for a schema.
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     std::fs::write(

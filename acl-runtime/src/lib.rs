@@ -29,15 +29,29 @@
 //! user's imports or the public paths above, so moving a public item never breaks
 //! checked-in generated code.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod boundary;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod patterns;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod resilience;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod server;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod store;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod transport;
 #[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhook;
 
 #[cfg(feature = "derive")]
@@ -92,9 +106,13 @@ pub mod __private {
     pub use crate::boundary::union::{branch, decode_union, one_of, tagged, UnionKind, Variant};
     pub use crate::boundary::{nullable, optional_nullable};
     pub use crate::boundary::{Checked, Constraints, Num, Rule};
+    #[cfg(feature = "client")]
     pub use crate::client;
+    #[cfg(feature = "client")]
     pub use crate::client::Policies;
+    #[cfg(feature = "client")]
     pub use crate::patterns::async_reply::Job;
+    #[cfg(feature = "client")]
     pub use crate::resilience::config::{OperationConfig, SystemConfig};
     pub use crate::{from_json, BoundarySchema, Contract};
     pub use base64;
