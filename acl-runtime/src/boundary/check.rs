@@ -194,14 +194,12 @@ fn pattern_matches(pattern: &'static str, s: &str) -> Result<bool, String> {
         match map.get(pattern) {
             Some(r) => r.clone(),
             None => {
-                let r = match acl_policy::pattern::compile(pattern) {
-                    Ok(r) => Some(r),
-                    Err(_e) => {
-                        #[cfg(feature = "client")]
-                        tracing::warn!(pattern, error = %_e, "a contract pattern does not compile; it is not enforced");
-                        None
-                    }
-                };
+                let compiled = acl_policy::pattern::compile(pattern);
+                #[cfg(feature = "client")]
+                if let Err(e) = &compiled {
+                    tracing::warn!(pattern, error = %e, "a contract pattern does not compile; it is not enforced");
+                }
+                let r = compiled.ok();
                 map.insert(pattern, r.clone());
                 r
             }
