@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use crate::ir::{Constraints, Docs, Number};
 
-use super::Loc;
+use super::{Dialect, Loc};
+use crate::diagnostics::Severity;
+use crate::load::escape;
 
 /// `additionalProperties` / `items` and friends: a schema or a boolean.
 #[derive(Debug, Clone, PartialEq)]
@@ -368,5 +370,309 @@ impl Facts {
         self.never |= part.never;
         self.has_pattern_properties |= part.has_pattern_properties;
         self.unenforced.extend(part.unenforced);
+    }
+}
+
+impl super::Lowerer<'_> {
+    /// Reads what the schema at `loc` says, with `allOf` and `$ref` siblings merged in.
+    pub(crate) fn facts(&mut self, loc: &Loc) -> Facts {
+        if let Some(f) = self.facts_cache.get(loc) {
+            return f.clone();
+        }
+        let cycles = self.allof_cycles;
+        let f = self.facts_uncached(loc);
+        if self.allof_cycles == cycles {
+            self.facts_cache.insert(loc.clone(), f.clone());
+        }
+        f
+    }
+
+    fn facts_uncached(&mut self, loc: &Loc) -> Facts {
+        #[cfg(test)]
+        tests::FACTS_COMPUTED.with(|n| n.set(n.get() + 1));
+        let mut f = Facts {
+            loc: loc.clone(),
+            ..Facts::default()
+        };
+        let doc = self.doc_value(loc);
+        let map = match crate::load::at_pointer(&doc, &loc.1) {
+            Some(Value::Object(m)) => m,
+            Some(Value::Bool(false)) => {
+                f.never = true;
+                return f;
+            }
+            _ => return f,
+        };
+        if !self.allof_stack.insert(loc.clone()) {
+            self.allof_cycles += 1;
+            self.diag(
+                Severity::Warning,
+                "allof-cycle",
+                loc,
+                "`allOf` reaches this schema again; the repeated part is skipped",
+                None,
+            );
+            return f;
+        }
+        let child = |key: &str| (loc.0, format!("{}/{}", loc.1, escape(key)));
+        f.docs = docs_of(map);
+        f.constraints = constraints_of(map);
+        if let Some(pattern) = &f.constraints.pattern {
+            if let Err(e) = acl_policy::pattern::compile(pattern) {
+                self.diag(
+                    Severity::Warning,
+                    "bad-pattern",
+                    &child("pattern"),
+                    format!(
+                        "the pattern /{pattern}/ does not compile ({}); it is not enforced at \
+                         run time: every value passes this rule",
+                        e.lines().last().unwrap_or_default().trim()
+                    ),
+                    Some("fix the regular expression (ECMA-262 syntax)"),
+                );
+            }
+        }
+        f.default = map.get("default").cloned();
+        f.read_only = map.get("readOnly") == Some(&Value::Bool(true));
+        f.write_only = map.get("writeOnly") == Some(&Value::Bool(true));
+        if self.openapi30 && map.get("nullable") == Some(&Value::Bool(true)) {
+            f.nullable = true;
+        }
+        match map.get("type") {
+            Some(Value::String(t)) => f.types = Some(vec![t.clone()]),
+            Some(Value::Array(ts)) => {
+                f.types = Some(
+                    ts.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                );
+            }
+            Some(_) => self.diag(
+                Severity::Warning,
+                "bad-type",
+                &child("type"),
+                "`type` must be a string or an array of strings",
+                None,
+            ),
+            None => {}
+        }
+        if let Some(ts) = &mut f.types {
+            if ts.iter().any(|t| t == "null") {
+                f.nullable = true;
+                ts.retain(|t| t != "null");
+                if ts.is_empty() {
+                    f.types = Some(vec!["null".into()]);
+                    f.nullable = false;
+                }
+            }
+        }
+        if let Some(props) = map.get("properties").and_then(Value::as_object) {
+            let base = child("properties");
+            for name in props.keys() {
+                f.properties.push((
+                    name.clone(),
+                    (loc.0, format!("{}/{}", base.1, escape(name))),
+                ));
+            }
+        }
+        if let Some(req) = map.get("required").and_then(Value::as_array) {
+            f.required = req
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+        }
+        f.additional = sub(map, "additionalProperties", &child("additionalProperties"));
+        f.has_pattern_properties = map
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty());
+        match map.get("items") {
+            Some(Value::Array(items)) if self.dialect < Dialect::Draft2020 => {
+                f.prefix_items = Some(
+                    (0..items.len())
+                        .map(|i| (loc.0, format!("{}/items/{i}", loc.1)))
+                        .collect(),
+                );
+                f.items = sub(map, "additionalItems", &child("additionalItems"));
+                if f.items.is_none() {
+                    f.items = Some(SubSchema::Bool(true));
+                }
+            }
+            Some(_) => f.items = sub(map, "items", &child("items")),
+            None => {}
+        }
+        if let Some(Value::Array(items)) = map.get("prefixItems") {
+            f.prefix_items = Some(
+                (0..items.len())
+                    .map(|i| (loc.0, format!("{}/prefixItems/{i}", loc.1)))
+                    .collect(),
+            );
+            if f.items.is_none() {
+                f.items = Some(SubSchema::Bool(true));
+            }
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            f.enum_values = Some(values.clone());
+            if values.iter().any(Value::is_null) && values.iter().any(|v| !v.is_null()) {
+                f.nullable = true;
+            }
+        }
+        if let Some(c) = map.get("const") {
+            f.const_value = Some(c.clone());
+        }
+        if let Some(fmt) = map.get("format").and_then(Value::as_str) {
+            f.format = Some(fmt.to_string());
+        }
+        let mut parts: Vec<Loc> = Vec::new();
+        for key in ["oneOf", "anyOf"] {
+            if let Some(Value::Array(items)) = map.get(key) {
+                if items.len() == 1 && items[0].get("type").and_then(Value::as_str) != Some("null")
+                {
+                    // One branch: it must hold, like an `allOf` part.
+                    parts.push((loc.0, format!("{}/{key}/0", loc.1)));
+                    continue;
+                }
+                let locs: Vec<Loc> = (0..items.len())
+                    .map(|i| (loc.0, format!("{}/{key}/{i}", loc.1)))
+                    .collect();
+                if key == "oneOf" {
+                    f.one_of = Some(locs);
+                } else {
+                    f.any_of = Some(locs);
+                }
+            }
+        }
+        if let Some(d) = map.get("discriminator") {
+            match d {
+                Value::Object(d) => {
+                    if let Some(property) = d.get("propertyName").and_then(Value::as_str) {
+                        let mapping = d
+                            .get("mapping")
+                            .and_then(Value::as_object)
+                            .map(|m| {
+                                m.iter()
+                                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        f.discriminator = Some(Discriminator {
+                            property: property.to_string(),
+                            mapping,
+                        });
+                    }
+                }
+                // Swagger 2.0: `discriminator: propertyName`.
+                Value::String(property) => {
+                    f.discriminator = Some(Discriminator {
+                        property: property.clone(),
+                        mapping: Vec::new(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        for key in UNENFORCED {
+            if map.contains_key(*key) {
+                f.unenforced.push((key.to_string(), child(key)));
+            }
+        }
+        if f.one_of.is_some() && f.any_of.is_some() {
+            f.unenforced
+                .push(("anyOf (next to oneOf)".into(), child("anyOf")));
+        }
+        // `$ref` with siblings (2019-09 and later): both apply, like `allOf`.
+        if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+            if self.dialect >= Dialect::Draft2019 {
+                match self.resolve_ref(loc, r) {
+                    Ok(t) => parts.push(t),
+                    Err(e) => self.ref_failed(loc, e),
+                }
+            }
+        }
+        if let Some(Value::Array(items)) = map.get("allOf") {
+            for i in 0..items.len() {
+                parts.push((loc.0, format!("{}/allOf/{i}", loc.1)));
+            }
+        }
+        for part in parts {
+            let target = self.deref_loc(&part);
+            if let Some(target) = target {
+                let part_facts = self.facts(&target);
+                // A part's nullability does not make the whole nullable.
+                let mut part_facts = part_facts;
+                part_facts.nullable = false;
+                f.merge_part(part_facts);
+            }
+        }
+        self.allof_stack.remove(loc);
+        f
+    }
+}
+
+pub(crate) fn sub(map: &Map<String, Value>, key: &str, loc: &Loc) -> Option<SubSchema> {
+    match map.get(key)? {
+        Value::Bool(b) => Some(SubSchema::Bool(*b)),
+        Value::Object(m) if m.is_empty() => Some(SubSchema::Bool(true)),
+        Value::Object(_) => Some(SubSchema::Schema(loc.clone())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::PathBuf;
+
+    use crate::load::Documents;
+    use crate::lower::Lowerer;
+    use crate::Settings;
+
+    thread_local! {
+        pub(super) static FACTS_COMPUTED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// `S0 = allOf [S1, {p0}]`, `S1 = allOf [S2, {p1}]`, ...: each type reaches every
+    /// link below it.
+    fn chain(n: usize) -> serde_json::Value {
+        let mut schemas = serde_json::Map::new();
+        for i in 0..n {
+            let own = serde_json::json!({"type": "object", "properties": {format!("p{i}"): {"type": "string"}}});
+            let schema = if i + 1 < n {
+                serde_json::json!({"allOf": [{"$ref": format!("#/components/schemas/S{}", i + 1)}, own]})
+            } else {
+                own
+            };
+            schemas.insert(format!("S{i}"), schema);
+        }
+        serde_json::json!({"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "paths": {}, "components": {"schemas": schemas}})
+    }
+
+    fn facts_computed(n: usize) -> u64 {
+        let mut docs = Documents::new(Vec::new());
+        let uri = url::Url::parse("file:///chain.json").unwrap();
+        let root = docs.insert(uri, PathBuf::from("chain.json"), String::new(), chain(n));
+        let settings = Settings::default();
+        let before = FACTS_COMPUTED.with(Cell::get);
+        let (api, diags) = Lowerer::new(&mut docs, &settings).lower(root);
+        assert_eq!(diags.errors(), 0);
+        assert_eq!(api.types.len(), n);
+        FACTS_COMPUTED.with(Cell::get) - before
+    }
+
+    #[test]
+    fn an_allof_chain_is_read_once_per_schema() {
+        // Lowering recurses with the chain, as `Generator::read` allows on its own stack.
+        let (small, large) = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| (facts_computed(50), facts_computed(200)))
+            .unwrap()
+            .join()
+            .unwrap();
+        // Each schema object (the named one, its own part) is read a bounded number of
+        // times: four times the schemas means four times the work, not sixteen or 64.
+        assert!(large <= 4 * small + 8, "{small} -> {large}");
+        assert!(large <= 200 * 4, "{large} for 200 schemas");
     }
 }
