@@ -349,50 +349,49 @@ fn security_schemes(
 impl Lowerer<'_> {
     /// Follows `$ref`s (components/parameters, responses, ...) to an object.
     pub(crate) fn deref_object(&mut self, loc: &Loc) -> Option<(Loc, Map<String, Value>)> {
-        let mut current = loc.clone();
-        for _ in 0..32 {
-            let map = match self.value(&current) {
-                Some(Value::Object(m)) => m.clone(),
-                Some(_) => {
-                    self.diag(
-                        Severity::Error,
-                        "not-an-object",
-                        &current,
-                        "an object is required here",
-                        None,
-                    );
-                    return None;
-                }
-                None => {
-                    self.diag(
-                        Severity::Error,
-                        "dangling-pointer",
-                        &current,
-                        "nothing here",
-                        None,
-                    );
-                    return None;
-                }
-            };
-            match map.get("$ref").and_then(Value::as_str) {
-                Some(r) => match self.resolve_ref(&current, r) {
-                    Ok(next) => current = next,
-                    Err(e) => {
-                        self.ref_failed(&current, e);
-                        return None;
-                    }
-                },
-                None => return Some((current, map)),
+        let at = match self.chase_refs(loc, false) {
+            super::refs::Chased::End(at) => at,
+            super::refs::Chased::Broken(at, e) => {
+                self.ref_failed(&at, e);
+                return None;
+            }
+            super::refs::Chased::Endless(_) => {
+                self.diag(
+                    Severity::Error,
+                    "ref-cycle",
+                    loc,
+                    "`$ref` chain does not end",
+                    None,
+                );
+                return None;
+            }
+        };
+        match self.value(&at) {
+            Some(Value::Object(m)) => {
+                let m = m.clone();
+                Some((at, m))
+            }
+            Some(_) => {
+                self.diag(
+                    Severity::Error,
+                    "not-an-object",
+                    &at,
+                    "an object is required here",
+                    None,
+                );
+                None
+            }
+            None => {
+                self.diag(
+                    Severity::Error,
+                    "dangling-pointer",
+                    &at,
+                    "nothing here",
+                    None,
+                );
+                None
             }
         }
-        self.diag(
-            Severity::Error,
-            "ref-cycle",
-            loc,
-            "`$ref` chain does not end",
-            None,
-        );
-        None
     }
 }
 

@@ -193,3 +193,55 @@ impl Lowerer<'_> {
         })
     }
 }
+
+/// At most this many `$ref`s are followed from one place (a longer chain is reported as
+/// one that does not end).
+pub(crate) const MAX_REF_CHAIN: usize = 64;
+
+/// Where following `$ref`s from a place led.
+pub(crate) enum Chased {
+    /// The chain ends here: a value that is not a pure `$ref` (or, when asked, a `$ref`
+    /// whose siblings apply too).
+    End(Loc),
+    /// The `$ref` at this place cannot be followed.
+    Broken(Loc, RefError),
+    /// The chain returns to a place it passed, or is longer than [`MAX_REF_CHAIN`]: the
+    /// places, in order.
+    Endless(Vec<Loc>),
+}
+
+impl Lowerer<'_> {
+    /// Follows `$ref`s from `loc`: the one place that does (every caller's limit and
+    /// cycle check is this one). With `stop_at_siblings`, a `$ref` with sibling
+    /// keywords ends the chain in dialects where siblings apply (2019-09 and later).
+    pub(crate) fn chase_refs(&mut self, loc: &Loc, stop_at_siblings: bool) -> Chased {
+        let mut seen = vec![loc.clone()];
+        loop {
+            let current = seen.last().cloned().unwrap_or_else(|| loc.clone());
+            let reference = match self.value(&current) {
+                Some(Value::Object(map)) => match map.get("$ref").and_then(Value::as_str) {
+                    Some(_)
+                        if stop_at_siblings
+                            && map.len() > 1
+                            && self.dialect >= Dialect::Draft2019 =>
+                    {
+                        return Chased::End(current)
+                    }
+                    Some(r) => r.to_string(),
+                    None => return Chased::End(current),
+                },
+                _ => return Chased::End(current),
+            };
+            match self.resolve_ref(&current, &reference) {
+                Err(e) => return Chased::Broken(current, e),
+                Ok(next) => {
+                    let looped = seen.contains(&next);
+                    seen.push(next);
+                    if looped || seen.len() > MAX_REF_CHAIN {
+                        return Chased::Endless(seen);
+                    }
+                }
+            }
+        }
+    }
+}

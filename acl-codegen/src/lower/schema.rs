@@ -209,11 +209,22 @@ impl Lowerer<'_> {
         if map.contains_key("$ref") {
             // A definition that is itself a reference: an alias, unless the chain of
             // references loops without ever reaching a schema.
-            if let Some(chain_end) = self.follow_ref_chain(loc) {
-                if chain_end.is_err() {
-                    let t = TypeRef::Primitive(Primitive::Any);
-                    return self.alias_definition(loc, name, contract_name, docs_of(map), t);
-                }
+            if let super::refs::Chased::Endless(seen) = self.chase_refs(loc, false) {
+                self.diag(
+                    Severity::Error,
+                    "ref-cycle",
+                    loc,
+                    format!(
+                        "`$ref` cycle with no base case: {}",
+                        seen.iter()
+                            .map(|l| format!("#{}", l.1))
+                            .collect::<Vec<_>>()
+                            .join(" -> ")
+                    ),
+                    Some("one schema in the cycle must say what the value is"),
+                );
+                let t = TypeRef::Primitive(Primitive::Any);
+                return self.alias_definition(loc, name, contract_name, docs_of(map), t);
             }
         }
         if self.depth >= MAX_SCHEMA_DEPTH {
@@ -279,39 +290,6 @@ impl Lowerer<'_> {
         TypeRef::Named(name)
     }
 
-    /// Follows a chain of pure `$ref`s from `loc`; `Some(Err)` when it loops.
-    fn follow_ref_chain(&mut self, loc: &Loc) -> Option<Result<Loc, ()>> {
-        let mut seen = vec![loc.clone()];
-        let mut current = loc.clone();
-        loop {
-            let map = self.value(&current)?.as_object()?.clone();
-            let reference = map.get("$ref")?.as_str()?.to_string();
-            let next = self.resolve_ref(&current, &reference).ok()?;
-            if seen.contains(&next) {
-                self.diag(
-                    Severity::Error,
-                    "ref-cycle",
-                    loc,
-                    format!(
-                        "`$ref` cycle with no base case: {}",
-                        seen.iter()
-                            .chain([&next])
-                            .map(|l| format!("#{}", l.1))
-                            .collect::<Vec<_>>()
-                            .join(" -> ")
-                    ),
-                    Some("one schema in the cycle must say what the value is"),
-                );
-                return Some(Err(()));
-            }
-            seen.push(next.clone());
-            current = next;
-            if seen.len() > 64 {
-                return Some(Err(()));
-            }
-        }
-    }
-
     pub(crate) fn insert_type(
         &mut self,
         name: String,
@@ -353,33 +331,23 @@ impl Lowerer<'_> {
 
     /// Follows plain `$ref`s from `loc` to the schema they name.
     pub(crate) fn deref_loc(&mut self, loc: &Loc) -> Option<Loc> {
-        let mut current = loc.clone();
-        for _ in 0..64 {
-            let Some(Value::Object(map)) = self.value(&current) else {
-                return Some(current);
-            };
-            let Some(r) = map.get("$ref").and_then(Value::as_str).map(str::to_string) else {
-                return Some(current);
-            };
-            if map.len() > 1 && self.dialect >= Dialect::Draft2019 {
-                return Some(current);
+        match self.chase_refs(loc, true) {
+            super::refs::Chased::End(at) => Some(at),
+            super::refs::Chased::Broken(at, e) => {
+                self.ref_failed(&at, e);
+                None
             }
-            match self.resolve_ref(&current, &r) {
-                Ok(next) => current = next,
-                Err(e) => {
-                    self.ref_failed(&current, e);
-                    return None;
-                }
+            super::refs::Chased::Endless(_) => {
+                self.diag(
+                    Severity::Error,
+                    "ref-cycle",
+                    loc,
+                    "`$ref` chain does not end",
+                    None,
+                );
+                None
             }
         }
-        self.diag(
-            Severity::Error,
-            "ref-cycle",
-            loc,
-            "`$ref` chain does not end",
-            None,
-        );
-        None
     }
 
     fn effective_types(&self, f: &Facts) -> Vec<String> {
