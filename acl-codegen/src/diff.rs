@@ -866,13 +866,14 @@ impl<'a> Differ<'a> {
     }
 
     fn responses(&mut self, subj: &str, a: &[Response], b: &[Response]) {
-        let success = |s: &Status| {
-            matches!(s, Status::Code(c) if *c < 400) || matches!(s, Status::Range(d) if *d < 4)
+        // What the consumer decodes as success, by the rule the client is generated with.
+        let success = |all: &[Response], r: &Response| {
+            crate::ir::response_role(all, r) == crate::ir::ResponseRole::Success
         };
         for r in a {
             let loc = format!("response {}", status_text(&r.status));
             match b.iter().find(|q| q.status == r.status) {
-                None if success(&r.status) => self.push(
+                None if success(a, r) => self.push(
                     "response-success-status-removed",
                     Severity::Breaking,
                     subj,
@@ -953,7 +954,7 @@ impl<'a> Differ<'a> {
             if covered(&q.status) {
                 continue;
             }
-            if success(&q.status) {
+            if success(b, q) {
                 self.push("response-success-status-added", Severity::Breaking, subj, &loc, None, None, "a new success status our response enum has no variant for (read as invalid data)".into());
             } else {
                 self.push(

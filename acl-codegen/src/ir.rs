@@ -516,6 +516,40 @@ pub enum Status {
     Default,
 }
 
+/// Which side of a call a documented response is on: the one rule, read by the client
+/// emitter (`Ok` or `Err`) and by `diff` (what a consumer decodes as success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseRole {
+    /// Decoded into the operation's `…Response` (`Ok`).
+    Success,
+    /// Decoded into the operation's `…Error` (`Err(Error::Status)`).
+    Error,
+}
+
+impl Status {
+    /// A status below 400 (a code, or a range `1XX`..`3XX`); `default` is not.
+    pub fn is_success(&self) -> bool {
+        match self {
+            Status::Code(c) => *c < 400,
+            Status::Range(d) => *d < 4,
+            Status::Default => false,
+        }
+    }
+}
+
+/// The role of `response` among an operation's `responses`: statuses below 400 are
+/// successes, documented ones from 400 up errors; `default` is an error, unless the
+/// operation documents no success at all (then it is the success).
+pub fn response_role(responses: &[Response], response: &Response) -> ResponseRole {
+    let success = response.status.is_success()
+        || (response.status == Status::Default && !responses.iter().any(|r| r.status.is_success()));
+    if success {
+        ResponseRole::Success
+    } else {
+        ResponseRole::Error
+    }
+}
+
 /// One documented response.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Response {

@@ -373,18 +373,12 @@ fn operation(
 
     let base = camel(&op.name, "Operation");
     let mut items = Vec::new();
-    // Statuses below 400 are the `Ok` side; documented ones from 400 up the `Err` side.
-    // `default` joins the errors, unless the operation documents no success at all.
-    let is_success = |r: &Response| match r.status {
-        Status::Code(c) => c < 400,
-        Status::Range(d) => d < 4,
-        Status::Default => false,
-    };
-    let has_success = op.responses.iter().any(is_success);
-    let (ok_side, err_side): (Vec<&Response>, Vec<&Response>) = op
-        .responses
-        .iter()
-        .partition(|r| is_success(r) || (r.status == Status::Default && !has_success));
+    // `ir::response_role`: below 400 `Ok`, from 400 up `Err`, `default` an error
+    // unless nothing else is a success.
+    let (ok_side, err_side): (Vec<&Response>, Vec<&Response>) =
+        op.responses.iter().partition(|r| {
+            crate::ir::response_role(&op.responses, r) == crate::ir::ResponseRole::Success
+        });
     // A success body in a streaming media type (bytes, server-sent events) streams:
     // the method returns as soon as the head has arrived.
     let streams = |r: &&Response| {
