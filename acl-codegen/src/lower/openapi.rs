@@ -650,53 +650,7 @@ fn operation(
         });
     }
 
-    // A callback's "path" is a runtime expression, a webhook's a name: only real paths
-    // have template variables to match.
-    if path.starts_with('/') {
-        let variables = template_variables(path).unwrap_or_default();
-        for var in &variables {
-            let declared = parameters
-                .iter()
-                .any(|p| p.location == ParamLocation::Path && p.name == *var);
-            if !declared {
-                l.diag(
-                    Severity::Warning,
-                    "undeclared-path-variable",
-                    loc,
-                    format!(
-                        "the path template names `{{{var}}}`, which no path parameter \
-                         declares; the method takes it as a required string"
-                    ),
-                    Some("declare it under `parameters` with `in: path`"),
-                );
-                parameters.push(Parameter {
-                    rust_name: param_names.claim(&snake(var, "param")),
-                    name: var.clone(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    ty: TypeRef::Primitive(Primitive::String),
-                    style: "simple".into(),
-                    explode: false,
-                    docs: Docs::default(),
-                });
-            }
-        }
-        for p in &parameters {
-            if p.location == ParamLocation::Path && !variables.contains(&p.name) {
-                l.diag(
-                    Severity::Warning,
-                    "unused-path-parameter",
-                    loc,
-                    format!(
-                        "path parameter `{}` does not appear in the template `{path}`; it is \
-                         never sent",
-                        p.name
-                    ),
-                    None,
-                );
-            }
-        }
-    }
+    match_path_variables(l, loc, path, &mut parameters, &mut param_names);
 
     let request_body = if let Some(b) = swagger_body {
         Some(b)
@@ -708,71 +662,9 @@ fn operation(
         None
     };
 
-    let mut responses = Vec::new();
-    if let Some(rs) = op.get("responses").and_then(Value::as_object) {
-        for key in rs.keys() {
-            let status = match key.as_str() {
-                "default" => Status::Default,
-                k if k.len() == 3 && k[1..].eq_ignore_ascii_case("xx") => {
-                    match k[..1].parse::<u8>() {
-                        Ok(d) => Status::Range(d),
-                        Err(_) => continue,
-                    }
-                }
-                k => match k.parse::<u16>() {
-                    Ok(c) => Status::Code(c),
-                    Err(_) => {
-                        if !k.starts_with("x-") {
-                            l.diag(
-                                Severity::Warning,
-                                "bad-status",
-                                &(loc.0, format!("{}/responses/{}", loc.1, escape(k))),
-                                format!("`{k}` is not a status code; skipped"),
-                                None,
-                            );
-                        }
-                        continue;
-                    }
-                },
-            };
-            let rloc = (loc.0, format!("{}/responses/{}", loc.1, escape(key)));
-            let suffix = match &status {
-                Status::Code(c) => c.to_string(),
-                Status::Range(d) => format!("{d}XX"),
-                Status::Default => "Default".into(),
-            };
-            if let Some(r) = response(
-                l,
-                &rloc,
-                &format!("{type_base}Response{suffix}"),
-                status,
-                ctx,
-                op,
-            ) {
-                responses.push(r);
-            }
-        }
-    }
+    let responses = operation_responses(l, loc, op, &type_base, ctx);
 
-    let mut callbacks = Vec::new();
-    if let Some(cbs) = op.get("callbacks").and_then(Value::as_object) {
-        for cb_name in cbs.keys() {
-            let cb_loc = (loc.0, format!("{}/callbacks/{}", loc.1, escape(cb_name)));
-            let Some((cb_loc, cb)) = l.deref_object(&cb_loc) else {
-                continue;
-            };
-            let mut names = Namespace::default();
-            let mut ops = Vec::new();
-            // Named after the operation and the callback: `create_subscription` +
-            // `statusChanged` → `create_subscription_status_changed`.
-            let base = format!("{name}_{}", snake(cb_name, "callback"));
-            for expr in cb.keys() {
-                let item_loc = (cb_loc.0, format!("{}/{}", cb_loc.1, escape(expr)));
-                ops.extend(path_item(l, &item_loc, expr, ctx, &mut names, Some(&base)));
-            }
-            callbacks.push((cb_name.clone(), ops));
-        }
-    }
+    let callbacks = operation_callbacks(l, loc, op, &name, ctx);
 
     Operation {
         id,
@@ -959,4 +851,151 @@ fn response(
         contents,
         headers,
     })
+}
+
+/// Matches the path template's variables with the path parameters: a variable no
+/// parameter declares becomes a required string parameter (warning), a path parameter
+/// the template does not name is reported (warning).
+fn match_path_variables(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    path: &str,
+    parameters: &mut Vec<Parameter>,
+    param_names: &mut Namespace,
+) {
+    // A callback's "path" is a runtime expression, a webhook's a name: only real paths
+    // have template variables to match.
+    if path.starts_with('/') {
+        let variables = template_variables(path).unwrap_or_default();
+        for var in &variables {
+            let declared = parameters
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && p.name == *var);
+            if !declared {
+                l.diag(
+                    Severity::Warning,
+                    "undeclared-path-variable",
+                    loc,
+                    format!(
+                        "the path template names `{{{var}}}`, which no path parameter \
+                         declares; the method takes it as a required string"
+                    ),
+                    Some("declare it under `parameters` with `in: path`"),
+                );
+                parameters.push(Parameter {
+                    rust_name: param_names.claim(&snake(var, "param")),
+                    name: var.clone(),
+                    location: ParamLocation::Path,
+                    required: true,
+                    ty: TypeRef::Primitive(Primitive::String),
+                    style: "simple".into(),
+                    explode: false,
+                    docs: Docs::default(),
+                });
+            }
+        }
+        for p in parameters.iter() {
+            if p.location == ParamLocation::Path && !variables.contains(&p.name) {
+                l.diag(
+                    Severity::Warning,
+                    "unused-path-parameter",
+                    loc,
+                    format!(
+                        "path parameter `{}` does not appear in the template `{path}`; it is \
+                         never sent",
+                        p.name
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// The documented responses of the operation at `loc`, by status (`default`, ranges,
+/// codes); keys that are not statuses are skipped (`x-` silently, others with a warning).
+fn operation_responses(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    op: &Map<String, Value>,
+    type_base: &str,
+    ctx: &OpContext,
+) -> Vec<Response> {
+    let mut responses = Vec::new();
+    if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+        for key in rs.keys() {
+            let status = match key.as_str() {
+                "default" => Status::Default,
+                k if k.len() == 3 && k[1..].eq_ignore_ascii_case("xx") => {
+                    match k[..1].parse::<u8>() {
+                        Ok(d) => Status::Range(d),
+                        Err(_) => continue,
+                    }
+                }
+                k => match k.parse::<u16>() {
+                    Ok(c) => Status::Code(c),
+                    Err(_) => {
+                        if !k.starts_with("x-") {
+                            l.diag(
+                                Severity::Warning,
+                                "bad-status",
+                                &(loc.0, format!("{}/responses/{}", loc.1, escape(k))),
+                                format!("`{k}` is not a status code; skipped"),
+                                None,
+                            );
+                        }
+                        continue;
+                    }
+                },
+            };
+            let rloc = (loc.0, format!("{}/responses/{}", loc.1, escape(key)));
+            let suffix = match &status {
+                Status::Code(c) => c.to_string(),
+                Status::Range(d) => format!("{d}XX"),
+                Status::Default => "Default".into(),
+            };
+            if let Some(r) = response(
+                l,
+                &rloc,
+                &format!("{type_base}Response{suffix}"),
+                status,
+                ctx,
+                op,
+            ) {
+                responses.push(r);
+            }
+        }
+    }
+    responses
+}
+
+/// The callbacks of the operation at `loc`, each named after the operation (`name`) and
+/// the callback.
+fn operation_callbacks(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    op: &Map<String, Value>,
+    name: &str,
+    ctx: &OpContext,
+) -> Vec<(String, Vec<Operation>)> {
+    let mut callbacks = Vec::new();
+    if let Some(cbs) = op.get("callbacks").and_then(Value::as_object) {
+        for cb_name in cbs.keys() {
+            let cb_loc = (loc.0, format!("{}/callbacks/{}", loc.1, escape(cb_name)));
+            let Some((cb_loc, cb)) = l.deref_object(&cb_loc) else {
+                continue;
+            };
+            let mut names = Namespace::default();
+            let mut ops = Vec::new();
+            // Named after the operation and the callback: `create_subscription` +
+            // `statusChanged` → `create_subscription_status_changed`.
+            let base = format!("{name}_{}", snake(cb_name, "callback"));
+            for expr in cb.keys() {
+                let item_loc = (cb_loc.0, format!("{}/{}", cb_loc.1, escape(expr)));
+                ops.extend(path_item(l, &item_loc, expr, ctx, &mut names, Some(&base)));
+            }
+            callbacks.push((cb_name.clone(), ops));
+        }
+    }
+    callbacks
 }
