@@ -182,14 +182,20 @@ pub struct SystemConfig {
     pub retry_budget_ratio: f64,
     /// ... plus this many per second (default 10).
     pub retry_budget_min_per_second: u32,
-    /// Outbound calls per second (token bucket); none by default.
+    /// Outbound calls per second (token bucket; default 100, as every outbound call has
+    /// a rate limit); `None` turns the limit off.
     pub rate_limit_per_second: Option<f64>,
-    /// Burst for the rate limit (default 1).
+    /// Burst for the rate limit (default 100).
     pub rate_limit_burst: u32,
     /// Read the time from the CPU's counter instead of tokio's clock (cheaper per call;
     /// paused tokio time does not move it, so leave it off in paused tests).
     pub fast_clock: bool,
 }
+
+/// The default outbound rate limit of a system (calls per second).
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: f64 = 100.0;
+/// The default burst of that limit.
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 100;
 
 impl Default for SystemConfig {
     fn default() -> Self {
@@ -197,8 +203,8 @@ impl Default for SystemConfig {
             breaker: BreakerSettings::default(),
             retry_budget_ratio: 0.2,
             retry_budget_min_per_second: 10,
-            rate_limit_per_second: None,
-            rate_limit_burst: 1,
+            rate_limit_per_second: Some(DEFAULT_RATE_LIMIT_PER_SECOND),
+            rate_limit_burst: DEFAULT_RATE_LIMIT_BURST,
             fast_clock: false,
         }
     }

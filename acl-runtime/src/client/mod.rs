@@ -255,11 +255,8 @@ impl<C: FromCore> ClientBuilder<C> {
                 message: e.to_string(),
             })?
         };
-        let mut system = SystemConfig {
-            rate_limit_per_second: Some(100.0),
-            rate_limit_burst: 100,
-            ..SystemConfig::default()
-        };
+        // acl-policy states the defaults once (100 calls/s among them).
+        let mut system = SystemConfig::default();
         system = overlay(system, contract.get("system"), "contract")?;
         for f in &self.system {
             f(&mut system);
