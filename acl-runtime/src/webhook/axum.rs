@@ -1,7 +1,10 @@
 //! The receiver as an axum route (feature `axum`).
 //!
-//! ```ignore
-//! let app = axum::Router::new().route("/webhooks/payments", acl_runtime::webhook::axum::post(receiver));
+//! ```no_run
+//! # fn mount(receiver: std::sync::Arc<acl_runtime::webhook::Receiver>) {
+//! let app: axum::Router =
+//!     axum::Router::new().route("/webhooks/payments", acl_runtime::webhook::axum::post(receiver));
+//! # }
 //! ```
 
 use std::sync::Arc;
