@@ -397,3 +397,31 @@ fn a_huge_contract_against_itself_has_no_changes() {
         &changes[..changes.len().min(5)]
     );
 }
+
+/// The README lists every rule `diff` reports (rule ids are the kebab-case literals of
+/// `src/diff.rs`).
+#[test]
+fn the_readme_lists_every_rule() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(root.join("src/diff.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let mut rules = std::collections::BTreeSet::new();
+    for piece in source.split('"').skip(1).step_by(2) {
+        let kebab = piece.contains('-')
+            && piece
+                .split('-')
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()));
+        if kebab {
+            rules.insert(piece);
+        }
+    }
+    assert!(rules.len() >= 40, "{rules:?}");
+    let missing: Vec<&&str> = rules
+        .iter()
+        .filter(|r| !readme.contains(&format!("`{r}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules missing from the README: {missing:?}"
+    );
+}
