@@ -111,6 +111,17 @@ const CASES: &[(&str, &str, &str, &str, Severity)] = &[
     ("header-removed", "          headers:\n            X-Rate: {required: true, schema: {type: integer}}\n", "", "response-required-header-removed", Severity::Breaking),
     ("servers", "https://api.shop.example/v1", "https://api.shop.example/v2", "servers-changed", Severity::Warning),
     ("operation-id", "operationId: getOrder", "operationId: fetchOrder", "api-operation-id-changed", Severity::Warning),
+    ("new-optional-param", "        - {name: expand, in: query, schema: {type: string}}\n", "        - {name: expand, in: query, schema: {type: string}}\n        - {name: page, in: query, schema: {type: integer}}\n", "new-optional-request-parameter", Severity::Info),
+    ("new-optional-request-property", "        note: {type: string, maxLength: 50}\n", "        note: {type: string, maxLength: 50}\n        extra: {type: string}\n", "new-optional-request-property", Severity::Info),
+    ("request-property-removed", "        note: {type: string, maxLength: 50}\n", "", "request-property-removed", Severity::Warning),
+    ("request-enum-added", "enum: [a, b]", "enum: [a, b, c]", "request-enum-value-added", Severity::Info),
+    ("response-enum-removed", "enum: [open, paid]", "enum: [open]", "response-enum-value-removed", Severity::Info),
+    ("request-constraint-loosened", "note: {type: string, maxLength: 50}", "note: {type: string, maxLength: 100}", "request-property-constraint-loosened", Severity::Info),
+    ("response-constraint-tightened", "        total: {type: integer, maximum: 1000}\n        status", "        total: {type: integer, maximum: 500}\n        status", "response-constraint-tightened", Severity::Info),
+    ("response-optional-removed", "        note: {type: string}\n", "", "response-optional-property-removed", Severity::Info),
+    ("error-status-removed", "        '404': {description: missing}\n", "", "response-non-success-status-removed", Severity::Info),
+    ("header-became-optional", "X-Rate: {required: true, schema", "X-Rate: {required: false, schema", "response-header-became-optional", Severity::Breaking),
+    ("response-media-removed", "          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Order'}\n        '404'", "          content:\n            text/plain:\n              schema: {type: string}\n        '404'", "response-media-type-removed", Severity::Breaking),
 ];
 
 #[test]
