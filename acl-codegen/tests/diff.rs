@@ -440,3 +440,111 @@ fn the_readme_lists_every_rule() {
         "rules missing from the README: {missing:?}"
     );
 }
+
+/// A second base for what `BASE` lacks: webhooks, callbacks, unions, defaults, a nullable
+/// and a plain request property, an optional body, a deprecated path.
+const BASE2: &str = r#"openapi: 3.1.0
+info: {title: Shop, version: '1'}
+paths:
+  /items:
+    post:
+      operationId: createItem
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/NewItem'}
+      callbacks:
+        onDone:
+          '{$request.body#/url}':
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema: {type: object}
+              responses: {'200': {description: ok}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Item'}
+  /old:
+    get:
+      operationId: old
+      deprecated: true
+      responses: {'200': {description: ok}}
+webhooks:
+  itemDone:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {id: {type: string}}}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    NewItem:
+      type: object
+      properties:
+        name: {$ref: '#/components/schemas/Name'}
+        size: {type: [integer, 'null']}
+        mode: {type: string, default: fast}
+        shape:
+          oneOf:
+            - {type: string}
+            - {type: integer}
+            - {type: boolean}
+    Name: {type: array, items: {type: string}}
+    Item:
+      type: object
+      properties:
+        value:
+          oneOf:
+            - {type: string}
+            - {type: integer}
+"#;
+
+/// (case, replace this, with this, expected rule, severity), against `BASE2`.
+const CASES2: &[(&str, &str, &str, &str, Severity)] = &[
+    ("deprecated-path-removed", "  /old:\n    get:\n      operationId: old\n      deprecated: true\n      responses: {'200': {description: ok}}\n", "", "api-removed-with-deprecation", Severity::Warning),
+    ("callback-removed", "      callbacks:\n        onDone:\n          '{$request.body#/url}':\n            post:\n              requestBody:\n                content:\n                  application/json:\n                    schema: {type: object}\n              responses: {'200': {description: ok}}\n", "", "callback-removed", Severity::Warning),
+    ("webhook-removed", "webhooks:\n  itemDone:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {type: object, properties: {id: {type: string}}}\n      responses: {'200': {description: ok}}\n", "", "webhook-removed", Severity::Warning),
+    ("default-changed", "default: fast", "default: slow", "property-default-changed", Severity::Warning),
+    ("body-became-required", "        required: false\n", "        required: true\n", "request-body-became-required", Severity::Breaking),
+    ("no-longer-nullable", "size: {type: [integer, 'null']}", "size: {type: integer}", "request-property-no-longer-nullable", Severity::Breaking),
+    ("request-branch-removed", "            - {type: boolean}\n", "", "request-union-branch-removed", Severity::Breaking),
+    ("response-branch-added", "            - {type: integer}\n", "            - {type: integer}\n            - {type: boolean}\n", "response-union-branch-added", Severity::Breaking),
+];
+
+#[test]
+fn each_rule_of_the_second_base_has_its_pair() {
+    let mut failures = Vec::new();
+    for (name, from, to, rule, severity) in CASES2 {
+        assert!(BASE2.contains(from), "{name}: the base has no `{from}`");
+        let new = if *name == "response-branch-added" {
+            // The last occurrence: `Item.value`'s branches.
+            let at = BASE2.rfind(from).unwrap();
+            format!("{}{to}{}", &BASE2[..at], &BASE2[at + from.len()..])
+        } else {
+            BASE2.replacen(from, to, 1)
+        };
+        let dir = scratch(&format!("b2-{name}"));
+        std::fs::write(dir.join("old.yaml"), BASE2).unwrap();
+        std::fs::write(dir.join("new.yaml"), &new).unwrap();
+        let changes = compare(&read(&dir.join("old.yaml")), &read(&dir.join("new.yaml")));
+        if !changes
+            .iter()
+            .any(|c| c.rule == *rule && c.severity == *severity)
+        {
+            failures.push(format!(
+                "{name}: expected {rule} ({severity:?}), got {:#?}",
+                changes
+                    .iter()
+                    .map(|c| (c.rule, c.severity))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
