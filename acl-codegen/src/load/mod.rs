@@ -174,13 +174,13 @@ impl Documents {
             path: path.to_path_buf(),
             source,
         })?;
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| LoadError::Io { path: p, source }
-        };
         let folder = abs.parent().unwrap_or(Path::new("/"));
         // A missing folder is reported as the missing file the user named.
-        self.allowed = vec![folder.canonicalize().map_err(io(path))?];
+        let folder = folder.canonicalize().map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.allowed = vec![folder];
         let mut extra: Vec<PathBuf> = self.access.allow_dirs.clone();
         extra.extend(self.uri_map.iter().map(|(_, dir)| dir.clone()));
         for dir in extra {

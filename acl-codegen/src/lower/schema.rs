@@ -1361,12 +1361,7 @@ fn default_problem(
             Some(TypeKind::Enum(_)) => Err("is not one of its enum values".into()),
             // A validated newtype: checked against its rules, not applied (as before).
             Some(TypeKind::Constrained { inner, constraints }) => {
-                let own = if constraints == &crate::ir::Constraints::default() {
-                    c
-                } else {
-                    constraints
-                };
-                default_problem(d, inner, types, own).map(|_| false)
+                default_problem(d, inner, types, constraints).map(|_| false)
             }
             _ => Ok(false),
         },
