@@ -303,6 +303,17 @@ fn path_templates_are_checked_against_their_parameters() {
     let client = std::fs::read_to_string(out.join("client.rs")).unwrap();
     assert!(client.contains("id: &str"), "{client}");
     assert!(client.contains(".path(\"id\", &id"), "{client}");
+    // A path parameter the template does not name: a warning at its operation.
+    let text = format!(
+        "{HEAD}paths:\n  /e:\n    get:\n      operationId: stray\n      parameters:\n        - {{name: id, in: path, required: true, schema: {{type: string}}}}\n{ok}"
+    );
+    let (code, stdout, stderr) = diagnostics_of(&dir, &text, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("unused-path-parameter") && stderr.contains("#/paths/~1e/get"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("1 warnings"), "{stdout}");
 }
 
 #[test]

@@ -865,49 +865,50 @@ fn match_path_variables(
 ) {
     // A callback's "path" is a runtime expression, a webhook's a name: only real paths
     // have template variables to match.
-    if path.starts_with('/') {
-        let variables = template_variables(path).unwrap_or_default();
-        for var in &variables {
-            let declared = parameters
-                .iter()
-                .any(|p| p.location == ParamLocation::Path && p.name == *var);
-            if !declared {
-                l.diag(
-                    Severity::Warning,
-                    "undeclared-path-variable",
-                    loc,
-                    format!(
-                        "the path template names `{{{var}}}`, which no path parameter \
+    if !path.starts_with('/') {
+        return;
+    }
+    let variables = template_variables(path).unwrap_or_default();
+    for var in &variables {
+        let declared = parameters
+            .iter()
+            .any(|p| p.location == ParamLocation::Path && p.name == *var);
+        if !declared {
+            l.diag(
+                Severity::Warning,
+                "undeclared-path-variable",
+                loc,
+                format!(
+                    "the path template names `{{{var}}}`, which no path parameter \
                          declares; the method takes it as a required string"
-                    ),
-                    Some("declare it under `parameters` with `in: path`"),
-                );
-                parameters.push(Parameter {
-                    rust_name: param_names.claim(&snake(var, "param")),
-                    name: var.clone(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    ty: TypeRef::Primitive(Primitive::String),
-                    style: "simple".into(),
-                    explode: false,
-                    docs: Docs::default(),
-                });
-            }
+                ),
+                Some("declare it under `parameters` with `in: path`"),
+            );
+            parameters.push(Parameter {
+                rust_name: param_names.claim(&snake(var, "param")),
+                name: var.clone(),
+                location: ParamLocation::Path,
+                required: true,
+                ty: TypeRef::Primitive(Primitive::String),
+                style: "simple".into(),
+                explode: false,
+                docs: Docs::default(),
+            });
         }
-        for p in parameters.iter() {
-            if p.location == ParamLocation::Path && !variables.contains(&p.name) {
-                l.diag(
-                    Severity::Warning,
-                    "unused-path-parameter",
-                    loc,
-                    format!(
-                        "path parameter `{}` does not appear in the template `{path}`; it is \
+    }
+    for p in parameters.iter() {
+        if p.location == ParamLocation::Path && !variables.contains(&p.name) {
+            l.diag(
+                Severity::Warning,
+                "unused-path-parameter",
+                loc,
+                format!(
+                    "path parameter `{}` does not appear in the template `{path}`; it is \
                          never sent",
-                        p.name
-                    ),
-                    None,
-                );
-            }
+                    p.name
+                ),
+                None,
+            );
         }
     }
 }
@@ -998,4 +999,26 @@ fn operation_callbacks(
         }
     }
     callbacks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_variables;
+
+    #[test]
+    fn path_templates_are_read_or_say_why_not() {
+        let ok = |t: &str| template_variables(t).unwrap();
+        assert_eq!(ok("/pets"), Vec::<String>::new());
+        assert_eq!(ok("/pets/{petId}/toys/{toy}.json"), ["petId", "toy"]);
+        for (template, why) in [
+            ("/c/{id", "never closed"),
+            ("/c/id}", "no `{` opens"),
+            ("/c/}{id}", "no `{` opens"),
+            ("/c/{a{b}}", "inside another"),
+            ("/c/{}", "empty"),
+        ] {
+            let e = template_variables(template).unwrap_err();
+            assert!(e.contains(why), "{template}: {e}");
+        }
+    }
 }
