@@ -64,14 +64,29 @@ impl futures_core::Stream for Once {
 }
 
 /// Reads a whole stream.
-pub async fn collect(mut body: ByteStream) -> Result<Bytes, TransportError> {
+pub async fn collect(body: ByteStream) -> Result<Bytes, TransportError> {
+    // `None` cannot come back: nothing is longer than `u64::MAX`.
+    Ok(collect_at_most(body, u64::MAX).await?.unwrap_or_default())
+}
+
+/// Reads a stream of at most `limit` bytes; `None` as soon as it is longer (the rest is
+/// not read, and dropping the stream closes the connection): a hostile peer cannot make
+/// the reader hold more than `limit`.
+pub async fn collect_at_most(
+    mut body: ByteStream,
+    limit: u64,
+) -> Result<Option<Bytes>, TransportError> {
     let mut out = Vec::new();
     while let Some(chunk) =
         std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
     {
-        out.extend_from_slice(&chunk?);
+        let chunk = chunk?;
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
     }
-    Ok(out.into())
+    Ok(Some(out.into()))
 }
 
 /// Sends requests.

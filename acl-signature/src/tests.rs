@@ -423,20 +423,6 @@ fn blank_secrets_are_refused_by_every_scheme_for_verifying_and_signing() {
 }
 
 #[test]
-fn a_forged_signature_made_with_an_empty_key_does_not_verify() {
-    // What an attacker computes when they guess the receiver was set up with "".
-    let forged = mac(&hmac::Key::new(hmac::HMAC_SHA256, b""), &[b"x.1.", b"{}"]);
-    let sig = format!("v1,{}", B64.encode(forged.as_ref()));
-    let h = headers(&[
-        ("webhook-id", "x"),
-        ("webhook-timestamp", "1"),
-        ("webhook-signature", &sig),
-    ]);
-    assert!(standard().verify_at(&h, b"{}", 1).is_err());
-    assert!(Verifier::new(Scheme::Standard, [""]).is_err());
-}
-
-#[test]
 fn too_many_signatures_are_refused_before_any_is_checked() {
     let decoys = vec!["v1a,AAAA"; MAX_SIGNATURES + 1].join(" ");
     let e = standard()

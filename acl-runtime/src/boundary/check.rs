@@ -329,9 +329,9 @@ pub const MAX_SHOWN: usize = 80;
 
 /// `s` quoted for a message, cut after [`MAX_SHOWN`] characters with its full size.
 pub fn shown(s: &str) -> String {
-    match s.char_indices().nth(MAX_SHOWN) {
+    match head(s) {
         None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+        Some(head) => format!("{head:?}… ({} bytes)", s.len()),
     }
 }
 
@@ -339,15 +339,19 @@ pub fn shown(s: &str) -> String {
 pub fn shown_json(value: &Value) -> String {
     match value {
         Value::String(s) => shown(s),
-        Value::Array(_) | Value::Object(_) => {
-            let text = value.to_string();
-            match text.char_indices().nth(MAX_SHOWN) {
+        other => {
+            let text = other.to_string();
+            match head(&text) {
                 None => text,
-                Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+                Some(head) => format!("{head}… ({} bytes)", text.len()),
             }
         }
-        other => other.to_string(),
     }
+}
+
+/// The first [`MAX_SHOWN`] characters of `s`, when it is longer.
+fn head(s: &str) -> Option<&str> {
+    s.char_indices().nth(MAX_SHOWN).map(|(cut, _)| &s[..cut])
 }
 
 /// Checks `enum` and `const` by JSON equality.

@@ -58,6 +58,7 @@ pub fn one_of<T>(
 ) -> Result<T, String> {
     let mut found: Option<(&str, T)> = None;
     let mut why = Vec::new();
+    let mut more = 0usize;
     for (variant, decode) in variants {
         BRANCHES_TRIED.with(|n| n.set(n.get() + 1));
         match decode(value) {
@@ -71,7 +72,8 @@ pub fn one_of<T>(
                 }
                 (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
             },
-            Err(e) if why.len() < MAX_REASONS => {
+            Err(_) if why.len() == MAX_REASONS => more += 1,
+            Err(e) => {
                 let (path, message) = split_path(&e);
                 why.push(cut(if path.is_empty() {
                     format!("{variant}: {message}")
@@ -79,7 +81,6 @@ pub fn one_of<T>(
                     format!("{variant}: at {path}: {message}")
                 }))
             }
-            Err(_) => why.push(String::new()),
         }
     }
     match found {
@@ -90,7 +91,7 @@ pub fn one_of<T>(
                 UnionKind::OneOf => "oneOf",
                 UnionKind::AnyOf => "anyOf",
             },
-            reasons(&why)
+            reasons(&why, more)
         )),
     }
 }
@@ -150,17 +151,11 @@ fn cut(mut reason: String) -> String {
     reason
 }
 
-fn reasons(why: &[String]) -> String {
-    let shown: Vec<&str> = why
-        .iter()
-        .filter(|w| !w.is_empty())
-        .map(String::as_str)
-        .collect();
-    let more = why.len() - shown.len();
+fn reasons(why: &[String], more: usize) -> String {
     if more == 0 {
-        shown.join("; ")
+        why.join("; ")
     } else {
-        format!("{}; and {more} more branch(es)", shown.join("; "))
+        format!("{}; and {more} more branch(es)", why.join("; "))
     }
 }
 
@@ -249,4 +244,29 @@ where
         }
     };
     result.map_err(D::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_fits_no_branch_has_a_bounded_message() {
+        let long = "x".repeat(10_000);
+        let fail = |_: &Value| -> Result<u8, String> { Err(long.clone()) };
+        let variants: Vec<Variant<'_, u8>> = (0..20).map(|_| ("b", &fail as _)).collect();
+        let e = one_of("U", UnionKind::OneOf, &Value::Null, &variants).unwrap_err();
+        assert!(
+            e.ends_with("; and 12 more branch(es))"),
+            "{}",
+            &e[e.len() - 60..]
+        );
+        // 8 reasons of at most 400 bytes (and an ellipsis), plus the framing.
+        assert!(
+            e.len() < MAX_REASONS * (MAX_REASON + 8) + 100,
+            "{} bytes",
+            e.len()
+        );
+        assert_eq!(e.matches('…').count(), MAX_REASONS);
+    }
 }

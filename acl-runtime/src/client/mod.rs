@@ -1088,12 +1088,9 @@ impl<'a> Request<'a> {
                 Some(Failure::Transport(mut error)) => {
                     // A transport's message may quote the URL: the values of query
                     // credentials (an API key in `?api_key=`) never reach an error.
-                    for (name, value) in &auth.query {
+                    for (_, value) in &auth.query {
                         if !value.is_empty() {
-                            error.message = error
-                                .message
-                                .replace(&format!("{name}={value}"), &format!("{name}=***"))
-                                .replace(value.as_str(), "***");
+                            error.message = error.message.replace(value.as_str(), "***");
                         }
                     }
                     Error::Transport {
@@ -1298,7 +1295,7 @@ enum BodyError {
 /// Reads a response body, at most `limit` bytes: a larger one is refused as soon as it
 /// is announced (`Content-Length`) or read past the limit, never held whole.
 async fn read_limited(
-    mut body: crate::transport::ByteStream,
+    body: crate::transport::ByteStream,
     parts: &http::response::Parts,
     limit: u64,
 ) -> Result<Bytes, BodyError> {
@@ -1310,17 +1307,10 @@ async fn read_limited(
     if let Some(n) = announced.filter(|n| *n > limit) {
         return Err(BodyError::TooLarge(limit, Some(n)));
     }
-    let mut out = Vec::with_capacity(announced.unwrap_or(0).min(limit) as usize);
-    while let Some(chunk) =
-        std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
-    {
-        let chunk = chunk.map_err(BodyError::Transport)?;
-        if (out.len() + chunk.len()) as u64 > limit {
-            return Err(BodyError::TooLarge(limit, None));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.into())
+    crate::transport::collect_at_most(body, limit)
+        .await
+        .map_err(BodyError::Transport)?
+        .ok_or(BodyError::TooLarge(limit, None))
 }
 
 fn too_large_or_broken(

@@ -486,3 +486,28 @@ fn an_endpoint_never_prints_its_secret() {
     assert!(!printed.contains("MfKQ9r8"), "{printed}");
     assert!(printed.contains("hooks.example.com"), "{printed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_transport_refuses_a_private_address_when_it_connects() {
+    use acl_runtime::transport::Transport;
+    // The sender's own check comes first; this is the second line of defence, for a
+    // name that resolved to a public address at the check and a private one now.
+    let endpoint = Endpoint::default();
+    let url = serve(endpoint.clone())
+        .await
+        .replace("127.0.0.1", "localhost");
+    let request = || {
+        http::Request::post(url.as_str())
+            .body(bytes::Bytes::from_static(b"{}"))
+            .unwrap()
+    };
+    let public = acl_runtime::webhook::destination::transport(Destinations::Public).unwrap();
+    let e = public.send(request()).await.unwrap_err();
+    assert!(e.message.contains("not public"), "{e}");
+    assert!(
+        endpoint.seen.lock().unwrap().is_empty(),
+        "nothing reached loopback"
+    );
+    let any = acl_runtime::webhook::destination::transport(Destinations::Any).unwrap();
+    assert_eq!(any.send(request()).await.unwrap().status(), 204);
+}
