@@ -1,10 +1,9 @@
-//! The attribute layer: `#[acl(...)]` read into typed values that keep the span of
-//! each literal, so later checks can point at it. Every mistake is collected (not the
+//! The attribute layer: `#[acl(...)]` read into JSON layers of settings that keep the
+//! span of each key and literal, so later checks can point at them. Every mistake is collected (not the
 //! first only) with a "did you mean" for misspelt keys.
 
-use std::time::Duration;
-
 use proc_macro2::Span;
+use serde_json::{Map, Value};
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr};
 
@@ -31,74 +30,79 @@ impl Errors {
     }
 }
 
-/// A value with the span of what wrote it.
-#[derive(Debug, Clone)]
-pub struct Spanned<T> {
-    pub value: T,
+/// One layer of settings, from `default(...)` or `op(...)`: JSON in acl-policy's names
+/// (the derive's keys are the settings' names), with the span of every key and value
+/// so that checks point at what wrote a setting.
+pub struct Layer {
+    /// The span of `default` or `op`.
     pub span: Span,
-}
-
-/// `retry(...)` or `retry = "none"`.
-#[derive(Debug, Clone)]
-pub enum Retry {
-    None(Span),
-    Settings {
-        span: Span,
-        max_attempts: Option<Spanned<u32>>,
-        max_total: Option<Spanned<Duration>>,
-        backoff: Option<Spanned<String>>,
-        base: Option<Spanned<Duration>>,
-        max_delay: Option<Spanned<Duration>>,
-        jitter: Option<Spanned<String>>,
-    },
-}
-
-/// `breaker(...)` or `breaker = "off"`.
-#[derive(Debug, Clone)]
-pub enum Breaker {
-    Off,
-    Settings {
-        span: Span,
-        failure_rate: Option<Spanned<f64>>,
-        slow_call_rate: Option<Spanned<f64>>,
-        slow_call_duration: Option<Spanned<Duration>>,
-        min_calls: Option<Spanned<u32>>,
-        window_calls: Option<Spanned<u32>>,
-        window_time: Option<Spanned<Duration>>,
-        open_for: Option<Spanned<Duration>>,
-        open_multiplier: Option<Spanned<f64>>,
-        half_open_calls: Option<Spanned<u32>>,
-        consecutive_failures: Option<Spanned<u32>>,
-    },
-}
-
-/// `rate_limit(per_second = 20, burst = 40)`.
-#[derive(Debug, Clone)]
-pub struct RateLimit {
-    pub span: Span,
-    pub per_second: Option<Spanned<f64>>,
-    pub burst: Option<Spanned<u32>>,
-}
-
-/// The settings of `default(...)` or `op(...)`.
-#[derive(Clone, Default)]
-pub struct Settings {
+    /// `id = "operationId"` of `op(...)`.
     pub id: Option<LitStr>,
-    pub timeout: Option<Spanned<Duration>>,
-    pub deadline: Option<Spanned<Duration>>,
-    pub retry: Option<Retry>,
-    pub idempotency_key: Option<LitStr>,
-    pub idempotent: Option<Spanned<bool>>,
-    pub breaker: Option<Breaker>,
-    pub rate_limit: Option<RateLimit>,
+    /// The settings.
+    pub settings: Map<String, Value>,
+    spans: Spans,
+}
+
+/// Where each setting of a layer is written.
+#[derive(Default)]
+struct Spans {
+    /// Setting path (`retry.max_attempts`) → the span of its value (of its key, for a
+    /// group such as `retry(...)`).
+    values: Vec<(String, Span)>,
+    /// Setting path → the span of its key.
+    keys: Vec<(String, Span)>,
+}
+
+impl Layer {
+    /// No settings (no `default(...)` given).
+    pub fn empty(span: Span) -> Self {
+        Self {
+            span,
+            id: None,
+            settings: Map::new(),
+            spans: Spans::default(),
+        }
+    }
+
+    /// The span of the setting at `path`, or of the closest group that holds it.
+    pub fn span_of(&self, path: &str) -> Span {
+        let mut path = path;
+        loop {
+            if let Some((_, span)) = self.spans.values.iter().find(|(p, _)| p == path) {
+                return *span;
+            }
+            match path.rsplit_once('.') {
+                Some((parent, _)) => path = parent,
+                None => return self.span,
+            }
+        }
+    }
+
+    /// The span of the key of the setting at `path` (for "unknown setting").
+    pub fn key_span_of(&self, path: &str) -> Span {
+        self.spans
+            .keys
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or_else(|| self.span_of(path), |(_, span)| *span)
+    }
+
+    /// The part of the layer whose top-level keys are in `keys`.
+    pub fn part(&self, keys: &[&str]) -> Map<String, Value> {
+        self.settings
+            .iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 /// Everything `#[derive(Policies)]` was told.
 #[derive(Default)]
 pub struct PolicyAttrs {
     pub contract: Option<LitStr>,
-    pub default: Option<(Span, Settings)>,
-    pub ops: Vec<(Span, Settings)>,
+    pub default: Option<Layer>,
+    pub ops: Vec<Layer>,
 }
 
 fn unknown(meta: &ParseNestedMeta<'_>, known: &[&str], errors: &mut Errors) {
@@ -111,14 +115,16 @@ fn unknown(meta: &ParseNestedMeta<'_>, known: &[&str], errors: &mut Errors) {
         .map(|k| format!("; did you mean `{k}`?"))
         .unwrap_or_else(|| format!(" (expected one of: {})", known.join(", ")));
     errors.push(meta.path_span(), format!("unknown key `{name}`{hint}"));
-    // Skip its value so the next keys still parse.
+    skip_value(meta);
+}
+
+/// Skips a key's value so the next keys still parse.
+fn skip_value(meta: &ParseNestedMeta<'_>) {
     if meta.input.peek(syn::Token![=]) {
         let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
     } else if meta.input.peek(syn::token::Paren) {
         let _ = meta.parse_nested_meta(|m| {
-            if m.input.peek(syn::Token![=]) {
-                let _ = m.value()?.parse::<syn::Expr>()?;
-            }
+            skip_value(&m);
             Ok(())
         });
     }
@@ -138,219 +144,111 @@ fn lit_str(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
     meta.value()?.parse::<LitStr>()
 }
 
-fn duration(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-) -> syn::Result<Option<Spanned<Duration>>> {
-    let lit = lit_str(meta)?;
-    match acl_policy::parse_duration(&lit.value()) {
-        Ok(d) => Ok(Some(Spanned {
-            value: d,
-            span: lit.span(),
-        })),
-        Err(e) => {
-            errors.push(
-                lit.span(),
-                format!("malformed duration: {e}; write e.g. \"250ms\", \"5s\", \"2m\""),
-            );
-            Ok(None)
+/// A literal as JSON: a string, a number (negative too) or a bool.
+fn literal(expr: &syn::Expr) -> Option<Value> {
+    use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
+    let number = |digits: &str| -> Option<Value> {
+        if let Ok(n) = digits.parse::<i64>() {
+            return Some(Value::from(n));
         }
-    }
-}
-
-fn number<T: std::str::FromStr>(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-    what: &str,
-) -> syn::Result<Option<Spanned<T>>>
-where
-    T::Err: std::fmt::Display,
-{
-    let expr: syn::Expr = meta.value()?.parse()?;
-    let span = syn::spanned::Spanned::span(&expr);
-    let text = match &expr {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Int(i),
-            ..
-        }) => i.base10_digits().to_string(),
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Float(f),
-            ..
-        }) => f.base10_digits().to_string(),
-        syn::Expr::Unary(syn::ExprUnary {
-            op: syn::UnOp::Neg(_),
+        if let Ok(n) = digits.parse::<u64>() {
+            return Some(Value::from(n));
+        }
+        digits
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+    };
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Str(s) => Some(Value::String(s.value())),
+            Lit::Bool(b) => Some(Value::Bool(b.value)),
+            Lit::Int(i) => number(i.base10_digits()),
+            Lit::Float(f) => number(f.base10_digits()),
+            _ => None,
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
             expr,
             ..
         }) => match &**expr {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(i),
-                ..
-            }) => format!("-{}", i.base10_digits()),
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Float(f),
-                ..
-            }) => format!("-{}", f.base10_digits()),
-            _ => String::new(),
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) => number(&format!("-{}", i.base10_digits())),
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(f), ..
+            }) => number(&format!("-{}", f.base10_digits())),
+            _ => None,
         },
-        _ => String::new(),
+        _ => None,
+    }
+}
+
+/// Reads `key = literal`, `key(...)` (a group) and a bare `key` (`true`) into `into`,
+/// recording spans under `prefix`. Which keys exist is acl-policy's business: the
+/// caller checks the top level, serde the groups.
+fn settings_into(
+    meta: &ParseNestedMeta<'_>,
+    prefix: &str,
+    into: &mut Map<String, Value>,
+    spans: &mut Spans,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let key = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let path = if prefix.is_empty() {
+        key.clone()
+    } else {
+        format!("{prefix}.{key}")
     };
-    match text.parse::<T>() {
-        Ok(value) => Ok(Some(Spanned { value, span })),
-        Err(e) => {
-            errors.push(span, format!("expected {what}: {e}"));
-            Ok(None)
-        }
+    spans.keys.push((path.clone(), meta.path_span()));
+    if into.contains_key(&key) {
+        errors.push(meta.path_span(), format!("`{path}` is set twice"));
+        skip_value(meta);
+        return Ok(());
     }
-}
-
-const RETRY_KEYS: &[&str] = &[
-    "max_attempts",
-    "max_total",
-    "backoff",
-    "base",
-    "max_delay",
-    "jitter",
-];
-const BREAKER_KEYS: &[&str] = &[
-    "failure_rate",
-    "slow_call_rate",
-    "slow_call_duration",
-    "min_calls",
-    "window",
-    "open_for",
-    "open_multiplier",
-    "half_open_calls",
-    "consecutive_failures",
-];
-const OP_KEYS: &[&str] = &[
-    "id",
-    "timeout",
-    "deadline",
-    "retry",
-    "idempotency_key",
-    "idempotent",
-    "breaker",
-    "rate_limit",
-];
-
-fn retry(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Retry>> {
-    let span = meta.path_span();
     if meta.input.peek(syn::Token![=]) {
-        let lit = lit_str(meta)?;
-        if lit.value() == "none" {
-            return Ok(Some(Retry::None(lit.span())));
+        let expr: syn::Expr = meta.value()?.parse()?;
+        let span = syn::spanned::Spanned::span(&expr);
+        match literal(&expr) {
+            Some(v) => {
+                into.insert(key, v);
+                spans.values.push((path, span));
+            }
+            None => errors.push(
+                span,
+                format!("`{path}` takes a literal: a string (\"5s\"), a number or a bool"),
+            ),
         }
-        errors.push(
-            lit.span(),
-            "`retry` takes \"none\" or settings: retry(max_attempts = 3, ...)",
-        );
-        return Ok(None);
+    } else if meta.input.peek(syn::token::Paren) {
+        let mut group = Map::new();
+        spans.values.push((path.clone(), meta.path_span()));
+        meta.parse_nested_meta(|m| settings_into(&m, &path, &mut group, spans, errors))?;
+        into.insert(key, Value::Object(group));
+    } else {
+        into.insert(key, Value::Bool(true));
+        spans.values.push((path, meta.path_span()));
     }
-    let (mut max_attempts, mut max_total, mut backoff, mut base, mut max_delay, mut jitter) =
-        (None, None, None, None, None, None);
-    meta.parse_nested_meta(|m| {
-        let key = m
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match key.as_str() {
-            "max_attempts" => max_attempts = number::<u32>(&m, errors, "a whole number")?,
-            "max_total" => max_total = duration(&m, errors)?,
-            "base" => base = duration(&m, errors)?,
-            "max_delay" => max_delay = duration(&m, errors)?,
-            "backoff" => {
-                let l = lit_str(&m)?;
-                backoff = Some(Spanned {
-                    value: l.value(),
-                    span: l.span(),
-                });
-            }
-            "jitter" => {
-                let l = lit_str(&m)?;
-                jitter = Some(Spanned {
-                    value: l.value(),
-                    span: l.span(),
-                });
-            }
-            _ => unknown(&m, RETRY_KEYS, errors),
-        }
-        Ok(())
-    })?;
-    Ok(Some(Retry::Settings {
-        span,
-        max_attempts,
-        max_total,
-        backoff,
-        base,
-        max_delay,
-        jitter,
-    }))
+    Ok(())
 }
 
-fn breaker(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<Breaker>> {
-    let span = meta.path_span();
-    if meta.input.peek(syn::Token![=]) {
-        let lit = lit_str(meta)?;
-        if lit.value() == "off" {
-            return Ok(Some(Breaker::Off));
-        }
-        errors.push(
-            lit.span(),
-            "`breaker` takes \"off\" or settings: breaker(failure_rate = 0.5, ...)",
-        );
-        return Ok(None);
-    }
-    let mut b = (None, None, None, None, None, None, None, None, None, None);
-    meta.parse_nested_meta(|m| {
-        let key = m
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match key.as_str() {
-            "failure_rate" => b.0 = number::<f64>(&m, errors, "a rate between 0 and 1")?,
-            "slow_call_rate" => b.1 = number::<f64>(&m, errors, "a rate between 0 and 1")?,
-            "slow_call_duration" => b.2 = duration(&m, errors)?,
-            "min_calls" => b.3 = number::<u32>(&m, errors, "a whole number")?,
-            "window" => {
-                // A number of calls, or a duration for a time window.
-                let fork = m.input.fork();
-                let is_text = fork.parse::<syn::Token![=]>().is_ok() && fork.peek(LitStr);
-                if is_text {
-                    b.5 = duration(&m, errors)?;
-                } else {
-                    b.4 = number::<u32>(&m, errors, "a number of calls or a duration")?;
-                }
-            }
-            "open_for" => b.6 = duration(&m, errors)?,
-            "open_multiplier" => b.7 = number::<f64>(&m, errors, "a number of at least 1")?,
-            "half_open_calls" => b.8 = number::<u32>(&m, errors, "a whole number")?,
-            "consecutive_failures" => b.9 = number::<u32>(&m, errors, "a whole number")?,
-            _ => unknown(&m, BREAKER_KEYS, errors),
-        }
-        Ok(())
-    })?;
-    Ok(Some(Breaker::Settings {
-        span,
-        failure_rate: b.0,
-        slow_call_rate: b.1,
-        slow_call_duration: b.2,
-        min_calls: b.3,
-        window_calls: b.4,
-        window_time: b.5,
-        open_for: b.6,
-        open_multiplier: b.7,
-        half_open_calls: b.8,
-        consecutive_failures: b.9,
-    }))
-}
-
-fn rate_limit(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<RateLimit> {
-    let mut r = RateLimit {
+/// `default(...)` or `op(...)`: `id` and the settings of `keys`; a setting of the other
+/// level is refused with `elsewhere`.
+fn layer(
+    meta: &ParseNestedMeta<'_>,
+    keys: &[&str],
+    elsewhere: (&[&str], &str),
+    errors: &mut Errors,
+) -> syn::Result<Layer> {
+    let mut layer = Layer {
         span: meta.path_span(),
-        per_second: None,
-        burst: None,
+        id: None,
+        settings: Map::new(),
+        spans: Spans::default(),
     };
     meta.parse_nested_meta(|m| {
         let key = m
@@ -358,48 +256,27 @@ fn rate_limit(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Ra
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
-        match key.as_str() {
-            "per_second" => r.per_second = number::<f64>(&m, errors, "calls per second")?,
-            "burst" => r.burst = number::<u32>(&m, errors, "a whole number")?,
-            _ => unknown(&m, &["per_second", "burst"], errors),
+        if key == "id" {
+            layer.id = Some(lit_str(&m)?);
+        } else if keys.contains(&key.as_str()) {
+            settings_into(&m, "", &mut layer.settings, &mut layer.spans, errors)?;
+        } else if elsewhere.0.contains(&key.as_str()) {
+            errors.push(m.path_span(), format!("`{key}` {}", elsewhere.1));
+            skip_value(&m);
+        } else {
+            let mut known = vec!["id"];
+            known.extend(keys);
+            unknown(&m, &known, errors);
         }
         Ok(())
     })?;
-    Ok(r)
-}
-
-fn settings(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Settings> {
-    let mut s = Settings::default();
-    meta.parse_nested_meta(|m| {
-        let key = m
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match key.as_str() {
-            "id" => s.id = Some(lit_str(&m)?),
-            "timeout" => s.timeout = duration(&m, errors)?,
-            "deadline" => s.deadline = duration(&m, errors)?,
-            "retry" => s.retry = retry(&m, errors)?,
-            "idempotency_key" => s.idempotency_key = Some(lit_str(&m)?),
-            "idempotent" => {
-                let b: syn::LitBool = m.value()?.parse()?;
-                s.idempotent = Some(Spanned {
-                    value: b.value,
-                    span: b.span(),
-                });
-            }
-            "breaker" => s.breaker = breaker(&m, errors)?,
-            "rate_limit" => s.rate_limit = Some(rate_limit(&m, errors)?),
-            _ => unknown(&m, OP_KEYS, errors),
-        }
-        Ok(())
-    })?;
-    Ok(s)
+    Ok(layer)
 }
 
 /// Reads every `#[acl(...)]` of a `#[derive(Policies)]`.
 pub fn policy_attrs(attrs: &[Attribute], errors: &mut Errors) -> PolicyAttrs {
+    use acl_policy::{OPERATION_KEYS, SYSTEM_KEYS};
+    let every: Vec<&str> = OPERATION_KEYS.iter().chain(SYSTEM_KEYS).copied().collect();
     let mut out = PolicyAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("acl")) {
         let result = attr.parse_nested_meta(|m| {
@@ -411,23 +288,29 @@ pub fn policy_attrs(attrs: &[Attribute], errors: &mut Errors) -> PolicyAttrs {
             match key.as_str() {
                 "contract" => out.contract = Some(lit_str(&m)?),
                 "default" => {
-                    let span = m.path_span();
-                    let s = settings(&m, errors)?;
-                    if let Some(id) = &s.id {
+                    let l = layer(&m, &every, (&[], ""), errors)?;
+                    if let Some(id) = &l.id {
                         errors.push(
                             id.span(),
                             "`default(...)` applies to every operation: remove `id`",
                         );
                     }
-                    out.default = Some((span, s));
+                    out.default = Some(l);
                 }
                 "op" => {
-                    let span = m.path_span();
-                    let s = settings(&m, errors)?;
-                    if s.id.is_none() {
-                        errors.push(span, "`op(...)` needs `id = \"operationId\"`");
+                    let l = layer(
+                        &m,
+                        OPERATION_KEYS,
+                        (
+                            SYSTEM_KEYS,
+                            "applies to the whole external system: set it in `default(...)`",
+                        ),
+                        errors,
+                    )?;
+                    if l.id.is_none() {
+                        errors.push(l.span, "`op(...)` needs `id = \"operationId\"`");
                     }
-                    out.ops.push((span, s));
+                    out.ops.push(l);
                 }
                 _ => unknown(&m, &["contract", "default", "op"], errors),
             }

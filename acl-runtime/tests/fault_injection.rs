@@ -124,7 +124,7 @@ fn operation(method: &str, consecutive_failures: u32) -> Operation {
     let breaker = CircuitBreaker::new(BreakerConfig {
         consecutive_failures: Some(consecutive_failures),
         open_for: Duration::from_millis(300),
-        half_open_permits: 1,
+        half_open_calls: 1,
         ..BreakerConfig::default()
     })
     .unwrap();

@@ -1,37 +1,24 @@
 //! Policies from the contract: the `x-acl-*` extensions on the document and on each
-//! operation, checked with the runtime's own settings types (so a contract that
-//! generates is a contract whose client builds) and turned into the JSON the
-//! generated client hands to `acl_runtime::client::ClientBuilder`.
+//! operation, read in acl-policy's vocabulary (`x-acl-rate-limit` is the setting
+//! `rate_limit`, and so on: the table in acl-policy's docs), checked with the runtime's
+//! own settings types (so a contract that generates is a contract whose client builds)
+//! and turned into the JSON the generated client hands to
+//! `acl_runtime::client::ClientBuilder`.
 //!
-//! | extension | where | meaning |
-//! |---|---|---|
-//! | `x-acl-timeout: "5s"` | document, operation | per-attempt timeout |
-//! | `x-acl-deadline: "30s"` | document, operation | the whole call, retries included |
-//! | `x-acl-retry: "none"` or `{max_attempts, backoff, base, max_delay, jitter, max_total}` | document, operation | retries |
-//! | `x-acl-idempotent: true/false` | operation | safe to repeat, whatever the method |
-//! | `x-acl-idempotency-key: "Idempotency-Key"` | document, operation | header carrying a key per logical call |
-//! | `x-acl-rate-limit: {per_second, burst}` | document | outbound limit of the system |
-//! | `x-acl-breaker: {failure_rate, min_calls, ...}` | document | the system's breaker |
+//! Operation settings (`x-acl-timeout`, `x-acl-deadline`, `x-acl-retry`,
+//! `x-acl-idempotent`, `x-acl-idempotency-key`, `x-acl-max-response-body`) go on the
+//! document (every operation) or on an operation; system settings (`x-acl-breaker`,
+//! `x-acl-retry-budget`, `x-acl-rate-limit`, `x-acl-fast-clock`) on the document only.
 
 use serde_json::{json, Map, Value};
 
 use super::Lowerer;
 use crate::diagnostics::Severity;
 use crate::ir::{Api, ParamLocation};
-use acl_policy::{OperationConfig, SystemConfig};
-
-const KNOWN: &[&str] = &[
-    "x-acl-timeout",
-    "x-acl-deadline",
-    "x-acl-retry",
-    "x-acl-idempotent",
-    "x-acl-idempotency-key",
-    "x-acl-rate-limit",
-    "x-acl-breaker",
-];
+use acl_policy::{ConfigError, OperationConfig, SystemConfig, OPERATION_KEYS, SYSTEM_KEYS};
 
 /// The settings of one level (document or operation) as `OperationConfig` JSON, and the
-/// system settings (document only).
+/// system settings (document only), in acl-policy's names.
 fn read_level(
     l: &mut Lowerer<'_>,
     doc: usize,
@@ -41,103 +28,36 @@ fn read_level(
 ) -> (Map<String, Value>, Map<String, Value>) {
     let mut op = Map::new();
     let mut system = Map::new();
-    for (key, value) in ext {
-        let loc = (doc, format!("{base}/{key}"));
-        match key.as_str() {
-            "x-acl-timeout" => {
-                op.insert("timeout".into(), value.clone());
+    for (name, value) in ext {
+        let loc = (doc, format!("{base}/{name}"));
+        match acl_policy::extension_key(name) {
+            Some(key) if OPERATION_KEYS.contains(&key) => {
+                op.insert(key.into(), value.clone());
             }
-            "x-acl-deadline" => {
-                op.insert("deadline".into(), value.clone());
-            }
-            "x-acl-retry" => {
-                let retry = match value {
-                    Value::String(s) if s == "none" => json!({"max_attempts": 1}),
-                    Value::Bool(false) => json!({"max_attempts": 1}),
-                    Value::Object(_) => value.clone(),
-                    _ => {
-                        l.diag(
-                            Severity::Error,
-                            "bad-policy",
-                            &loc,
-                            "`x-acl-retry` must be \"none\" or an object of retry settings",
-                            Some("e.g. {max_attempts: 3, backoff: exponential, base: 200ms}"),
-                        );
-                        continue;
-                    }
-                };
-                op.insert("retry".into(), retry);
-            }
-            "x-acl-idempotent" if !document => match value {
-                Value::Bool(_) => {
-                    op.insert("idempotent".into(), value.clone());
-                }
-                _ => l.diag(
-                    Severity::Error,
-                    "bad-policy",
-                    &loc,
-                    "`x-acl-idempotent` must be true or false",
-                    None,
-                ),
-            },
-            "x-acl-idempotency-key" => {
-                if !value.is_string() {
-                    l.diag(
-                        Severity::Error,
-                        "bad-policy",
-                        &loc,
-                        "`x-acl-idempotency-key` must name a header",
-                        Some("e.g. x-acl-idempotency-key: Idempotency-Key"),
-                    );
-                }
-            }
-            "x-acl-rate-limit" | "x-acl-breaker" if !document => l.diag(
+            Some(_) if !document => l.diag(
                 Severity::Warning,
                 "policy-ignored",
                 &loc,
-                format!("`{key}` applies to the whole external system: set it on the document"),
+                format!("`{name}` applies to the whole external system: set it on the document"),
                 None,
             ),
-            "x-acl-rate-limit" => {
-                let obj = value.as_object();
-                let per_second = obj.and_then(|o| o.get("per_second")).cloned();
-                let burst = obj.and_then(|o| o.get("burst")).cloned();
-                let extra: Vec<&String> = obj
-                    .map(|o| {
-                        o.keys()
-                            .filter(|k| *k != "per_second" && *k != "burst")
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if per_second.is_none() || !extra.is_empty() {
-                    l.diag(
-                        Severity::Error,
-                        "bad-policy",
-                        &loc,
-                        "`x-acl-rate-limit` takes {per_second, burst}",
-                        Some("e.g. x-acl-rate-limit: {per_second: 20, burst: 40}"),
-                    );
-                    continue;
-                }
-                system.insert(
-                    "rate_limit_per_second".into(),
-                    per_second.unwrap_or_default(),
-                );
-                if let Some(b) = burst {
-                    system.insert("rate_limit_burst".into(), b);
-                }
+            Some(key) => {
+                system.insert(key.into(), value.clone());
             }
-            "x-acl-breaker" => {
-                system.insert("breaker".into(), value.clone());
-            }
-            other => {
+            None => {
+                let known: Vec<String> = OPERATION_KEYS
+                    .iter()
+                    .chain(SYSTEM_KEYS)
+                    .map(|k| acl_policy::extension_name(k))
+                    .collect();
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
                 let help =
-                    acl_policy::closest(other, KNOWN).map(|k| format!("did you mean `{k}`?"));
+                    acl_policy::closest(name, &known).map(|k| format!("did you mean `{k}`?"));
                 l.diag(
                     Severity::Warning,
                     "unknown-extension",
                     &loc,
-                    format!("`{other}` is not an acl extension and is ignored"),
+                    format!("`{name}` is not an acl extension and is ignored"),
                     help.as_deref(),
                 );
             }
@@ -146,25 +66,72 @@ fn read_level(
     (op, system)
 }
 
-/// Checks `settings` as the client will read them; reports what is wrong at `loc`.
+/// Where a setting's error points: the extension that wrote it (and the key inside it,
+/// when that key is there), else the level's object.
+fn pointer_of(
+    base: &str,
+    ext: &std::collections::BTreeMap<String, Value>,
+    e: &ConfigError,
+) -> String {
+    let mut parts = e.path.split('.').filter(|p| !p.is_empty());
+    let Some(first) = parts.next() else {
+        return base.to_string();
+    };
+    let name = acl_policy::extension_name(first);
+    let Some(mut value) = ext.get(&name) else {
+        return base.to_string();
+    };
+    let mut pointer = format!("{base}/{name}");
+    for part in parts {
+        match value.get(part) {
+            Some(v) => {
+                pointer.push('/');
+                pointer.push_str(part);
+                value = v;
+            }
+            None => break,
+        }
+    }
+    pointer
+}
+
+/// One level of settings: where it is written, its extensions, its settings.
+struct Level<'a> {
+    doc: usize,
+    base: &'a str,
+    ext: &'a std::collections::BTreeMap<String, Value>,
+    settings: &'a Map<String, Value>,
+}
+
+/// Checks `layers` as the client will read them and then `validate`s them; reports the
+/// first thing wrong at the extension that wrote it.
 fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
     l: &mut Lowerer<'_>,
-    loc: &(usize, String),
-    layers: &[&Map<String, Value>],
+    levels: &[Level<'_>],
+    validate: impl Fn(&T) -> Result<(), ConfigError>,
 ) -> Option<T> {
-    let mut value = serde_json::to_value(T::default()).ok()?;
-    for layer in layers {
-        acl_policy::merge_json(&mut value, &Value::Object((*layer).clone()));
-    }
-    match serde_json::from_value::<T>(value) {
+    let layers: Vec<Value> = levels
+        .iter()
+        .map(|level| Value::Object(level.settings.clone()))
+        .collect();
+    let refs: Vec<&Value> = layers.iter().collect();
+    let result = acl_policy::layered(&T::default(), &refs).and_then(|t| validate(&t).map(|_| t));
+    match result {
         Ok(t) => Some(t),
         Err(e) => {
+            // The last level that wrote the setting is the one to blame.
+            let first = e.path.split('.').next().unwrap_or_default();
+            let level = levels
+                .iter()
+                .rev()
+                .find(|level| level.settings.contains_key(first))
+                .or(levels.last())?;
             l.diag(
                 Severity::Error,
                 "bad-policy",
-                loc,
-                format!("policy setting: {e}"),
-                None,
+                &(level.doc, pointer_of(level.base, level.ext, &e)),
+                format!("policy `{}`: {}", e.path, e.message),
+                Some("every outbound call needs a timeout above zero and at least one attempt; names as in acl-policy's table"),
             );
             None
         }
@@ -173,34 +140,31 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
 
 /// Fills `api.policy` and each operation's `policy` and `idempotency_header`.
 pub(super) fn lower_policies(l: &mut Lowerer<'_>, root: usize, api: &mut Api) {
-    let (doc_op, doc_system) = read_level(l, root, "", &api.extensions.clone(), true);
-    let doc_key = api
-        .extensions
+    let doc_ext = api.extensions.clone();
+    let (doc_op, doc_system) = read_level(l, root, "", &doc_ext, true);
+    let doc_key = doc_ext
         .get("x-acl-idempotency-key")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if let Some(system) =
-        check::<SystemConfig>(l, &(root, "/x-acl-rate-limit".into()), &[&doc_system])
-    {
-        if let Err(e) = system.validate() {
-            l.diag(
-                Severity::Error,
-                "bad-policy",
-                &(root, String::new()),
-                format!("system policy `{}`: {}", e.path, e.message),
-                None,
-            );
-        }
-    }
+    let document = |settings| Level {
+        doc: root,
+        base: "",
+        ext: &doc_ext,
+        settings,
+    };
+    check::<SystemConfig>(l, &[document(&doc_system)], SystemConfig::validate);
+    // Settings for every operation that cannot work are reported once, on the document.
+    let doc_ok =
+        check::<OperationConfig>(l, &[document(&doc_op)], OperationConfig::validate).is_some();
     if !doc_op.is_empty() || !doc_system.is_empty() {
         api.policy = Some(json!({"system": doc_system, "operation": doc_op}));
     }
     for op in api.operations.iter_mut() {
         let base = op.origin.pointer.clone();
         let doc = op.origin.doc;
-        let (own, _) = read_level(l, doc, &base, &op.extensions.clone(), false);
-        op.idempotency_header = op
-            .extensions
+        let op_ext = op.extensions.clone();
+        let (own, _) = read_level(l, doc, &base, &op_ext, false);
+        op.idempotency_header = op_ext
             .get("x-acl-idempotency-key")
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -214,20 +178,24 @@ pub(super) fn lower_policies(l: &mut Lowerer<'_>, root: usize, api: &mut Api) {
                     })
                     .map(|p| p.name.clone())
             });
-        if let Some(config) = check::<OperationConfig>(l, &(doc, base.clone()), &[&doc_op, &own]) {
-            let config = OperationConfig {
-                idempotency_key: op.idempotency_header.is_some(),
-                ..config
-            };
-            if let Err(e) = config.validate() {
-                l.diag(
-                    Severity::Error,
-                    "bad-policy",
-                    &(doc, base.clone()),
-                    format!("policy `{}`: {}", e.path, e.message),
-                    Some("every outbound call needs a timeout above zero and at least one attempt"),
-                );
-            }
+        let declared = op.idempotency_header.clone();
+        let levels = [
+            document(&doc_op),
+            Level {
+                doc,
+                base: &base,
+                ext: &op_ext,
+                settings: &own,
+            },
+        ];
+        if doc_ok {
+            check::<OperationConfig>(l, &levels, |c| {
+                let mut c = c.clone();
+                if c.idempotency_key.is_none() {
+                    c.idempotency_key = declared.clone();
+                }
+                c.validate()
+            });
         }
         if !own.is_empty() {
             op.policy = Some(Value::Object(own));

@@ -28,7 +28,9 @@ pub use error::Error;
 
 pub use crate::boundary::decode::BoundaryError;
 use crate::resilience::classify::Outcome;
-use crate::resilience::config::{BuildOperation, BuildSystem, OperationConfig, SystemConfig};
+use crate::resilience::config::{
+    closest, err, layered, rate_limit_algorithm, ConfigError, OperationConfig, SystemConfig,
+};
 use crate::resilience::pipeline::{AttemptError, CallError, Operation, System};
 use crate::resilience::rate_limit::{Algorithm, RateLimiter, Store};
 
@@ -79,15 +81,18 @@ pub trait FromCore: Sized {
 }
 
 /// A client's policies written as a type: `#[derive(acl_runtime::Policies)]` writes
-/// this from its attributes, checked against the contract at compile time. Apply with
-/// [`ClientBuilder::policies`].
+/// this from its attributes, checked against the contract at compile time. Each layer is
+/// a JSON object in acl-policy's names (the words of the derive and of the contract's
+/// `x-acl-*` extensions). Apply with [`ClientBuilder::policies`].
 pub trait Policies {
-    /// Changes the system's settings.
-    fn system(_system: &mut SystemConfig) {}
-    /// Changes every operation's settings (before the contract's extensions).
-    fn defaults(_operation: &mut OperationConfig) {}
-    /// Changes operation `id`'s settings (after the contract's extensions).
-    fn operation(_id: &str, _operation: &mut OperationConfig) {}
+    /// The system's settings (`{"breaker": {...}, "rate_limit": {...}}`), laid over the
+    /// contract's; empty for none.
+    const SYSTEM: &'static str = "";
+    /// Every operation's settings, laid over acl's defaults before the contract's
+    /// extensions; empty for none.
+    const DEFAULTS: &'static str = "";
+    /// Operation id → its settings, laid over the contract's extensions.
+    const OPERATIONS: &'static [(&'static str, &'static str)] = &[];
 }
 
 /// A setting the client cannot be built with.
@@ -102,8 +107,28 @@ pub struct BuildError {
     pub message: String,
 }
 
-type Tweak<T> = Box<dyn Fn(&mut T) + Send + Sync>;
-type PerOperation = Box<dyn Fn(&str, &mut OperationConfig) + Send + Sync>;
+/// One layer of settings from code: a closure, or a JSON layer of a [`Policies`] type.
+type Tweak<T> = Box<dyn Fn(&mut T) -> Result<(), ConfigError> + Send + Sync>;
+type PerOperation =
+    Box<dyn Fn(&str, &mut OperationConfig) -> Result<(), ConfigError> + Send + Sync>;
+
+/// A closure that always applies.
+fn tweak<T>(f: impl Fn(&mut T) + Send + Sync + 'static) -> Tweak<T> {
+    Box::new(move |t| {
+        f(t);
+        Ok(())
+    })
+}
+
+/// `target` with the JSON `layer` (a [`Policies`] constant) laid over it.
+fn lay<T: Serialize + DeserializeOwned>(target: &mut T, layer: &str) -> Result<(), ConfigError> {
+    if layer.is_empty() {
+        return Ok(());
+    }
+    let value: Value = serde_json::from_str(layer).map_err(|e| err(".", e))?;
+    *target = layered(target, &[&value])?;
+    Ok(())
+}
 
 /// Builds a generated client: base URL, transport, policies and credentials.
 ///
@@ -174,13 +199,13 @@ impl<C: FromCore> ClientBuilder<C> {
 
     /// Changes the system's settings (breaker, retry budget, outbound rate limit).
     pub fn system(mut self, f: impl Fn(&mut SystemConfig) + Send + Sync + 'static) -> Self {
-        self.system.push(Box::new(f));
+        self.system.push(tweak(f));
         self
     }
 
     /// Changes every operation's settings (before the contract's extensions apply).
     pub fn defaults(mut self, f: impl Fn(&mut OperationConfig) + Send + Sync + 'static) -> Self {
-        self.defaults.push(Box::new(f));
+        self.defaults.push(tweak(f));
         self
     }
 
@@ -190,7 +215,7 @@ impl<C: FromCore> ClientBuilder<C> {
         id: impl Into<String>,
         f: impl Fn(&mut OperationConfig) + Send + Sync + 'static,
     ) -> Self {
-        self.operations.push((id.into(), Box::new(f)));
+        self.operations.push((id.into(), tweak(f)));
         self
     }
 
@@ -205,9 +230,14 @@ impl<C: FromCore> ClientBuilder<C> {
 
     /// Applies a set of policies written as a type (see [`Policies`]).
     pub fn policies<P: Policies + 'static>(mut self) -> Self {
-        self.system.push(Box::new(P::system));
-        self.defaults.push(Box::new(P::defaults));
-        self.per_operation.push(Box::new(P::operation));
+        self.system.push(Box::new(|s| lay(s, P::SYSTEM)));
+        self.defaults.push(Box::new(|o| lay(o, P::DEFAULTS)));
+        self.per_operation.push(Box::new(|id, o| {
+            P::OPERATIONS
+                .iter()
+                .filter(|(op, _)| *op == id)
+                .try_for_each(|(_, layer)| lay(o, layer))
+        }));
         self
     }
 
@@ -256,22 +286,21 @@ impl<C: FromCore> ClientBuilder<C> {
             })?
         };
         // acl-policy states the defaults once (100 calls/s among them).
+        let scoped = |scope: &str| {
+            let scope = scope.to_string();
+            move |e: ConfigError| BuildError {
+                scope: scope.clone(),
+                path: e.path,
+                message: e.message,
+            }
+        };
         let mut system = SystemConfig::default();
         system = overlay(system, contract.get("system"), "contract")?;
         for f in &self.system {
-            f(&mut system);
+            f(&mut system).map_err(scoped("system"))?;
         }
-        let limit = system
-            .rate_limit_per_second
-            .map(|rate| Algorithm::TokenBucket {
-                rate,
-                burst: system.rate_limit_burst,
-            });
-        let mut built = system.build(api.system).map_err(|e| BuildError {
-            scope: "system".into(),
-            path: e.path,
-            message: e.message,
-        })?;
+        let limit = system.rate_limit.as_ref().map(rate_limit_algorithm);
+        let mut built = System::from_config(api.system, &system).map_err(scoped("system"))?;
         match (self.shared_limit, limit) {
             (Some(shared), Some(alg)) => {
                 built = shared(built, alg).map_err(|e| BuildError {
@@ -284,7 +313,7 @@ impl<C: FromCore> ClientBuilder<C> {
                 return Err(BuildError {
                     scope: "system".into(),
                     path: "rate_limit_store".into(),
-                    message: "a shared store needs a rate limit (`rate_limit_per_second`)".into(),
+                    message: "a shared store needs a rate limit (`rate_limit`)".into(),
                 })
             }
             _ => {}
@@ -298,7 +327,7 @@ impl<C: FromCore> ClientBuilder<C> {
                     path: "operation".into(),
                     message: format!(
                         "no such operation in the contract{}",
-                        crate::resilience::config::closest(id, &known)
+                        closest(id, &known)
                             .map(|s| format!("; did you mean `{s}`?"))
                             .unwrap_or_default()
                     ),
@@ -307,7 +336,7 @@ impl<C: FromCore> ClientBuilder<C> {
         }
         let mut base = OperationConfig::default();
         for f in &self.defaults {
-            f(&mut base);
+            f(&mut base).map_err(scoped("defaults"))?;
         }
         let base = overlay(base, contract.get("operation"), "contract")?;
         let mut operations = Vec::with_capacity(api.operations.len());
@@ -323,30 +352,20 @@ impl<C: FromCore> ClientBuilder<C> {
                 })?;
                 config = overlay(config, Some(&own), spec.id)?;
             }
-            if spec.idempotency_header.is_some() {
-                config.idempotency_key = true;
+            if config.idempotency_key.is_none() {
+                config.idempotency_key = spec.idempotency_header.map(str::to_string);
             }
             for f in &self.per_operation {
-                f(spec.id, &mut config);
+                f(spec.id, &mut config).map_err(scoped(spec.id))?;
             }
             for (_, f) in self.operations.iter().filter(|(id, _)| id == spec.id) {
-                f(&mut config);
+                f(&mut config).map_err(scoped(spec.id))?;
             }
             max_bodies.push(config.max_response_body);
-            key_headers.push(
-                config
-                    .idempotency_header
-                    .clone()
-                    .or_else(|| spec.idempotency_header.map(str::to_string)),
-            );
+            key_headers.push(config.idempotency_key.clone());
             operations.push(
-                config
-                    .build(spec.id, spec.method, system.clone())
-                    .map_err(|e| BuildError {
-                        scope: spec.id.into(),
-                        path: e.path,
-                        message: e.message,
-                    })?,
+                Operation::from_config(spec.id, spec.method, system.clone(), &config)
+                    .map_err(scoped(spec.id))?,
             );
         }
         if let Some((name, _)) = self.variables.iter().find(|(n, _)| {
@@ -457,9 +476,7 @@ fn overlay<T: Serialize + DeserializeOwned>(
     let Some(layer) = layer.filter(|l| !l.is_null()) else {
         return Ok(base);
     };
-    let mut value = serde_json::to_value(&base).expect("settings serialise");
-    acl_policy::merge_json(&mut value, layer);
-    crate::boundary::decode::from_value(&value).map_err(|e| BuildError {
+    layered(&base, &[layer]).map_err(|e| BuildError {
         scope: scope.into(),
         path: e.path,
         message: e.message,

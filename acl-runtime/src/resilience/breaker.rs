@@ -2,14 +2,17 @@
 //! in resilience4j's vocabulary.
 //!
 //! - **Closed**: calls pass; outcomes fill a sliding window (the last N calls, or the
-//!   calls of the last T). Once the window holds `minimum_calls`, a failure rate or a
+//!   calls of the last T). Once the window holds `min_calls`, a failure rate or a
 //!   slow-call rate at or above its threshold opens the circuit; so do
 //!   `consecutive_failures` in a row.
 //! - **Open**: calls fail at once with [`OpenError`], which says how long until the
 //!   breaker tries again. Each reopening may wait longer (`open_multiplier`).
-//! - **Half-open**: at most `half_open_permits` probes are admitted, ever, until they
+//! - **Half-open**: at most `half_open_calls` probes are admitted, ever, until they
 //!   have all reported; a probe whose [`Permit`] is dropped without a result gives its
 //!   place back. Their failure rate decides: open again, or close.
+//!
+//! Settings are acl-policy's [`BreakerConfig`] (one vocabulary with the derive and the
+//! contract's `x-acl-breaker`), checked by its `validate`.
 //!
 //! Time is passed in (`now`), so the state machine is deterministic under test.
 
@@ -20,104 +23,7 @@ use crate::resilience::clock::{instant_of, tick_of, Tick};
 use crate::resilience::window::{self, AtomicBuckets, Counts as _, TimeBuckets};
 use std::time::{Duration, Instant};
 
-/// Which calls the closed-state window holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    /// The last `n` calls.
-    Count(u32),
-    /// The calls of the last duration.
-    Time(Duration),
-}
-
-/// Breaker settings, with resilience4j's defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BreakerConfig {
-    /// The sliding window (default: the last 100 calls).
-    pub window: Window,
-    /// Failure rate (0 < r ≤ 1) that opens the circuit (default 0.5).
-    pub failure_rate: f64,
-    /// Slow-call rate (0 < r ≤ 1) that opens the circuit (default 1.0).
-    pub slow_call_rate: f64,
-    /// A call slower than this is slow (default 60 s).
-    pub slow_call_duration: Duration,
-    /// Calls the window must hold before rates count (default 100).
-    pub minimum_calls: u32,
-    /// Failures in a row that open the circuit regardless of rates (default: off).
-    pub consecutive_failures: Option<u32>,
-    /// How long the circuit stays open (default 60 s).
-    pub open_for: Duration,
-    /// Each reopening waits this much longer (default 1.0: the same).
-    pub open_multiplier: f64,
-    /// The longest wait when growing (default 10 minutes).
-    pub max_open_for: Duration,
-    /// Probes admitted in half-open (default 10).
-    pub half_open_permits: u32,
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            window: Window::Count(100),
-            failure_rate: 0.5,
-            slow_call_rate: 1.0,
-            slow_call_duration: Duration::from_secs(60),
-            minimum_calls: 100,
-            consecutive_failures: None,
-            open_for: Duration::from_secs(60),
-            open_multiplier: 1.0,
-            max_open_for: Duration::from_secs(600),
-            half_open_permits: 10,
-        }
-    }
-}
-
-/// A breaker setting that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid breaker setting `{field}`: {reason}")]
-pub struct InvalidBreaker {
-    /// The setting.
-    pub field: &'static str,
-    /// Why.
-    pub reason: &'static str,
-}
-
-impl BreakerConfig {
-    /// Checks the settings.
-    pub fn validate(&self) -> Result<(), InvalidBreaker> {
-        let rate = |v: f64| v.is_finite() && v > 0.0 && v <= 1.0;
-        let bad = |field, reason| Err(InvalidBreaker { field, reason });
-        if !rate(self.failure_rate) {
-            return bad("failure_rate", "must be above 0 and at most 1");
-        }
-        if !rate(self.slow_call_rate) {
-            return bad("slow_call_rate", "must be above 0 and at most 1");
-        }
-        match self.window {
-            Window::Count(0) => return bad("window", "must hold at least one call"),
-            Window::Time(d) if d.is_zero() => return bad("window", "must be longer than zero"),
-            _ => {}
-        }
-        if self.minimum_calls == 0 {
-            return bad("minimum_calls", "must be at least 1");
-        }
-        if self.consecutive_failures == Some(0) {
-            return bad("consecutive_failures", "must be at least 1 when set");
-        }
-        if self.open_for.is_zero() {
-            return bad("open_for", "must be longer than zero");
-        }
-        if !(self.open_multiplier.is_finite() && self.open_multiplier >= 1.0) {
-            return bad("open_multiplier", "must be at least 1");
-        }
-        if self.max_open_for < self.open_for {
-            return bad("max_open_for", "must not be below open_for");
-        }
-        if self.half_open_permits == 0 {
-            return bad("half_open_permits", "must be at least 1");
-        }
-        Ok(())
-    }
-}
+pub use acl_policy::{BreakerConfig, ConfigError, Window};
 
 /// The breaker's state, as reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +88,7 @@ enum Tally {
 impl Tally {
     fn new(window: Window) -> Self {
         match window {
-            Window::Count(n) => Tally::Count {
+            Window::Calls(n) => Tally::Count {
                 ring: vec![0; n as usize],
                 next: 0,
                 len: 0,
@@ -296,12 +202,12 @@ pub struct Permit<'a> {
 
 impl CircuitBreaker {
     /// A closed breaker; the settings are checked.
-    pub fn new(config: BreakerConfig) -> Result<Self, InvalidBreaker> {
+    pub fn new(config: BreakerConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let calls = Tally::new(config.window);
         let quick = match config.window {
             Window::Time(d) => Some(AtomicBuckets::new(d, TIME_BUCKETS)),
-            Window::Count(_) => None,
+            Window::Calls(_) => None,
         };
         Ok(Self {
             config,
@@ -397,7 +303,7 @@ impl CircuitBreaker {
         let factor = self.config.open_multiplier.powi(times.min(64) as i32);
         let wait = Duration::from_secs_f64(
             (self.config.open_for.as_secs_f64() * factor)
-                .min(self.config.max_open_for.as_secs_f64()),
+                .min(self.config.longest_open().as_secs_f64()),
         );
         slot.1 = times.saturating_add(1);
         self.set(slot, Inner::Open { until: now + wait });
@@ -449,7 +355,7 @@ impl CircuitBreaker {
             Inner::HalfOpen {
                 in_flight, done, ..
             } => {
-                if *in_flight + *done < self.config.half_open_permits {
+                if *in_flight + *done < self.config.half_open_calls {
                     *in_flight += 1;
                     Ok(Permit {
                         breaker: self,
@@ -486,7 +392,7 @@ impl CircuitBreaker {
                 let total = calls.record(failed, slow, now);
                 *consecutive = if failed { *consecutive + 1 } else { 0 };
                 let n = total.calls as f64;
-                let by_rate = total.calls >= self.config.minimum_calls
+                let by_rate = total.calls >= self.config.min_calls
                     && (total.failed as f64 / n >= self.config.failure_rate
                         || total.slow as f64 / n >= self.config.slow_call_rate);
                 let by_streak = self
@@ -515,7 +421,7 @@ impl CircuitBreaker {
                 *done += 1;
                 *f += failed as u32;
                 *s += slow as u32;
-                if *done >= self.config.half_open_permits {
+                if *done >= self.config.half_open_calls {
                     let n = *done as f64;
                     if *f as f64 / n >= self.config.failure_rate
                         || *s as f64 / n >= self.config.slow_call_rate
@@ -598,11 +504,11 @@ mod tests {
 
     fn config() -> BreakerConfig {
         BreakerConfig {
-            window: Window::Count(4),
-            minimum_calls: 4,
+            window: Window::Calls(4),
+            min_calls: 4,
             failure_rate: 0.5,
             open_for: 10 * S,
-            half_open_permits: 2,
+            half_open_calls: 2,
             ..BreakerConfig::default()
         }
     }
@@ -615,7 +521,7 @@ mod tests {
             .unwrap()
             .on_transition(move |t| log.lock().unwrap().push(t.to));
         let t0 = Instant::now();
-        // Three calls, two failed: below `minimum_calls`, the rate does not count yet.
+        // Three calls, two failed: below `min_calls`, the rate does not count yet.
         for failed in [true, false, true] {
             b.try_acquire(t0).unwrap().record(failed, FAST, t0);
         }
@@ -658,7 +564,7 @@ mod tests {
 
     fn open_breaker(permits: u32) -> (CircuitBreaker, Instant) {
         let b = CircuitBreaker::new(BreakerConfig {
-            half_open_permits: permits,
+            half_open_calls: permits,
             consecutive_failures: Some(1),
             ..config()
         })
@@ -723,7 +629,7 @@ mod tests {
 
         let streak = CircuitBreaker::new(BreakerConfig {
             consecutive_failures: Some(3),
-            minimum_calls: 100,
+            min_calls: 100,
             ..config()
         })
         .unwrap();
@@ -739,7 +645,7 @@ mod tests {
     fn reopening_waits_longer_up_to_the_cap() {
         let b = CircuitBreaker::new(BreakerConfig {
             consecutive_failures: Some(1),
-            half_open_permits: 1,
+            half_open_calls: 1,
             open_multiplier: 2.0,
             max_open_for: 25 * S,
             ..config()
@@ -761,7 +667,7 @@ mod tests {
     fn a_time_window_forgets_old_calls() {
         let b = CircuitBreaker::new(BreakerConfig {
             window: Window::Time(10 * S),
-            minimum_calls: 2,
+            min_calls: 2,
             ..config()
         })
         .unwrap();
@@ -781,7 +687,7 @@ mod tests {
     fn time_window_successes_from_many_threads_all_count() {
         let b = CircuitBreaker::new(BreakerConfig {
             window: Window::Time(60 * S),
-            minimum_calls: 1,
+            min_calls: 1,
             failure_rate: 0.5,
             ..config()
         })
@@ -809,41 +715,41 @@ mod tests {
 
     #[test]
     fn settings_are_checked() {
-        let field = |c: BreakerConfig| CircuitBreaker::new(c).unwrap_err().field;
+        let field = |c: BreakerConfig| CircuitBreaker::new(c).unwrap_err().path;
         assert_eq!(
             field(BreakerConfig {
                 failure_rate: 1.5,
                 ..config()
             }),
-            "failure_rate"
+            "breaker.failure_rate"
         );
         assert_eq!(
             field(BreakerConfig {
-                window: Window::Count(0),
+                window: Window::Calls(0),
                 ..config()
             }),
-            "window"
+            "breaker.window"
         );
         assert_eq!(
             field(BreakerConfig {
                 open_for: Duration::ZERO,
                 ..config()
             }),
-            "open_for"
+            "breaker.open_for"
         );
         assert_eq!(
             field(BreakerConfig {
-                half_open_permits: 0,
+                half_open_calls: 0,
                 ..config()
             }),
-            "half_open_permits"
+            "breaker.half_open_calls"
         );
         assert_eq!(
             field(BreakerConfig {
                 open_multiplier: 0.5,
                 ..config()
             }),
-            "open_multiplier"
+            "breaker.open_multiplier"
         );
     }
 
@@ -859,8 +765,8 @@ mod tests {
             outcomes in proptest::collection::vec((0u8..10, proptest::bool::ANY), 1..300),
         ) {
             let b = CircuitBreaker::new(BreakerConfig {
-                window: Window::Count(n),
-                minimum_calls: minimum,
+                window: Window::Calls(n),
+                min_calls: minimum,
                 failure_rate: 0.5,
                 slow_call_rate: 0.5,
                 slow_call_duration: 2 * S,
@@ -903,7 +809,7 @@ mod tests {
             let window = Duration::from_secs(10);
             let b = CircuitBreaker::new(BreakerConfig {
                 window: Window::Time(window),
-                minimum_calls: minimum,
+                min_calls: minimum,
                 failure_rate: 0.5,
                 slow_call_rate: 0.5,
                 slow_call_duration: 2 * S,
@@ -943,7 +849,7 @@ mod tests {
             n in 1u32..20,
             outcomes in proptest::collection::vec((proptest::bool::ANY, proptest::bool::ANY), 1..200),
         ) {
-            let mut tally = Tally::new(Window::Count(n));
+            let mut tally = Tally::new(Window::Calls(n));
             let t0 = Instant::now();
             for (i, (failed, slow)) in outcomes.iter().enumerate() {
                 let total = tally.record(*failed, *slow, t0);

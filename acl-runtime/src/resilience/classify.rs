@@ -64,27 +64,7 @@ impl Default for Classifier {
     }
 }
 
-/// Whether repeating a request is safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// GET, HEAD, PUT, DELETE, OPTIONS, TRACE, or marked idempotent by the contract.
-    Idempotent,
-    /// POST/PATCH carrying an idempotency key reused across attempts.
-    Keyed,
-    /// Not safe to repeat unless the request provably never left.
-    Unsafe,
-}
-
-impl Idempotency {
-    /// From the HTTP method and whether an idempotency key is sent.
-    pub fn of(method: &str, has_key: bool) -> Self {
-        match method.to_ascii_uppercase().as_str() {
-            "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE" => Idempotency::Idempotent,
-            _ if has_key => Idempotency::Keyed,
-            _ => Idempotency::Unsafe,
-        }
-    }
-}
+pub use acl_policy::Idempotency;
 
 impl Classifier {
     /// Classifies one attempt. `retry_after` is the raw `Retry-After` header, if any.

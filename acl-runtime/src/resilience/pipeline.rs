@@ -641,11 +641,11 @@ mod tests {
 
     fn system(consecutive: u32) -> Arc<System> {
         let breaker = CircuitBreaker::new(BreakerConfig {
-            window: Window::Count(10),
-            minimum_calls: 10,
+            window: Window::Calls(10),
+            min_calls: 10,
             consecutive_failures: Some(consecutive),
             open_for: 30 * S,
-            half_open_permits: 1,
+            half_open_calls: 1,
             ..BreakerConfig::default()
         })
         .unwrap();
@@ -886,7 +886,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn background_retries_cannot_starve_the_critical_path() {
         let breaker = CircuitBreaker::new(BreakerConfig {
-            minimum_calls: 10_000,
+            min_calls: 10_000,
             ..BreakerConfig::default()
         })
         .unwrap();

@@ -659,8 +659,8 @@ async fn the_breaker_opens_and_calls_then_fail_fast_without_reaching_the_vendor(
         .api_key("k")
         .bearer_token("t")
         .system(|s| {
-            s.breaker.consecutive_failures = Some(3);
-            s.breaker.open_for = Duration::from_secs(30);
+            s.breaker_mut().consecutive_failures = Some(3);
+            s.breaker_mut().open_for = Duration::from_secs(30);
         })
         .operation("getCharge", |o| o.retry.max_attempts = 1)
         .build()

@@ -20,7 +20,7 @@ use ::acl_runtime::__private::client as __c;
 pub static API: __c::ApiSpec = __c::ApiSpec {
     system: "Payments",
     servers: &[("https://{region}.payments.example.com/v1", &[("region", "eu")])],
-    policies: "{\"system\":{\"rate_limit_per_second\":1000,\"rate_limit_burst\":100},\"operation\":{\"deadline\":\"5s\",\"retry\":{\"max_attempts\":3,\"backoff\":\"exponential\",\"base\":\"50ms\",\"max_delay\":\"200ms\",\"jitter\":\"none\"},\"timeout\":\"1s\"}}",
+    policies: "{\"system\":{\"rate_limit\":{\"per_second\":1000,\"burst\":100}},\"operation\":{\"deadline\":\"5s\",\"retry\":{\"max_attempts\":3,\"backoff\":\"exponential\",\"base\":\"50ms\",\"max_delay\":\"200ms\",\"jitter\":\"none\"},\"timeout\":\"1s\"}}",
     schemes: &[
         (
             "apiKey",
@@ -76,7 +76,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             id: "post_charges_by_chargeId_refunds",
             method: "POST",
             path: "/charges/{chargeId}/refunds",
-            policy: "{\"retry\":{\"max_attempts\":1}}",
+            policy: "{\"retry\":\"none\"}",
             idempotency_header: None,
             security: Some(&[&["basic"]]),
         },

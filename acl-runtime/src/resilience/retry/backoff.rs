@@ -6,37 +6,13 @@ use std::time::Duration;
 
 use super::InvalidRetry;
 
-/// How the delay grows with the attempt number.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum BackoffKind {
-    /// `base * multiplier^(attempt - 1)`.
-    Exponential {
-        /// Growth per attempt (2.0 doubles).
-        multiplier: f64,
-    },
-    /// `base * attempt`.
-    Linear,
-    /// `base` every time.
-    Fixed,
-}
-
-/// Randomness added so that many clients do not retry in step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Jitter {
-    /// The computed delay, exactly.
-    None,
-    /// Uniform in `[0, delay]`.
-    Full,
-    /// `delay / 2` plus uniform in `[0, delay / 2]`.
-    Equal,
-    /// Uniform in `[base, previous * 3]`, capped: grows with the previous delay.
-    Decorrelated,
-}
+pub use acl_policy::{BackoffKind, Jitter};
 
 /// A backoff schedule.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     kind: BackoffKind,
+    multiplier: f64,
     base: Duration,
     max: Duration,
     jitter: Jitter,
@@ -45,12 +21,7 @@ pub struct Backoff {
 impl Backoff {
     /// Exponential from `base`, doubling, never above `max`, with full jitter.
     pub fn exponential(base: Duration, max: Duration) -> Result<Self, InvalidRetry> {
-        Self::new(
-            BackoffKind::Exponential { multiplier: 2.0 },
-            base,
-            max,
-            Jitter::Full,
-        )
+        Self::new(BackoffKind::Exponential, base, max, Jitter::Full)
     }
 
     /// `base`, `2 * base`, `3 * base`, ... never above `max`, without jitter.
@@ -62,27 +33,20 @@ impl Backoff {
     pub fn fixed(delay: Duration) -> Self {
         Self {
             kind: BackoffKind::Fixed,
+            multiplier: 1.0,
             base: delay,
             max: delay,
             jitter: Jitter::None,
         }
     }
 
-    /// Any combination, checked.
+    /// Any combination, checked; an exponential one doubles (see [`Backoff::multiplier`]).
     pub fn new(
         kind: BackoffKind,
         base: Duration,
         max: Duration,
         jitter: Jitter,
     ) -> Result<Self, InvalidRetry> {
-        if let BackoffKind::Exponential { multiplier } = kind {
-            if !(multiplier.is_finite() && multiplier >= 1.0) {
-                return Err(InvalidRetry {
-                    field: "multiplier",
-                    reason: "must be a finite number of at least 1",
-                });
-            }
-        }
         if max < base {
             return Err(InvalidRetry {
                 field: "max",
@@ -91,10 +55,23 @@ impl Backoff {
         }
         Ok(Self {
             kind,
+            multiplier: 2.0,
             base,
             max,
             jitter,
         })
+    }
+
+    /// The same schedule growing by `multiplier` per attempt when exponential.
+    pub fn multiplier(mut self, multiplier: f64) -> Result<Self, InvalidRetry> {
+        if !(multiplier.is_finite() && multiplier >= 1.0) {
+            return Err(InvalidRetry {
+                field: "multiplier",
+                reason: "must be a finite number of at least 1",
+            });
+        }
+        self.multiplier = multiplier;
+        Ok(self)
     }
 
     /// The same schedule with another jitter.
@@ -112,8 +89,10 @@ impl Backoff {
     pub fn delay(&self, attempt: u32, previous: Duration, rng: &mut fastrand::Rng) -> Duration {
         let attempt = attempt.max(1);
         let raw = match self.kind {
-            BackoffKind::Exponential { multiplier } => {
-                let factor = multiplier.powi(attempt.saturating_sub(1).min(1000) as i32);
+            BackoffKind::Exponential => {
+                let factor = self
+                    .multiplier
+                    .powi(attempt.saturating_sub(1).min(1000) as i32);
                 let secs = self.base.as_secs_f64() * factor;
                 if secs.is_finite() && secs < self.max.as_secs_f64() {
                     Duration::from_secs_f64(secs)
@@ -217,13 +196,10 @@ mod tests {
     #[test]
     fn nonsense_is_refused() {
         assert_eq!(Backoff::exponential(2 * MS, MS).unwrap_err().field, "max");
-        let e = Backoff::new(
-            BackoffKind::Exponential { multiplier: 0.5 },
-            MS,
-            MS,
-            Jitter::None,
-        )
-        .unwrap_err();
+        let e = Backoff::new(BackoffKind::Exponential, MS, MS, Jitter::None)
+            .unwrap()
+            .multiplier(0.5)
+            .unwrap_err();
         assert_eq!(e.field, "multiplier");
     }
 }
