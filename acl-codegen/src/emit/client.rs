@@ -336,11 +336,70 @@ fn unique(taken: &mut BTreeSet<String>, mut name: String) -> Ident {
 }
 
 /// The operation's spec, its method, and its own items (response enum, options, body).
+/// One operation: its `OperationSpec`, its method, and the items the method names
+/// (response, error, options and body types). Each step below is one part of the
+/// method: what it returns, its parameters, its body, what it accepts.
 fn operation(
     op: &Operation,
     index: usize,
     names: &mut Names,
 ) -> (TokenStream, TokenStream, Vec<TokenStream>) {
+    let base = camel(&op.name, "Operation");
+    let mut items = Vec::new();
+    let returns = returns(op, &base, names, &mut items);
+    let mut params = parameters(op, &base, names, &mut items);
+    let body_call = body(op, &base, names, &mut items, &mut params.args);
+    let accept = accept(op);
+    let Returns {
+        response,
+        error,
+        documented,
+        streaming,
+        typed_events,
+    } = returns;
+    let Parameters {
+        args,
+        calls,
+        docs: arg_docs,
+    } = params;
+
+    let method_text = op.method.key().to_ascii_uppercase();
+    let name = unique(&mut names.methods, op.name.clone());
+    let mut extra = vec![format!("`{} {}`", method_text, op.path)];
+    if !arg_docs.is_empty() {
+        extra.push(arg_docs.join("\n"));
+    }
+    if let Some(header) = &op.idempotency_header {
+        extra.push(format!(
+            "Sends a fresh `{header}` per call (the same on every retry) unless the options give one."
+        ));
+    }
+    if streaming && typed_events {
+        extra.push("The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.".into());
+    } else if streaming {
+        extra.push("The body streams: the call returns once the head has arrived.".into());
+    }
+    let docs = doc_attrs(&op.docs, &extra);
+    let send = if streaming && typed_events {
+        quote!(r.send_stream(#documented, #error::decode).await.map(__c::EventStream::new))
+    } else if streaming {
+        quote!(r.send_stream(#documented, #error::decode).await)
+    } else {
+        quote!(r.send(#response::decode, #error::decode).await)
+    };
+    let method = quote! {
+        #docs
+        pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#error>> {
+            let r = self.core.request(#index) #(#calls)* #accept;
+            #body_call
+            #send
+        }
+    };
+    (operation_spec(op), method, items)
+}
+
+/// The operation as static data for the runtime (`__c::OperationSpec`).
+fn operation_spec(op: &Operation) -> TokenStream {
     let id = &op.id;
     let method_text = op.method.key().to_ascii_uppercase();
     let path = &op.path;
@@ -360,7 +419,7 @@ fn operation(
         }
         None => quote!(None),
     };
-    let spec = quote! {
+    quote! {
         __c::OperationSpec {
             id: #id,
             method: #method_text,
@@ -369,12 +428,31 @@ fn operation(
             idempotency_header: #key_header,
             security: #security,
         }
-    };
+    }
+}
 
-    let base = camel(&op.name, "Operation");
-    let mut items = Vec::new();
-    // `ir::response_role`: below 400 `Ok`, from 400 up `Err`, `default` an error
-    // unless nothing else is a success.
+/// What a method returns.
+struct Returns {
+    /// The `Ok` type: the response enum, or a stream.
+    response: TokenStream,
+    /// The type of `Error::Status`'s body: the error enum or `NoDocumentedErrors`.
+    error: TokenStream,
+    /// For a stream: which statuses are documented successes.
+    documented: TokenStream,
+    /// The success body streams: the method returns once the head has arrived.
+    streaming: bool,
+    /// ... as server-sent events decoded into a type.
+    typed_events: bool,
+}
+
+/// The response and error types of `op` (`ir::response_role` splits its responses),
+/// pushing the enums it needs onto `items`.
+fn returns(
+    op: &Operation,
+    base: &str,
+    names: &mut Names,
+    items: &mut Vec<TokenStream>,
+) -> Returns {
     let (ok_side, err_side): (Vec<&Response>, Vec<&Response>) =
         op.responses.iter().partition(|r| {
             crate::ir::response_role(&op.responses, r) == crate::ir::ResponseRole::Success
@@ -391,25 +469,18 @@ fn operation(
         ok_side.iter().any(streams) && ok_side.iter().all(|r| r.contents.is_empty() || streams(r));
     // Server-sent events whose schema is a type: each event decoded as that type (only
     // when every success is an event stream: `audio/mpeg` or SSE is the caller's pick).
-    let only_sse = ok_side.iter().all(|r| {
-        r.contents.iter().all(|c| {
-            c.media_type
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        })
-    });
+    let is_sse = |c: &Content| {
+        c.media_type
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+    };
+    let only_sse = ok_side.iter().all(|r| r.contents.iter().all(is_sse));
     let typed_events = ok_side.iter().filter(|_| only_sse).find_map(|r| {
-        r.contents.iter().find_map(|c| {
-            let sse = c
-                .media_type
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream");
-            match &c.ty {
-                Some(t) if sse && !matches!(t, TypeRef::Primitive(Primitive::String)) => {
-                    Some(ty(t))
-                }
-                _ => None,
+        r.contents.iter().find_map(|c| match &c.ty {
+            Some(t) if is_sse(c) && !matches!(t, TypeRef::Primitive(Primitive::String)) => {
+                Some(ty(t))
             }
+            _ => None,
         })
     });
     let response = if let (true, Some(t)) = (streaming, &typed_events) {
@@ -418,14 +489,7 @@ fn operation(
         quote!(__c::StreamResponse)
     } else {
         let name = unique(&mut names.items, format!("{base}Response"));
-        items.push(response_enum(
-            op,
-            &ok_side,
-            &base,
-            &name,
-            "responses",
-            names,
-        ));
+        items.push(response_enum(op, &ok_side, base, &name, "responses", names));
         quote!(#name)
     };
     let documented = {
@@ -447,15 +511,39 @@ fn operation(
         items.push(response_enum(
             op,
             &err_side,
-            &base,
+            base,
             &name,
             "error responses",
             names,
         ));
         quote!(#name)
     };
+    Returns {
+        response,
+        error,
+        documented,
+        streaming,
+        typed_events: typed_events.is_some(),
+    }
+}
 
-    // Arguments: required parameters in order, then the options, then the body.
+/// A method's parameters: its arguments, the request calls that fill them in, and
+/// their docs.
+struct Parameters {
+    args: Vec<TokenStream>,
+    calls: Vec<TokenStream>,
+    docs: Vec<String>,
+}
+
+/// Required parameters as arguments in order, the others in an `…Options` struct
+/// (pushed onto `items`); the idempotency-key header is always optional (the client
+/// makes one per call).
+fn parameters(
+    op: &Operation,
+    base: &str,
+    names: &mut Names,
+    items: &mut Vec<TokenStream>,
+) -> Parameters {
     let is_key = |p: &Parameter| {
         p.location == ParamLocation::Header
             && op
@@ -471,10 +559,12 @@ fn operation(
             ident(&p.rust_name)
         }
     };
-    let mut args = Vec::new();
-    let mut calls = Vec::new();
+    let mut out = Parameters {
+        args: Vec::new(),
+        calls: Vec::new(),
+        docs: Vec::new(),
+    };
     let mut option_fields = Vec::new();
-    let mut arg_docs = Vec::new();
     for p in &op.parameters {
         let name = &p.name;
         let style = &p.style;
@@ -483,8 +573,8 @@ fn operation(
         let value = if positional {
             let a = arg_name(p);
             let t = arg_ty(&p.ty);
-            args.push(quote!(#a: #t));
-            arg_docs.push(format!(
+            out.args.push(quote!(#a: #t));
+            out.docs.push(format!(
                 "- `{}`: {} parameter `{}`{}",
                 a,
                 location_word(p.location),
@@ -514,7 +604,7 @@ fn operation(
             });
             quote!(&options.#f)
         };
-        calls.push(match p.location {
+        out.calls.push(match p.location {
             ParamLocation::Path => quote!(.path(#name, #value, #style, #explode)),
             ParamLocation::Query => quote!(.query(#name, #value, #style, #explode)),
             ParamLocation::Header => quote!(.header(#name, #value, #explode)),
@@ -531,89 +621,99 @@ fn operation(
                 #(#option_fields)*
             }
         });
-        args.push(quote!(options: &#options));
+        out.args.push(quote!(options: &#options));
     }
+    out
+}
 
-    // The body.
-    let mut body_call = TokenStream::new();
-    if let Some(rb) = &op.request_body {
-        let contents: Vec<(&Content, Media)> =
-            rb.contents.iter().map(|c| (c, media_kind(c))).collect();
-        if contents.len() == 1 {
-            let (c, m) = contents[0];
-            let (t, send) = body_parts(c, m, quote!(b));
-            if rb.required {
-                args.push(quote!(body: #t));
-                body_call = quote!(let r = { let b = body; r #send };);
-            } else {
-                args.push(quote!(body: ::std::option::Option<#t>));
-                body_call = quote!(let r = match body { Some(b) => r #send, None => r };);
+/// The request body: its argument (pushed onto `args`; a `…Body` enum onto `items` when
+/// several media types are accepted) and the statement that attaches it.
+fn body(
+    op: &Operation,
+    base: &str,
+    names: &mut Names,
+    items: &mut Vec<TokenStream>,
+    args: &mut Vec<TokenStream>,
+) -> TokenStream {
+    let Some(rb) = &op.request_body else {
+        return TokenStream::new();
+    };
+    let contents: Vec<(&Content, Media)> =
+        rb.contents.iter().map(|c| (c, media_kind(c))).collect();
+    if contents.len() == 1 {
+        let (c, m) = contents[0];
+        let (t, send) = body_parts(c, m, quote!(b));
+        return if rb.required {
+            args.push(quote!(body: #t));
+            quote!(let r = { let b = body; r #send };)
+        } else {
+            args.push(quote!(body: ::std::option::Option<#t>));
+            quote!(let r = match body { Some(b) => r #send, None => r };)
+        };
+    }
+    if contents.is_empty() {
+        return TokenStream::new();
+    }
+    let body_enum = unique(&mut names.items, format!("{base}Body"));
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    let mut used = BTreeSet::new();
+    for (c, m) in &contents {
+        // By kind (`Json`, `Form`, ...) when that is unambiguous, else by media type.
+        let kind = match m {
+            Media::Json => "Json",
+            Media::Form => "Form",
+            Media::Multipart => "Multipart",
+            Media::Text => "Text",
+            Media::Binary => "Binary",
+        };
+        let same_kind = contents.iter().filter(|(_, k)| k == m).count();
+        let v = if same_kind == 1 {
+            kind.to_string()
+        } else {
+            camel(&c.media_type, "Other")
+        };
+        let v = unique(&mut used, v);
+        let (t, send) = body_parts(c, *m, quote!(b));
+        let t = match m {
+            Media::Json | Media::Form => {
+                let inner = value_ty(&c.ty);
+                quote!(#inner)
             }
-        } else if !contents.is_empty() {
-            let body_enum = unique(&mut names.items, format!("{base}Body"));
-            let mut variants = Vec::new();
-            let mut arms = Vec::new();
-            let mut used = BTreeSet::new();
-            for (c, m) in &contents {
-                // By kind (`Json`, `Form`, ...) when that is unambiguous, else by media type.
-                let kind = match m {
-                    Media::Json => "Json",
-                    Media::Form => "Form",
-                    Media::Multipart => "Multipart",
-                    Media::Text => "Text",
-                    Media::Binary => "Binary",
-                };
-                let same_kind = contents.iter().filter(|(_, k)| k == m).count();
-                let v = if same_kind == 1 {
-                    kind.to_string()
-                } else {
-                    camel(&c.media_type, "Other")
-                };
-                let v = unique(&mut used, v);
-                let (t, send) = body_parts(c, *m, quote!(b));
-                let t = match m {
-                    Media::Json | Media::Form => {
-                        let inner = value_ty(&c.ty);
-                        quote!(#inner)
-                    }
-                    Media::Binary => quote!(__c::Bytes),
-                    _ => t,
-                };
-                let send = match m {
-                    Media::Json | Media::Form => {
-                        let (_, s) = body_parts(c, *m, quote!(&b));
-                        s
-                    }
-                    _ => send,
-                };
-                let doc = format!(" `{}`", c.media_type);
-                variants.push(quote!(#[doc = #doc] #v(#t),));
-                arms.push(quote!(#body_enum::#v(b) => r #send,));
-            }
-            let doc = format!(
-                " The body of `{}`, in one of the media types it accepts.",
-                op.id
-            );
-            items.push(quote! {
-                #[doc = #doc]
-                #[derive(Debug, Clone)]
-                pub enum #body_enum {
-                    #(#variants)*
-                }
-            });
-            if rb.required {
-                args.push(quote!(body: #body_enum));
-                body_call = quote!(let r = match body { #(#arms)* };);
-            } else {
-                args.push(quote!(body: ::std::option::Option<#body_enum>));
-                body_call =
-                    quote!(let r = match body { Some(b) => match b { #(#arms)* }, None => r };);
-            }
+            Media::Binary => quote!(__c::Bytes),
+            _ => t,
+        };
+        let send = match m {
+            Media::Json | Media::Form => body_parts(c, *m, quote!(&b)).1,
+            _ => send,
+        };
+        let doc = format!(" `{}`", c.media_type);
+        variants.push(quote!(#[doc = #doc] #v(#t),));
+        arms.push(quote!(#body_enum::#v(b) => r #send,));
+    }
+    let doc = format!(
+        " The body of `{}`, in one of the media types it accepts.",
+        op.id
+    );
+    items.push(quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        pub enum #body_enum {
+            #(#variants)*
         }
+    });
+    if rb.required {
+        args.push(quote!(body: #body_enum));
+        quote!(let r = match body { #(#arms)* };)
+    } else {
+        args.push(quote!(body: ::std::option::Option<#body_enum>));
+        quote!(let r = match body { Some(b) => match b { #(#arms)* }, None => r };)
     }
+}
 
-    let accept = op
-        .responses
+/// The `Accept` the request sends: the first JSON media type among the responses.
+fn accept(op: &Operation) -> TokenStream {
+    op.responses
         .iter()
         .filter_map(response_content)
         .find(|(_, m)| *m == Media::Json)
@@ -632,41 +732,7 @@ fn operation(
             };
             quote!(.accept(#m))
         })
-        .unwrap_or_default();
-
-    let name = unique(&mut names.methods, op.name.clone());
-    let mut extra = vec![format!("`{} {}`", method_text, op.path)];
-    if !arg_docs.is_empty() {
-        extra.push(arg_docs.join("\n"));
-    }
-    if op.idempotency_header.is_some() {
-        extra.push(format!(
-            "Sends a fresh `{}` per call (the same on every retry) unless the options give one.",
-            op.idempotency_header.as_deref().unwrap_or_default()
-        ));
-    }
-    if streaming && typed_events.is_some() {
-        extra.push("The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.".into());
-    } else if streaming {
-        extra.push("The body streams: the call returns once the head has arrived.".into());
-    }
-    let docs = doc_attrs(&op.docs, &extra);
-    let send = if streaming && typed_events.is_some() {
-        quote!(r.send_stream(#documented, #error::decode).await.map(__c::EventStream::new))
-    } else if streaming {
-        quote!(r.send_stream(#documented, #error::decode).await)
-    } else {
-        quote!(r.send(#response::decode, #error::decode).await)
-    };
-    let method = quote! {
-        #docs
-        pub async fn #name(&self, #(#args),*) -> ::std::result::Result<#response, __c::Error<#error>> {
-            let r = self.core.request(#index) #(#calls)* #accept;
-            #body_call
-            #send
-        }
-    };
-    (spec, method, items)
+        .unwrap_or_default()
 }
 
 fn location_word(l: ParamLocation) -> &'static str {
