@@ -447,12 +447,7 @@ struct Returns {
 
 /// The response and error types of `op` (`ir::response_role` splits its responses),
 /// pushing the enums it needs onto `items`.
-fn returns(
-    op: &Operation,
-    base: &str,
-    names: &mut Names,
-    items: &mut Vec<TokenStream>,
-) -> Returns {
+fn returns(op: &Operation, base: &str, names: &mut Names, items: &mut Vec<TokenStream>) -> Returns {
     let (ok_side, err_side): (Vec<&Response>, Vec<&Response>) =
         op.responses.iter().partition(|r| {
             crate::ir::response_role(&op.responses, r) == crate::ir::ResponseRole::Success
@@ -638,8 +633,7 @@ fn body(
     let Some(rb) = &op.request_body else {
         return TokenStream::new();
     };
-    let contents: Vec<(&Content, Media)> =
-        rb.contents.iter().map(|c| (c, media_kind(c))).collect();
+    let contents: Vec<(&Content, Media)> = rb.contents.iter().map(|c| (c, media_kind(c))).collect();
     if contents.len() == 1 {
         let (c, m) = contents[0];
         let (t, send) = body_parts(c, m, quote!(b));

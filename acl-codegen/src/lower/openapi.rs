@@ -512,24 +512,7 @@ fn operation(
         example: None,
     };
 
-    // Parameters: the operation's replace the path item's of the same name and place.
-    let own: Vec<Loc> = op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .map(|a| {
-            (0..a.len())
-                .map(|i| (loc.0, format!("{}/parameters/{i}", loc.1)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut resolved: Vec<(Loc, Map<String, Value>)> = Vec::new();
-    for p in shared.iter().chain(own.iter()) {
-        if let Some((ploc, pmap)) = l.deref_object(p) {
-            let key = (text(pmap.get("name")), text(pmap.get("in")));
-            resolved.retain(|(_, m)| (text(m.get("name")), text(m.get("in"))) != key);
-            resolved.push((ploc, pmap));
-        }
-    }
+    let resolved = merged_parameters(l, loc, op, shared);
     let mut param_names = Namespace::with_reserved(&["body"]);
     let mut parameters = Vec::new();
     let mut swagger_body: Option<RequestBody> = None;
@@ -547,31 +530,7 @@ fn operation(
         };
         let where_ = text(pmap.get("in")).unwrap_or_default();
         if ctx.swagger && where_ == "body" {
-            let ty = l.schema_type(
-                &(ploc.0, format!("{}/schema", ploc.1)),
-                &format!("{type_base}Body"),
-            );
-            let media = if ctx.consumes.is_empty() || op.get("consumes").is_some() {
-                let own = strings(op.get("consumes"));
-                if own.is_empty() {
-                    vec!["application/json".to_string()]
-                } else {
-                    own
-                }
-            } else {
-                ctx.consumes.clone()
-            };
-            swagger_body = Some(RequestBody {
-                required: pmap.get("required") == Some(&Value::Bool(true)),
-                contents: media
-                    .into_iter()
-                    .map(|m| Content {
-                        media_type: m,
-                        ty: Some(ty.clone()),
-                    })
-                    .collect(),
-                docs: docs_of(&pmap),
-            });
+            swagger_body = Some(swagger_body_parameter(l, &ploc, &pmap, op, &type_base, ctx));
             continue;
         }
         if ctx.swagger && where_ == "formData" {
@@ -589,54 +548,8 @@ fn operation(
             continue;
         };
         let hint = format!("{type_base}{}", camel(&pname, "Param"));
-        let ty = if ctx.swagger {
-            l.schema_type(&ploc, &hint)
-        } else if pmap.contains_key("schema") {
-            l.schema_type(&(ploc.0, format!("{}/schema", ploc.1)), &hint)
-        } else if let Some(content) = pmap.get("content").and_then(Value::as_object) {
-            match content.keys().next() {
-                Some(media) => l.schema_type(
-                    &(
-                        ploc.0,
-                        format!("{}/content/{}/schema", ploc.1, escape(media)),
-                    ),
-                    &hint,
-                ),
-                None => TypeRef::Primitive(Primitive::String),
-            }
-        } else {
-            TypeRef::Primitive(Primitive::String)
-        };
-        let (style, explode) = if ctx.swagger {
-            match pmap.get("collectionFormat").and_then(Value::as_str) {
-                Some("multi") => ("form".to_string(), true),
-                Some("ssv") => ("spaceDelimited".to_string(), false),
-                Some("pipes") => ("pipeDelimited".to_string(), false),
-                Some("tsv") => ("tabDelimited".to_string(), false),
-                _ => (
-                    if matches!(location, ParamLocation::Query | ParamLocation::Cookie) {
-                        "form"
-                    } else {
-                        "simple"
-                    }
-                    .to_string(),
-                    false,
-                ),
-            }
-        } else {
-            let default_style = if matches!(location, ParamLocation::Query | ParamLocation::Cookie)
-            {
-                "form"
-            } else {
-                "simple"
-            };
-            let style = text(pmap.get("style")).unwrap_or_else(|| default_style.to_string());
-            let explode = pmap
-                .get("explode")
-                .and_then(Value::as_bool)
-                .unwrap_or(style == "form");
-            (style, explode)
-        };
+        let ty = parameter_type(l, &ploc, &pmap, &hint, ctx);
+        let (style, explode) = parameter_style(&pmap, location, ctx);
         parameters.push(Parameter {
             rust_name: param_names.claim(&snake(&pname, "param")),
             name: pname,
@@ -683,6 +596,138 @@ fn operation(
         idempotency_header: None,
         callbacks,
         origin: l.origin(loc),
+    }
+}
+
+/// The parameters of an operation with its path item's: the operation's replace the
+/// path item's of the same name and place.
+fn merged_parameters(
+    l: &mut Lowerer<'_>,
+    loc: &Loc,
+    op: &Map<String, Value>,
+    shared: &[Loc],
+) -> Vec<(Loc, Map<String, Value>)> {
+    let own: Vec<Loc> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| {
+            (0..a.len())
+                .map(|i| (loc.0, format!("{}/parameters/{i}", loc.1)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut resolved: Vec<(Loc, Map<String, Value>)> = Vec::new();
+    for p in shared.iter().chain(own.iter()) {
+        if let Some((ploc, pmap)) = l.deref_object(p) {
+            let key = (text(pmap.get("name")), text(pmap.get("in")));
+            resolved.retain(|(_, m)| (text(m.get("name")), text(m.get("in"))) != key);
+            resolved.push((ploc, pmap));
+        }
+    }
+    resolved
+}
+
+/// Swagger 2.0's `in: body` parameter as the request body, in the media types the
+/// operation (or the document) consumes.
+fn swagger_body_parameter(
+    l: &mut Lowerer<'_>,
+    ploc: &Loc,
+    pmap: &Map<String, Value>,
+    op: &Map<String, Value>,
+    type_base: &str,
+    ctx: &OpContext,
+) -> RequestBody {
+    let ty = l.schema_type(
+        &(ploc.0, format!("{}/schema", ploc.1)),
+        &format!("{type_base}Body"),
+    );
+    let media = if ctx.consumes.is_empty() || op.get("consumes").is_some() {
+        let own = strings(op.get("consumes"));
+        if own.is_empty() {
+            vec!["application/json".to_string()]
+        } else {
+            own
+        }
+    } else {
+        ctx.consumes.clone()
+    };
+    RequestBody {
+        required: pmap.get("required") == Some(&Value::Bool(true)),
+        contents: media
+            .into_iter()
+            .map(|m| Content {
+                media_type: m,
+                ty: Some(ty.clone()),
+            })
+            .collect(),
+        docs: docs_of(pmap),
+    }
+}
+
+/// A parameter's type: its `schema` (the parameter itself in Swagger 2.0), the schema of
+/// its first `content` media type, or a string.
+fn parameter_type(
+    l: &mut Lowerer<'_>,
+    ploc: &Loc,
+    pmap: &Map<String, Value>,
+    hint: &str,
+    ctx: &OpContext,
+) -> TypeRef {
+    if ctx.swagger {
+        l.schema_type(ploc, hint)
+    } else if pmap.contains_key("schema") {
+        l.schema_type(&(ploc.0, format!("{}/schema", ploc.1)), hint)
+    } else if let Some(content) = pmap.get("content").and_then(Value::as_object) {
+        match content.keys().next() {
+            Some(media) => l.schema_type(
+                &(
+                    ploc.0,
+                    format!("{}/content/{}/schema", ploc.1, escape(media)),
+                ),
+                hint,
+            ),
+            None => TypeRef::Primitive(Primitive::String),
+        }
+    } else {
+        TypeRef::Primitive(Primitive::String)
+    }
+}
+
+/// A parameter's serialisation: `style` and `explode` (3.x), or `collectionFormat`
+/// (Swagger 2.0), with the defaults of its location.
+fn parameter_style(
+    pmap: &Map<String, Value>,
+    location: ParamLocation,
+    ctx: &OpContext,
+) -> (String, bool) {
+    if ctx.swagger {
+        match pmap.get("collectionFormat").and_then(Value::as_str) {
+            Some("multi") => ("form".to_string(), true),
+            Some("ssv") => ("spaceDelimited".to_string(), false),
+            Some("pipes") => ("pipeDelimited".to_string(), false),
+            Some("tsv") => ("tabDelimited".to_string(), false),
+            _ => (
+                if matches!(location, ParamLocation::Query | ParamLocation::Cookie) {
+                    "form"
+                } else {
+                    "simple"
+                }
+                .to_string(),
+                false,
+            ),
+        }
+    } else {
+        let default_style = if matches!(location, ParamLocation::Query | ParamLocation::Cookie) {
+            "form"
+        } else {
+            "simple"
+        };
+        let style = text(pmap.get("style")).unwrap_or_else(|| default_style.to_string());
+        let explode = pmap
+            .get("explode")
+            .and_then(Value::as_bool)
+            .unwrap_or(style == "form");
+        (style, explode)
     }
 }
 
