@@ -55,6 +55,8 @@ enum Command {
         #[arg(long = "fail-on", default_value = "breaking")]
         fail_on: String,
     },
+    /// List the rules `diff` reports: id, severity, meaning (a Markdown table).
+    Rules,
     /// Sign or verify a webhook delivery (`webhook sign`, `webhook verify`).
     Webhook {
         #[command(subcommand)]
@@ -179,6 +181,10 @@ fn main() -> ExitCode {
             fail_on,
         } => return diff(old, new, format, fail_on),
         Command::Webhook { action } => return cli_webhook::run(action),
+        Command::Rules => {
+            print!("{}", acl_codegen::diff::rules::markdown());
+            return ExitCode::SUCCESS;
+        }
         Command::Generate {
             contract, common, ..
         }
@@ -202,7 +208,9 @@ fn main() -> ExitCode {
     print_diagnostics(&g);
     let errors = g.diagnostics.errors();
     match cli.command {
-        Command::Diff { .. } | Command::Webhook { .. } => unreachable!("handled above"),
+        Command::Diff { .. } | Command::Webhook { .. } | Command::Rules => {
+            unreachable!("handled above")
+        }
         Command::Check { .. } => {
             println!("{}", g.summary());
             if errors > 0 {

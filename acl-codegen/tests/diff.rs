@@ -103,6 +103,7 @@ const CASES: &[(&str, &str, &str, &str, Severity)] = &[
     ("new-required-request-property", "      required: [total]\n", "      required: [total, kind]\n", "request-property-became-required", Severity::Breaking),
     ("new-required-request-property-added", "      required: [total]\n      properties:\n", "      required: [total, currency]\n      properties:\n        currency: {type: string}\n", "new-required-request-property", Severity::Breaking),
     ("request-tightened", "maxLength: 50", "maxLength: 20", "request-property-constraint-tightened", Severity::Breaking),
+    ("request-rule-added", "{name: expand, in: query, schema: {type: string}}", "{name: expand, in: query, schema: {type: string, maxLength: 10}}", "request-property-constraint-added", Severity::Breaking),
     ("request-enum-removed", "enum: [a, b]", "enum: [a]", "request-enum-value-removed", Severity::Breaking),
     ("request-media-removed", "          application/json:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "          application/xml:\n            schema: {$ref: '#/components/schemas/NewOrder'}", "request-body-media-type-removed", Severity::Breaking),
     ("success-status-removed", "        '201':\n          description: created", "        '202':\n          description: created", "response-success-status-removed", Severity::Breaking),
@@ -416,28 +417,41 @@ fn a_huge_contract_against_itself_has_no_changes() {
 /// The README lists every rule `diff` reports (rule ids are the kebab-case literals of
 /// `src/diff.rs`).
 #[test]
-fn the_readme_lists_every_rule() {
+fn the_catalogue_is_complete_every_rule_has_a_case_and_the_readme_shows_it() {
+    use acl_codegen::diff::RULES;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(root.join("src/diff.rs")).unwrap();
-    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
-    let mut rules = std::collections::BTreeSet::new();
+    // Every rule id the differ writes is in the catalogue (and `push` asserts the
+    // severity in debug builds).
+    let source = std::fs::read_to_string(root.join("src/diff/mod.rs")).unwrap();
+    let mut written = std::collections::BTreeSet::new();
     for piece in source.split('"').skip(1).step_by(2) {
         let kebab = piece.contains('-')
             && piece
                 .split('-')
                 .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()));
         if kebab {
-            rules.insert(piece);
+            written.insert(piece);
         }
     }
-    assert!(rules.len() >= 40, "{rules:?}");
-    let missing: Vec<&&str> = rules
+    let catalogue: std::collections::BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+    assert_eq!(catalogue.len(), RULES.len(), "an id listed twice");
+    assert_eq!(
+        written, catalogue,
+        "the differ's rules and the catalogue differ"
+    );
+    // Every rule has a case in this file that expects it.
+    let tests = std::fs::read_to_string(root.join("tests/diff.rs")).unwrap();
+    let uncovered: Vec<&str> = RULES
         .iter()
-        .filter(|r| !readme.contains(&format!("`{r}`")))
+        .map(|r| r.id)
+        .filter(|id| !tests.contains(&format!("\"{id}\"")))
         .collect();
+    assert!(uncovered.is_empty(), "rules without a case: {uncovered:?}");
+    // The README shows the catalogue as `acl-codegen rules` prints it.
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
     assert!(
-        missing.is_empty(),
-        "rules missing from the README: {missing:?}"
+        readme.contains(&acl_codegen::diff::rules::markdown()),
+        "the README's rule table is not `acl-codegen rules`"
     );
 }
 

@@ -6,6 +6,10 @@
 //! are ignored, `Checked` types enforce constraints on what we receive (so a vendor
 //! loosening a constraint breaks us, which a provider-side tool never reports).
 
+pub mod rules;
+
+pub use rules::{Rule, RULES};
+
 use std::collections::{BTreeMap, HashSet};
 
 use crate::ir::{
@@ -92,6 +96,19 @@ fn subject(op: &Operation) -> String {
 }
 
 /// Follows aliases to what a reference means.
+/// The inner type and rules of a constrained definition.
+fn constrained(def: Option<&TypeDef>) -> Option<(&TypeRef, &crate::ir::Constraints)> {
+    match &def?.kind {
+        TypeKind::Constrained { inner, constraints } => Some((inner, constraints)),
+        _ => None,
+    }
+}
+
+/// Whether `def` is a constrained type around a value shaped like `other`.
+fn wraps(def: Option<&TypeDef>, other: &TypeRef) -> bool {
+    constrained(def).is_some_and(|(inner, _)| describe(inner) == describe(other))
+}
+
 fn resolve<'a>(api: &'a Api, mut t: &'a TypeRef) -> (&'a TypeRef, Option<&'a TypeDef>) {
     for _ in 0..32 {
         match t {
@@ -149,6 +166,13 @@ impl<'a> Differ<'a> {
         new_pointer: Option<String>,
         message: String,
     ) {
+        // Every rule is in the catalogue, at its severity (a new enum value is breaking
+        // only for closed enums).
+        debug_assert!(
+            rules::rule_of(rule)
+                .is_some_and(|r| r.severity == severity || r.id == "response-enum-value-added"),
+            "`{rule}` at {severity:?} is not in the catalogue"
+        );
         self.out.push(Change {
             rule,
             severity,
@@ -207,6 +231,22 @@ impl<'a> Differ<'a> {
                     return;
                 };
                 self.kinds(subj, loc, dir, od, nd);
+            }
+            // A plain value that gained rules (the new side a named constrained type
+            // around the same value), or lost them.
+            (_, TypeRef::Named(_)) if wraps(ndef, o) => {
+                let Some((inner, rules)) = constrained(ndef) else {
+                    return;
+                };
+                self.schema(subj, loc, dir, o, inner);
+                self.rules_added(subj, loc, dir, rules, op, np);
+            }
+            (TypeRef::Named(_), _) if wraps(odef, n) => {
+                let Some((inner, rules)) = constrained(odef) else {
+                    return;
+                };
+                self.schema(subj, loc, dir, inner, n);
+                self.rules_dropped(subj, loc, dir, rules, op, np);
             }
             (TypeRef::List(oi), TypeRef::List(ni)) => {
                 self.schema(subj, &format!("{loc}[]"), dir, oi, ni)
@@ -338,37 +378,16 @@ impl<'a> Differ<'a> {
                     }
                 }
             }
-            (TypeKind::Constrained { inner, .. }, _) => {
+            (TypeKind::Constrained { inner, constraints }, _) => {
                 // Constraints dropped: looser. Compare the shapes.
                 let n = TypeRef::Named(nd.name.clone());
                 self.schema(subj, loc, dir, inner, &n);
-                if dir == Dir::Response {
-                    self.push(
-                        "response-constraint-loosened",
-                        Severity::Breaking,
-                        subj,
-                        loc,
-                        op,
-                        np,
-                        "the vendor dropped a rule our generated type enforces on what we receive"
-                            .into(),
-                    );
-                }
+                self.rules_dropped(subj, loc, dir, constraints, op, np);
             }
-            (_, TypeKind::Constrained { inner, .. }) => {
+            (_, TypeKind::Constrained { inner, constraints }) => {
                 let o = TypeRef::Named(od.name.clone());
                 self.schema(subj, loc, dir, &o, inner);
-                if dir == Dir::Request {
-                    self.push(
-                        "request-property-constraint-added",
-                        Severity::Breaking,
-                        subj,
-                        loc,
-                        op,
-                        np,
-                        "a new rule on a value we send".into(),
-                    );
-                }
+                self.rules_added(subj, loc, dir, constraints, op, np);
             }
             _ => {
                 let rule = match dir {
@@ -385,6 +404,56 @@ impl<'a> Differ<'a> {
                     format!("`{}` changed kind", od.name),
                 );
             }
+        }
+    }
+
+    /// Rules on a value that had none: a new rule on what we send breaks our requests;
+    /// on what we receive, it only narrows it (per rule, as `constraints` says).
+    fn rules_added(
+        &mut self,
+        subj: &str,
+        loc: &str,
+        dir: Dir,
+        rules: &crate::ir::Constraints,
+        op: Option<String>,
+        np: Option<String>,
+    ) {
+        match dir {
+            Dir::Request => self.push(
+                "request-property-constraint-added",
+                Severity::Breaking,
+                subj,
+                loc,
+                op,
+                np,
+                "a new rule on a value we send".into(),
+            ),
+            Dir::Response => self.constraints(subj, loc, dir, &Default::default(), rules, op, np),
+        }
+    }
+
+    /// A value's rules dropped: what we receive may now break the rules our generated
+    /// type enforces; what we send is only freer.
+    fn rules_dropped(
+        &mut self,
+        subj: &str,
+        loc: &str,
+        dir: Dir,
+        rules: &crate::ir::Constraints,
+        op: Option<String>,
+        np: Option<String>,
+    ) {
+        match dir {
+            Dir::Response => self.push(
+                "response-constraint-loosened",
+                Severity::Breaking,
+                subj,
+                loc,
+                op,
+                np,
+                "the vendor dropped a rule our generated type enforces on what we receive".into(),
+            ),
+            Dir::Request => self.constraints(subj, loc, dir, rules, &Default::default(), op, np),
         }
     }
 
