@@ -1,7 +1,7 @@
 //! The durable parts of the boundary behind traits: idempotency keys, the webhook inbox
 //! and its dead letters, the outbound webhook outbox, and poll cursors.
 //!
-//! [`sqlite::SqliteStore`] (feature `sqlite`) implements all of them in one file (WAL,
+//! `sqlite::SqliteStore` (feature `sqlite`) implements all of them in one file (WAL,
 //! `synchronous=FULL`: a delivery acknowledged is on disk). [`MemoryIdempotency`] is for
 //! tests and single-process tools; `crate::store::redis::RedisIdempotency` (feature
 //! `redis`) shares deduplication between instances.
@@ -287,7 +287,7 @@ pub trait InboxStore: Send + Sync {
 }
 
 /// An inbox that deduplicates deliveries itself: its [`InboxStore::push_unique`]
-/// answers (`Some`). What [`Receiver::with_inbox_dedupe`](crate::webhook::Receiver::with_inbox_dedupe)
+/// answers (`Some`). What `webhook::Receiver::with_inbox_dedupe`
 /// needs, so that an inbox without it is refused when the code is compiled rather than
 /// at the first delivery.
 pub trait DedupingInbox: InboxStore {}
