@@ -103,7 +103,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for path in paths.keys() {
             // Specification extensions (`x-…`) may sit among the paths.
-            if path.starts_with("x-") {
+            if is_extension(path) {
                 continue;
             }
             let loc = (root, format!("/paths/{}", escape(path)));
@@ -153,13 +153,20 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
     }
     if let Some(hooks) = doc.get("webhooks").and_then(Value::as_object) {
         let mut hook_names = Namespace::default();
-        for name in hooks.keys() {
+        for name in hooks.keys().filter(|k| !is_extension(k)) {
             let loc = (root, format!("/webhooks/{}", escape(name)));
             api.webhooks
                 .extend(path_item(l, &loc, name, &ctx, &mut hook_names, None));
         }
     }
     super::policy::lower_policies(l, root, api);
+}
+
+/// A specification extension (`x-…`): skipped wherever the specs let an object carry
+/// them among its entries (paths, responses, callbacks; webhooks and the callbacks map
+/// too, where vendors put them anyway).
+fn is_extension(key: &str) -> bool {
+    key.starts_with("x-")
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -981,7 +988,7 @@ fn operation_responses(
                 k => match k.parse::<u16>() {
                     Ok(c) => Status::Code(c),
                     Err(_) => {
-                        if !k.starts_with("x-") {
+                        if !is_extension(k) {
                             l.diag(
                                 Severity::Warning,
                                 "bad-status",
@@ -1026,7 +1033,7 @@ fn operation_callbacks(
 ) -> Vec<(String, Vec<Operation>)> {
     let mut callbacks = Vec::new();
     if let Some(cbs) = op.get("callbacks").and_then(Value::as_object) {
-        for cb_name in cbs.keys() {
+        for cb_name in cbs.keys().filter(|k| !is_extension(k)) {
             let cb_loc = (loc.0, format!("{}/callbacks/{}", loc.1, escape(cb_name)));
             let Some((cb_loc, cb)) = l.deref_object(&cb_loc) else {
                 continue;
@@ -1036,7 +1043,7 @@ fn operation_callbacks(
             // Named after the operation and the callback: `create_subscription` +
             // `statusChanged` → `create_subscription_status_changed`.
             let base = format!("{name}_{}", snake(cb_name, "callback"));
-            for expr in cb.keys() {
+            for expr in cb.keys().filter(|k| !is_extension(k)) {
                 let item_loc = (cb_loc.0, format!("{}/{}", cb_loc.1, escape(expr)));
                 ops.extend(path_item(l, &item_loc, expr, ctx, &mut names, Some(&base)));
             }
