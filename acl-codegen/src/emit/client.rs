@@ -356,6 +356,7 @@ fn operation(
         documented,
         streaming,
         typed_events,
+        untyped,
     } = returns;
     let Parameters {
         args,
@@ -373,6 +374,9 @@ fn operation(
         extra.push(format!(
             "Sends a fresh `{header}` per call (the same on every retry) unless the options give one."
         ));
+    }
+    if untyped {
+        extra.push("The contract documents no success response: any status below 400 is returned untyped (status, headers, and the body as JSON or bytes).".into());
     }
     if streaming && typed_events {
         extra.push("The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.".into());
@@ -443,6 +447,8 @@ struct Returns {
     streaming: bool,
     /// ... as server-sent events decoded into a type.
     typed_events: bool,
+    /// The contract documents no success: any is `UndocumentedSuccess`.
+    untyped: bool,
 }
 
 /// The response and error types of `op` (`ir::response_role` splits its responses),
@@ -478,7 +484,10 @@ fn returns(op: &Operation, base: &str, names: &mut Names, items: &mut Vec<TokenS
             _ => None,
         })
     });
-    let response = if let (true, Some(t)) = (streaming, &typed_events) {
+    let response = if ok_side.is_empty() {
+        // Nothing documented: any success, untyped.
+        quote!(__c::UndocumentedSuccess)
+    } else if let (true, Some(t)) = (streaming, &typed_events) {
         quote!(__c::EventStream<#t>)
     } else if streaming {
         quote!(__c::StreamResponse)
@@ -519,6 +528,7 @@ fn returns(op: &Operation, base: &str, names: &mut Names, items: &mut Vec<TokenS
         documented,
         streaming,
         typed_events: typed_events.is_some(),
+        untyped: ok_side.is_empty(),
     }
 }
 

@@ -583,6 +583,18 @@ fn operation(
     };
 
     let responses = operation_responses(l, loc, op, &type_base, ctx);
+    let documents_success = responses
+        .iter()
+        .any(|r| crate::ir::response_role(&responses, r) == crate::ir::ResponseRole::Success);
+    if !documents_success {
+        l.diag(
+            Severity::Warning,
+            "no-success-response",
+            &(loc.0, format!("{}/responses", loc.1)),
+            format!("`{id}` documents no success response"),
+            Some("a status below 400 is returned untyped (`UndocumentedSuccess`: status, headers, body as JSON or bytes); document it for a typed answer"),
+        );
+    }
 
     let callbacks = operation_callbacks(l, loc, op, &name, ctx);
 

@@ -684,6 +684,54 @@ impl NoDocumentedErrors {
     }
 }
 
+/// The success of an operation whose contract documents none (only errors, as many of
+/// Kubernetes' and Vercel's operations): any status below 400, kept untyped with what
+/// arrived. The generator warns about such operations (`no-success-response`).
+#[derive(Debug, Clone)]
+pub struct UndocumentedSuccess {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body, as it came.
+    pub body: UntypedBody,
+}
+
+/// A body no schema describes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UntypedBody {
+    /// No body (or only whitespace).
+    Empty,
+    /// A JSON body (by its content type, or its look when there is none), parsed.
+    Json(Value),
+    /// Anything else, or JSON that does not parse, as bytes.
+    Bytes(Bytes),
+}
+
+impl UndocumentedSuccess {
+    /// Reads any success: nothing to check it against.
+    pub fn decode(r: &RawResponse) -> Decoded<Self> {
+        let media = r.media_type();
+        let body = if r.body.iter().all(u8::is_ascii_whitespace) {
+            UntypedBody::Empty
+        } else if media.is_empty() || media == "application/json" || media.ends_with("+json") {
+            // Bounded like every body (`max_response_body`); serde_json's depth limit
+            // bounds the nesting.
+            match serde_json::from_slice(&r.body) {
+                Ok(v) => UntypedBody::Json(v),
+                Err(_) => UntypedBody::Bytes(r.body.clone()),
+            }
+        } else {
+            UntypedBody::Bytes(r.body.clone())
+        };
+        Decoded::Documented(Self {
+            status: r.status,
+            headers: r.headers.clone(),
+            body,
+        })
+    }
+}
+
 /// Decodes a JSON body (an empty body reads as `null`).
 pub fn json<T: DeserializeOwned>(r: &RawResponse) -> Result<T, BoundaryError> {
     let media = r.media_type();
@@ -1498,5 +1546,45 @@ impl Multipart {
             self.body.into(),
             format!("multipart/form-data; boundary={}", self.boundary),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(media: &str, body: &'static [u8]) -> RawResponse {
+        let mut headers = http::HeaderMap::new();
+        if !media.is_empty() {
+            headers.insert(http::header::CONTENT_TYPE, media.parse().unwrap());
+        }
+        RawResponse {
+            url: "http://127.0.0.1/x".into(),
+            status: 200,
+            headers,
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn an_undocumented_success_keeps_json_parsed_and_anything_else_as_bytes() {
+        let body = |media, bytes| match UndocumentedSuccess::decode(&response(media, bytes)) {
+            Decoded::Documented(s) => s.body,
+            _ => panic!("every success reads"),
+        };
+        assert_eq!(body("application/json", b" \n"), UntypedBody::Empty);
+        assert_eq!(
+            body("application/problem+json", b"{\"a\":1}"),
+            UntypedBody::Json(serde_json::json!({"a": 1}))
+        );
+        assert_eq!(body("", b"[1]"), UntypedBody::Json(serde_json::json!([1])));
+        assert_eq!(
+            body("application/json", b"{broken"),
+            UntypedBody::Bytes(Bytes::from_static(b"{broken"))
+        );
+        assert_eq!(
+            body("text/plain", b"ok"),
+            UntypedBody::Bytes(Bytes::from_static(b"ok"))
+        );
     }
 }
