@@ -86,6 +86,11 @@ pub struct Settings {
     pub client: bool,
     /// Only these operations and the types they reach (default: all).
     pub subset: crate::Subset,
+    /// Each tag's operations, and the types only they reach, behind a Cargo feature
+    /// named after the tag (`issues`); `all`, the default feature, turns every one on
+    /// (default: off). With `Builder`, the crate that includes the output declares the
+    /// features (`Generated::features_section` says which).
+    pub features_per_tag: bool,
 }
 
 impl Default for Settings {
@@ -103,6 +108,7 @@ impl Default for Settings {
             max_contract_bytes: crate::load::Access::default().max_contract_bytes,
             client: true,
             subset: crate::Subset::default(),
+            features_per_tag: false,
         }
     }
 }
@@ -350,9 +356,11 @@ impl Generated {
                 (uri, expr)
             })
             .collect();
+        let gates = self.gates();
         let opts = EmitOptions {
             schemars: self.settings.schemars,
             embed_contract: self.settings.embed_contract,
+            gates: gates.as_ref(),
         };
         emit::types::types_source(&self.api, &opts, &documents).map_err(Error::Emit)
     }
@@ -423,6 +431,19 @@ impl Generated {
         Ok(())
     }
 
+    /// The per-tag feature gates, with `features_per_tag`.
+    fn gates(&self) -> Option<emit::features::Gates> {
+        self.settings
+            .features_per_tag
+            .then(|| emit::features::Gates::new(&self.api))
+    }
+
+    /// The `[features]` section a crate including the output needs, with
+    /// `features_per_tag` (written into the `Cargo.toml` of `write_crate`).
+    pub fn features_section(&self) -> Option<String> {
+        self.gates().map(|g| g.cargo_section())
+    }
+
     /// Whether a `client` module is generated.
     pub fn has_client(&self) -> bool {
         self.settings.client && !self.api.operations.is_empty()
@@ -433,7 +454,8 @@ impl Generated {
         if !self.has_client() {
             return Ok(None);
         }
-        let body = emit::client::client_source(&self.api).map_err(Error::Emit)?;
+        let body =
+            emit::client::client_source(&self.api, self.gates().as_ref()).map_err(Error::Emit)?;
         Ok(Some(self.module_file("Typed client", &body)))
     }
 
@@ -494,7 +516,8 @@ impl Generated {
             .replace("#![allow(", "#![allow(\n        ")
             .replace(")]", ",\n    )]");
         let client = if self.has_client() {
-            let body = emit::client::client_source(&self.api).map_err(Error::Emit)?;
+            let body = emit::client::client_source(&self.api, self.gates().as_ref())
+                .map_err(Error::Emit)?;
             format!("/// The typed client: one method per operation, each through the resilience pipeline.\npub mod client {{\n    {lints}\n{body}}}\n")
         } else {
             String::new()
@@ -587,8 +610,9 @@ impl Generated {
             wanted.join(", ")
         );
         let description = format!("Boundary types for {}", self.api.title).replace('"', "'");
+        let tag_features = self.features_section().unwrap_or_default();
         let cargo = format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"{description}\"\npublish = false\n\n[dependencies]\nacl-runtime = {runtime}{features} }}\n\n[workspace]\n"
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"{description}\"\npublish = false\n\n[dependencies]\nacl-runtime = {runtime}{features} }}\n{tag_features}\n[workspace]\n"
         );
         Self::write(&dir.join("Cargo.toml"), &cargo)?;
         let lib = format!("//! {}\n\n{}", self.header(), self.mod_list());
@@ -618,6 +642,10 @@ impl Generated {
     pub fn write_out_dir(&self, out: &Path, module: &str) -> Result<PathBuf, Error> {
         let path = out.join(format!("{module}.rs"));
         Self::write(&path, &self.single_file(module)?)?;
+        if let Some(section) = self.features_section() {
+            // The features the including crate declares, to copy into its Cargo.toml.
+            Self::write(&out.join(format!("{module}.features.toml")), &section)?;
+        }
         self.write_documents(out, |i| format!("{module}.contract.{i}.json"))?;
         Ok(path)
     }
@@ -670,6 +698,14 @@ impl Builder {
     /// Warnings become errors.
     pub fn strict(mut self, strict: bool) -> Self {
         self.settings.strict = strict;
+        self
+    }
+
+    /// Each tag's operations (and the types only they reach) behind a Cargo feature
+    /// named after the tag; the crate declares them (`<OUT_DIR>/<module>.features.toml`
+    /// holds the `[features]` section it needs).
+    pub fn features_per_tag(mut self, on: bool) -> Self {
+        self.settings.features_per_tag = on;
         self
     }
 

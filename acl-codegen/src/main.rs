@@ -101,6 +101,10 @@ struct Common {
     /// Generate the types only, no client.
     #[arg(long)]
     no_client: bool,
+    /// Put each tag's operations (and the types only they reach) behind a Cargo feature
+    /// named after the tag; `all` (default) turns them all on.
+    #[arg(long)]
+    features_per_tag: bool,
 }
 
 impl Common {
@@ -110,6 +114,7 @@ impl Common {
             schemars: self.schemars,
             open_enums: !self.closed_enums,
             client: !self.no_client,
+            features_per_tag: self.features_per_tag,
             allow_dirs: self.allow_dirs.clone(),
             subset: acl_codegen::Subset {
                 tags: self.tags.clone(),

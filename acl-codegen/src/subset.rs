@@ -36,7 +36,7 @@ impl Subset {
     }
 }
 
-fn mentioned(t: &TypeRef, out: &mut Vec<String>) {
+pub(crate) fn mentioned(t: &TypeRef, out: &mut Vec<String>) {
     match t {
         TypeRef::Named(n) => out.push(n.clone()),
         TypeRef::Nullable(i) | TypeRef::List(i) | TypeRef::Map(i) => mentioned(i, out),
@@ -45,7 +45,16 @@ fn mentioned(t: &TypeRef, out: &mut Vec<String>) {
     }
 }
 
-fn operation_roots(op: &Operation, out: &mut Vec<String>) {
+/// The named types an operation mentions directly, callbacks included.
+pub(crate) fn operation_roots(op: &Operation, out: &mut Vec<String>) {
+    own_roots(op, out);
+    for (_, ops) in &op.callbacks {
+        ops.iter().for_each(|o| operation_roots(o, out));
+    }
+}
+
+/// The named types an operation's own method mentions: parameters, body, responses.
+pub(crate) fn own_roots(op: &Operation, out: &mut Vec<String>) {
     for p in &op.parameters {
         mentioned(&p.ty, out);
     }
@@ -63,9 +72,6 @@ fn operation_roots(op: &Operation, out: &mut Vec<String>) {
         for h in &r.headers {
             mentioned(&h.ty, out);
         }
-    }
-    for (_, ops) in &op.callbacks {
-        ops.iter().for_each(|o| operation_roots(o, out));
     }
 }
 
@@ -120,6 +126,13 @@ pub fn apply(api: &mut Api, subset: &Subset) -> Vec<(String, Option<String>)> {
     if let Some(root) = &api.root {
         mentioned(root, &mut todo);
     }
+    let reached = reach(api, todo);
+    api.types.retain(|name, _| reached.contains(name));
+    unmatched
+}
+
+/// Every named type reachable from `todo` through the definitions of `api`.
+pub(crate) fn reach(api: &Api, mut todo: Vec<String>) -> BTreeSet<String> {
     let mut reached = BTreeSet::new();
     while let Some(name) = todo.pop() {
         if !reached.insert(name.clone()) {
@@ -140,6 +153,5 @@ pub fn apply(api: &mut Api, subset: &Subset) -> Vec<(String, Option<String>)> {
             TypeKind::Enum(_) => {}
         }
     }
-    api.types.retain(|name, _| reached.contains(name));
-    unmatched
+    reached
 }

@@ -186,7 +186,7 @@ fn response_content(r: &Response) -> Option<(&Content, Media)> {
 }
 
 /// Emits the `client` module of `api`.
-pub fn client_source(api: &Api) -> Result<String, String> {
+pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Result<String, String> {
     let mut items = Vec::new();
     let mut methods = Vec::new();
     let mut specs = Vec::new();
@@ -194,8 +194,13 @@ pub fn client_source(api: &Api) -> Result<String, String> {
     for (index, op) in api.operations.iter().enumerate() {
         let (spec, method, extra) = operation(op, index, &mut names);
         specs.push(spec);
-        methods.push(method);
-        items.extend(extra);
+        // With per-tag features, the method and its types compile with its tags'
+        // features; its `OperationSpec` (static data) always does, so indices hold.
+        let gate = gates.map(|g| g.op(index)).unwrap_or_default();
+        methods.push(quote!(#gate #method));
+        for item in extra {
+            items.push(super::features::gate_items(item, &gate)?);
+        }
     }
     let system = &api.title;
     let servers = api.servers.iter().map(|s| {

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod docs;
 pub mod events;
+pub mod features;
 pub mod graph;
 pub mod types;
 
@@ -13,18 +14,21 @@ use proc_macro2::TokenStream;
 
 /// Choices that change the emitted code.
 #[derive(Debug, Clone)]
-pub struct EmitOptions {
+pub struct EmitOptions<'a> {
     /// Derive `schemars::JsonSchema` (through `acl_runtime`'s `schemars` feature).
     pub schemars: bool,
     /// Embed the contract's documents (and `BoundarySchema` impls) for raw validation.
     pub embed_contract: bool,
+    /// Per-tag feature gates (`--features-per-tag`).
+    pub gates: Option<&'a features::Gates>,
 }
 
-impl Default for EmitOptions {
+impl Default for EmitOptions<'_> {
     fn default() -> Self {
         Self {
             schemars: false,
             embed_contract: true,
+            gates: None,
         }
     }
 }

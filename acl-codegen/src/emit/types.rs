@@ -112,7 +112,7 @@ pub(crate) fn type_tokens(
 
 struct Emitter<'a> {
     api: &'a Api,
-    opts: &'a EmitOptions,
+    opts: &'a EmitOptions<'a>,
     cycles: &'a Cycles,
     p: Paths,
 }
@@ -141,7 +141,14 @@ pub fn types_source(
         let mut items = Vec::new();
         let mut rules = Vec::new();
         for def in defs {
-            items.push(e.type_def(def, &mut rules));
+            let item = e.type_def(def, &mut rules);
+            // A type only one tag's operations reach is compiled with that feature.
+            let gate = opts.gates.and_then(|g| g.ty(&def.name));
+            let item = match gate {
+                Some(attr) => super::features::gate_items(item.clone(), &attr).unwrap_or(item),
+                None => item,
+            };
+            items.push(item);
         }
         (items, rules)
     };
