@@ -3,7 +3,9 @@
 //! `cargo run --release -p acl-codegen --example bench_codegen`
 //!
 //! For GitHub's webhook schemas and the OpenAI 3.1 contract (full, and the one-tag subset
-//! of its largest tag) from `../shared/contracts`,
+//! of its largest tag) from `../shared/contracts`, and a synthetic GitHub-sized contract
+//! (1,200 operations under 40 tags) generated here, whole and with `--features-per-tag`
+//! built with one tag's feature,
 //! it prints, per contract: generation wall time and peak memory (each in its own
 //! process), generated lines, and `cargo check` time and peak memory of the generated
 //! crate. When `cargo-typify` is on the PATH it runs on the same schema in the same run
@@ -31,11 +33,15 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Child mode: generate one contract (only the operations tagged `tag`, when given)
-/// into a crate, print `secs kb lines types read_secs`.
-fn one(contract: &Path, out: &Path, tag: Option<&str>) {
+/// Child mode: generate one contract (only the operations tagged `tag`, when given;
+/// with per-tag features when `features`) into a crate, print `secs kb lines types
+/// read_secs`.
+fn one(contract: &Path, out: &Path, tag: Option<&str>, features: bool) {
     let started = Instant::now();
-    let mut settings = Settings::default();
+    let mut settings = Settings {
+        features_per_tag: features,
+        ..Settings::default()
+    };
     if let Some(t) = tag {
         settings.subset.tags.push(t.to_string());
     }
@@ -62,8 +68,36 @@ fn one(contract: &Path, out: &Path, tag: Option<&str>) {
     );
 }
 
+/// A GitHub-sized contract: `tags` tags of `per_tag` operations, each with its own
+/// request and response types over a few shared ones.
+fn synthetic(tags: usize, per_tag: usize) -> String {
+    let mut paths = String::new();
+    let mut schemas = String::from(
+        "    User: {type: object, required: [id], properties: {id: {type: integer}, login: {type: string}, url: {type: string, format: uri}}}\n    Error: {type: object, properties: {message: {type: string}, documentation_url: {type: string}}}\n",
+    );
+    for t in 0..tags {
+        for o in 0..per_tag {
+            let n = format!("T{t}Op{o}");
+            paths.push_str(&format!(
+                "  /t{t}/op{o}/{{id}}:\n    post:\n      operationId: t{t}op{o}\n      tags: [tag-{t}]\n      parameters:\n        - {{name: id, in: path, required: true, schema: {{type: integer}}}}\n        - {{name: per_page, in: query, schema: {{type: integer, maximum: 100}}}}\n      requestBody:\n        content:\n          application/json:\n            schema: {{$ref: '#/components/schemas/{n}Request'}}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {{$ref: '#/components/schemas/{n}'}}\n        '404':\n          description: missing\n          content:\n            application/json:\n              schema: {{$ref: '#/components/schemas/Error'}}\n"
+            ));
+            schemas.push_str(&format!(
+                "    {n}Request: {{type: object, required: [title], properties: {{title: {{type: string, maxLength: 256}}, body: {{type: string}}, labels: {{type: array, items: {{type: string}}}}}}}}\n    {n}:\n      type: object\n      required: [id, user]\n      properties:\n        id: {{type: integer}}\n        state: {{type: string, enum: [open, closed]}}\n        user: {{$ref: '#/components/schemas/User'}}\n        created_at: {{type: string, format: date-time}}\n        tags: {{type: array, items: {{type: string}}}}\n"
+            ));
+        }
+    }
+    format!(
+        "openapi: 3.0.3\ninfo: {{title: Synthetic, version: '1'}}\nservers: [{{url: 'https://api.example'}}]\npaths:\n{paths}components:\n  schemas:\n{schemas}"
+    )
+}
+
 /// `cargo check` of a crate, with `/usr/bin/time` for peak memory when present.
 fn cargo_check(dir: &Path, target: &Path) -> (f64, Option<u64>) {
+    cargo_check_with(dir, target, &[])
+}
+
+/// `cargo check` with extra arguments (`--no-default-features --features x`).
+fn cargo_check_with(dir: &Path, target: &Path, extra: &[&str]) -> (f64, Option<u64>) {
     let time = Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
         let mut c = Command::new(time);
@@ -73,6 +107,7 @@ fn cargo_check(dir: &Path, target: &Path) -> (f64, Option<u64>) {
         Command::new(env!("CARGO"))
     };
     cmd.args(["check", "--quiet"])
+        .args(extra)
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_INCREMENTAL", "0")
         .current_dir(dir);
@@ -90,11 +125,12 @@ fn cargo_check(dir: &Path, target: &Path) -> (f64, Option<u64>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if (4..=5).contains(&args.len()) && args[1] == "--one" {
+    if args.len() == 6 && args[1] == "--one" {
         one(
             Path::new(&args[2]),
             Path::new(&args[3]),
-            args.get(4).map(String::as_str),
+            Some(args[4].as_str()).filter(|t| *t != "-"),
+            args[5] == "features",
         );
         return;
     }
@@ -122,8 +158,15 @@ fn main() {
     std::fs::copy(&lock, warm.join("Cargo.lock")).unwrap();
     cargo_check(&warm, &target);
 
-    /// (name, path, a tag to keep, typify's figures from the issue: generate s, check s)
-    type Bench<'a> = (String, PathBuf, Option<String>, Option<(f64, f64)>);
+    /// (name, path, a tag to keep, typify's figures from the issue: generate s, check s,
+    /// the feature to build alone with `--features-per-tag`)
+    type Bench<'a> = (
+        String,
+        PathBuf,
+        Option<String>,
+        Option<(f64, f64)>,
+        Option<&'a str>,
+    );
     let openai = shared.join("openapi/openai.openapi-3.1.yaml");
     // The one-tag subset: the tag with the most operations.
     let api = Generator::new(Settings::default())
@@ -146,12 +189,24 @@ fn main() {
             shared.join("jsonschema/octokit-webhooks-schemas.json"),
             None,
             Some((3.7, 78.0)),
+            None,
         ),
-        ("openai-3.1 (full)".into(), openai.clone(), None, None),
+        ("openai-3.1 (full)".into(), openai.clone(), None, None, None),
     ];
     if let Some(t) = tag {
-        contracts.push((format!("openai-3.1 (tag {t})"), openai, Some(t), None));
+        contracts.push((format!("openai-3.1 (tag {t})"), openai, Some(t), None, None));
     }
+    std::fs::create_dir_all(&work).unwrap();
+    let big = work.join("synthetic-1200.yaml");
+    std::fs::write(&big, synthetic(40, 30)).unwrap();
+    contracts.push(("synthetic-1200 (full)".into(), big.clone(), None, None, None));
+    contracts.push((
+        "synthetic-1200 (1 feature)".into(),
+        big,
+        None,
+        None,
+        Some("tag_0"),
+    ));
     let typify = Command::new("cargo-typify")
         .arg("--version")
         .output()
@@ -160,11 +215,12 @@ fn main() {
         "{:<28} {:>9} {:>10} {:>8} {:>7} {:>10} {:>10}",
         "contract", "generate", "peak mem", "lines", "types", "check", "check mem"
     );
-    for (name, path, tag, typify_reference) in contracts {
+    for (name, path, tag, typify_reference, feature) in contracts {
         let out = work.join(name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
         let mut child = Command::new(std::env::current_exe().unwrap());
         child.args(["--one", path.to_str().unwrap(), out.to_str().unwrap()]);
-        child.args(tag.iter());
+        child.arg(tag.as_deref().unwrap_or("-"));
+        child.arg(if feature.is_some() { "features" } else { "whole" });
         let child = child.output().unwrap();
         assert!(
             child.status.success(),
@@ -181,7 +237,14 @@ fn main() {
         );
         let read_secs: f64 = f[4].parse().unwrap();
         std::fs::copy(&lock, out.join("Cargo.lock")).unwrap();
-        let (check_secs, check_kb) = cargo_check(&out, &target);
+        let (check_secs, check_kb) = match feature {
+            Some(f) => cargo_check_with(
+                &out,
+                &target,
+                &["--no-default-features", "--features", f],
+            ),
+            None => cargo_check(&out, &target),
+        };
         println!(
             "  {name}: reading and lowering {read_secs:.3}s, emitting and writing {:.3}s",
             gen_secs - read_secs
