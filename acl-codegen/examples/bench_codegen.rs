@@ -199,7 +199,13 @@ fn main() {
     std::fs::create_dir_all(&work).unwrap();
     let big = work.join("synthetic-1200.yaml");
     std::fs::write(&big, synthetic(40, 30)).unwrap();
-    contracts.push(("synthetic-1200 (full)".into(), big.clone(), None, None, None));
+    contracts.push((
+        "synthetic-1200 (full)".into(),
+        big.clone(),
+        None,
+        None,
+        None,
+    ));
     contracts.push((
         "synthetic-1200 (1 feature)".into(),
         big,
@@ -220,7 +226,11 @@ fn main() {
         let mut child = Command::new(std::env::current_exe().unwrap());
         child.args(["--one", path.to_str().unwrap(), out.to_str().unwrap()]);
         child.arg(tag.as_deref().unwrap_or("-"));
-        child.arg(if feature.is_some() { "features" } else { "whole" });
+        child.arg(if feature.is_some() {
+            "features"
+        } else {
+            "whole"
+        });
         let child = child.output().unwrap();
         assert!(
             child.status.success(),
@@ -238,11 +248,7 @@ fn main() {
         let read_secs: f64 = f[4].parse().unwrap();
         std::fs::copy(&lock, out.join("Cargo.lock")).unwrap();
         let (check_secs, check_kb) = match feature {
-            Some(f) => cargo_check_with(
-                &out,
-                &target,
-                &["--no-default-features", "--features", f],
-            ),
+            Some(f) => cargo_check_with(&out, &target, &["--no-default-features", "--features", f]),
             None => cargo_check(&out, &target),
         };
         println!(

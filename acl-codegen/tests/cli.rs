@@ -288,7 +288,7 @@ fn a_subset_keeps_its_operations_and_the_types_they_reach() {
     assert!(types.contains("pub struct Owner"), "reached through Pet");
     assert!(!types.contains("pub struct Order"));
     let client = std::fs::read_to_string(out.join("client.rs")).unwrap();
-    assert!(client.contains("pub async fn list_pets"));
+    assert!(client.contains("pub fn list_pets"));
     assert!(!client.contains("create_order"));
 
     let (code, _, stderr) = run(&["check", &f, "--operation", "listPet"]);

@@ -1070,6 +1070,17 @@ impl<'a> Request<'a> {
         .await
     }
 
+    /// Like [`Request::send_stream`], for server-sent events decoded into `T`.
+    pub async fn send_events<T, E>(
+        self,
+        documented: fn(u16) -> bool,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+    ) -> Result<EventStream<T>, Error<E>> {
+        self.send_stream(documented, decode_error)
+            .await
+            .map(EventStream::new)
+    }
+
     /// Auth, URL, the idempotency key, the pipeline and the mapping of its outcome;
     /// `attempt` sends one request.
     async fn execute<T, E, A, Fut>(

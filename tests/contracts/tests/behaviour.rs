@@ -181,7 +181,15 @@ fn absent_null_and_defaults_are_told_apart() {
     assert_eq!(a.closed_at, None);
     let mut with_null = base.clone();
     with_null["nickname"] = json!(null);
-    assert_eq!(accept::<Account>(with_null).nickname, Some(None), "null");
+    let nulled = accept::<Account>(with_null);
+    assert_eq!(nulled.nickname, Some(None), "null");
+    // Written back as read: null stays null, absent stays absent, required nullable
+    // fields are written even when null, defaults are written.
+    let back = serde_json::to_value(&nulled).unwrap();
+    assert_eq!(back["nickname"], json!(null));
+    assert_eq!(back["closed_at"], json!(null));
+    assert_eq!(back["limit"], json!(100));
+    assert!(serde_json::to_value(&a).unwrap().get("nickname").is_none());
     let mut with_value = base.clone();
     with_value["nickname"] = json!("Al");
     with_value["closed_at"] = json!("2024-01-02T03:04:05Z");
@@ -211,6 +219,11 @@ fn absent_null_and_defaults_are_told_apart() {
 
     let x: Extensible = accept(json!({"known": "k", "extra": 5}));
     assert_eq!(x.additional_properties.get("extra"), Some(&5));
+    assert_eq!(
+        serde_json::to_value(&x).unwrap(),
+        json!({"known": "k", "extra": 5}),
+        "extra properties written back beside the known ones"
+    );
     assert!(from_json::<Extensible>(br#"{"extra": "five"}"#).is_err());
 }
 

@@ -32,14 +32,29 @@ pub mod schema_refs {
     pub const Narrowed: &str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
 }
 /// Contract name: `Base`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Base {
     pub id: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub created: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
+}
+impl __acl::serde::Serialize for Base {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.created.is_some() as usize),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        if self.created.is_some() {
+            __m.serialize_entry("created", &self.created)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Base {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -95,15 +110,31 @@ pub type Bounded = ::acl_runtime::__private::Checked<i64, rules::Bounded>;
 /// A Base plus its own properties.
 ///
 /// Contract name: `Invoice`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Invoice {
     pub id: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub created: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
     pub total: InvoiceTotal,
+}
+impl __acl::serde::Serialize for Invoice {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(2usize + self.created.is_some() as usize),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        if self.created.is_some() {
+            __m.serialize_entry("created", &self.created)?;
+        }
+        __m.serialize_entry("total", &self.total)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Invoice {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -162,14 +193,29 @@ pub type InvoiceTotal = ::acl_runtime::__private::Checked<i64, rules::InvoiceTot
 /// A part that narrows a property the base declares is reported, not enforced.
 ///
 /// Contract name: `Narrowed`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Narrowed {
     pub id: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub created: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
+}
+impl __acl::serde::Serialize for Narrowed {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.created.is_some() as usize),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        if self.created.is_some() {
+            __m.serialize_entry("created", &self.created)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Narrowed {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

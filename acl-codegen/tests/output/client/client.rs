@@ -150,10 +150,12 @@ impl Client {
     /// Charges, newest first.
     ///
     /// `GET /charges`
-    pub async fn list_charges(
-        &self,
+    pub fn list_charges<'__a>(
+        &'__a self,
         options: &ListChargesOptions,
-    ) -> ::std::result::Result<ListChargesResponse, __c::Error<ListChargesError>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<ListChargesResponse, __c::Error<ListChargesError>>,
+    > + use<'__a> {
         let r = self
             .core
             .request(0usize)
@@ -163,18 +165,23 @@ impl Client {
             .header("X-Request-Id", &options.x_request_id, false)
             .cookie("session", &options.session, true)
             .accept("application/json");
-        r.send(ListChargesResponse::decode, ListChargesError::decode).await
+        r.send(ListChargesResponse::decode, ListChargesError::decode)
     }
     /// Create a charge
     ///
     /// `POST /charges`
     ///
     /// Sends a fresh `Idempotency-Key` per call (the same on every retry) unless the options give one.
-    pub async fn create_charge(
-        &self,
+    pub fn create_charge<'__a>(
+        &'__a self,
         options: &CreateChargeOptions,
         body: CreateChargeBody,
-    ) -> ::std::result::Result<CreateChargeResponse, __c::Error<CreateChargeError>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            CreateChargeResponse,
+            __c::Error<CreateChargeError>,
+        >,
+    > + use<'__a> {
         let r = self
             .core
             .request(1usize)
@@ -184,97 +191,113 @@ impl Client {
             CreateChargeBody::Json(b) => r.json(&b),
             CreateChargeBody::Form(b) => r.form(&b),
         };
-        r.send(CreateChargeResponse::decode, CreateChargeError::decode).await
+        r.send(CreateChargeResponse::decode, CreateChargeError::decode)
     }
     /// Read-only, so safe to repeat although it is a POST.
     ///
     /// `POST /charges/search`
-    pub async fn search_charges(
-        &self,
+    pub fn search_charges<'__a>(
+        &'__a self,
         body: &super::types::SearchChargesBody,
-    ) -> ::std::result::Result<
-        SearchChargesResponse,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            SearchChargesResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(2usize).accept("application/json");
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(SearchChargesResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(SearchChargesResponse::decode, __c::NoDocumentedErrors::decode)
     }
     /// `GET /charges/{chargeId}`
     ///
     /// - `charge_id`: path parameter `chargeId`
-    pub async fn get_charge(
-        &self,
+    pub fn get_charge<'__a>(
+        &'__a self,
         charge_id: &str,
-    ) -> ::std::result::Result<GetChargeResponse, __c::Error<GetChargeError>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<GetChargeResponse, __c::Error<GetChargeError>>,
+    > + use<'__a> {
         let r = self
             .core
             .request(3usize)
             .path("chargeId", &charge_id, "simple", false)
             .accept("application/json");
-        r.send(GetChargeResponse::decode, GetChargeError::decode).await
+        r.send(GetChargeResponse::decode, GetChargeError::decode)
     }
     /// Refund a charge (no operationId on purpose).
     ///
     /// `POST /charges/{chargeId}/refunds`
     ///
     /// - `charge_id`: path parameter `chargeId`
-    pub async fn post_charges_by_charge_id_refunds(
-        &self,
+    pub fn post_charges_by_charge_id_refunds<'__a>(
+        &'__a self,
         charge_id: &str,
         body: ::std::option::Option<::std::string::String>,
-    ) -> ::std::result::Result<
-        PostChargesByChargeIdRefundsResponse,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            PostChargesByChargeIdRefundsResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(4usize).path("chargeId", &charge_id, "simple", false);
         let r = match body {
             Some(b) => r.raw(b, "text/plain"),
             None => r,
         };
         r.send(
-                PostChargesByChargeIdRefundsResponse::decode,
-                __c::NoDocumentedErrors::decode,
-            )
-            .await
+            PostChargesByChargeIdRefundsResponse::decode,
+            __c::NoDocumentedErrors::decode,
+        )
     }
     /// `GET /reports/{ids}`
     ///
     /// - `ids`: path parameter `ids`
-    pub async fn get_reports(
-        &self,
+    pub fn get_reports<'__a>(
+        &'__a self,
         ids: &::std::vec::Vec<i64>,
-    ) -> ::std::result::Result<GetReportsResponse, __c::Error<__c::NoDocumentedErrors>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            GetReportsResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(5usize).path("ids", &ids, "matrix", true);
-        r.send(GetReportsResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(GetReportsResponse::decode, __c::NoDocumentedErrors::decode)
     }
     /// `GET /files/{name}`
     ///
     /// - `name`: path parameter `name`
     ///
     /// The body streams: the call returns once the head has arrived.
-    pub async fn download_file(
-        &self,
+    pub fn download_file<'__a>(
+        &'__a self,
         name: &str,
-    ) -> ::std::result::Result<
-        __c::StreamResponse,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            __c::StreamResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(6usize).path("name", &name, "simple", false);
         r.send_stream(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
-            .await
     }
     /// `PUT /files/{name}`
     ///
     /// - `name`: path parameter `name`
-    pub async fn upload_file(
-        &self,
+    pub fn upload_file<'__a>(
+        &'__a self,
         name: &str,
         body: __c::Multipart,
-    ) -> ::std::result::Result<UploadFileResponse, __c::Error<__c::NoDocumentedErrors>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            UploadFileResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self
             .core
             .request(7usize)
@@ -284,23 +307,23 @@ impl Client {
             let b = body;
             r.multipart(b)
         };
-        r.send(UploadFileResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(UploadFileResponse::decode, __c::NoDocumentedErrors::decode)
     }
     /// Charge events as server-sent events, one JSON object per event.
     ///
     /// `GET /charges/events`
     ///
     /// The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.
-    pub async fn stream_charge_events(
-        &self,
-    ) -> ::std::result::Result<
-        __c::EventStream<super::types::ChargeEvent>,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    pub fn stream_charge_events<'__a>(
+        &'__a self,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            __c::EventStream<super::types::ChargeEvent>,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(8usize);
-        r.send_stream(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
-            .await
-            .map(__c::EventStream::new)
+        r.send_events(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
     }
 }
 /// The responses of `listCharges`, one variant per documented status.

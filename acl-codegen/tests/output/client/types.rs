@@ -33,19 +33,33 @@ pub mod schema_refs {
     pub const NewCharge: &str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
 }
 /// Contract name: `Charge`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Charge {
     pub id: ::std::string::String,
     pub amount: ChargeAmount,
     pub currency: ChargeCurrency,
     pub status: ChargeStatus,
-    #[serde(
-        default,
-        deserialize_with = "__acl::optional_nullable",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
     pub description: ::std::option::Option<::std::option::Option<::std::string::String>>,
+}
+impl __acl::serde::Serialize for Charge {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(4usize + self.description.is_some() as usize),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        __m.serialize_entry("amount", &self.amount)?;
+        __m.serialize_entry("currency", &self.currency)?;
+        __m.serialize_entry("status", &self.status)?;
+        if self.description.is_some() {
+            __m.serialize_entry("description", &self.description)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Charge {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -119,13 +133,29 @@ pub type ChargeCurrency = ::acl_runtime::__private::Checked<
     rules::ChargeCurrency,
 >;
 /// Contract name: `ChargeEvent`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChargeEvent {
     pub charge: ::std::string::String,
     pub status: ChargeEventStatus,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub amount: ::std::option::Option<ChargeEventAmount>,
+}
+impl __acl::serde::Serialize for ChargeEvent {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(2usize + self.amount.is_some() as usize),
+            )?;
+        __m.serialize_entry("charge", &self.charge)?;
+        __m.serialize_entry("status", &self.status)?;
+        if self.amount.is_some() {
+            __m.serialize_entry("amount", &self.amount)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChargeEvent {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -307,11 +337,22 @@ impl ::acl_runtime::__private::BoundarySchema for ChargeStatus {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeStatus";
 }
 /// Contract name: `Error`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Error {
     pub code: ::std::string::String,
     pub message: ::std::string::String,
+}
+impl __acl::serde::Serialize for Error {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("code", &self.code)?;
+        __m.serialize_entry("message", &self.message)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Error {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -357,13 +398,31 @@ impl ::acl_runtime::__private::BoundarySchema for Error {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
 }
 /// Contract location: `#/paths/~1charges/get/parameters/2/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListChargesCreated {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub gte: ::std::option::Option<i64>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub lt: ::std::option::Option<i64>,
+}
+impl __acl::serde::Serialize for ListChargesCreated {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.gte.is_some() as usize + self.lt.is_some() as usize,
+                ),
+            )?;
+        if self.gte.is_some() {
+            __m.serialize_entry("gte", &self.gte)?;
+        }
+        if self.lt.is_some() {
+            __m.serialize_entry("lt", &self.lt)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListChargesCreated {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -408,13 +467,29 @@ pub type ListChargesLimit = ::acl_runtime::__private::Checked<
     rules::ListChargesLimit,
 >;
 /// Contract name: `NewCharge`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewCharge {
     pub amount: ChargeAmount,
     pub currency: ChargeCurrency,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for NewCharge {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(2usize + self.description.is_some() as usize),
+            )?;
+        __m.serialize_entry("amount", &self.amount)?;
+        __m.serialize_entry("currency", &self.currency)?;
+        if self.description.is_some() {
+            __m.serialize_entry("description", &self.description)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for NewCharge {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -469,10 +544,20 @@ impl ::acl_runtime::__private::BoundarySchema for NewCharge {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
 }
 /// Contract location: `#/paths/~1charges~1search/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchChargesBody {
     pub query: SearchChargesBodyQuery,
+}
+impl __acl::serde::Serialize for SearchChargesBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("query", &self.query)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for SearchChargesBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -514,13 +599,32 @@ pub type SearchChargesBodyQuery = ::acl_runtime::__private::Checked<
     rules::SearchChargesBodyQuery,
 >;
 /// Contract location: `#/paths/~1files~1{name}/put/requestBody/content/multipart~1form-data/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadFileBody {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub file: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for UploadFileBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.description.is_some() as usize
+                        + self.file.is_some() as usize,
+                ),
+            )?;
+        if self.description.is_some() {
+            __m.serialize_entry("description", &self.description)?;
+        }
+        if self.file.is_some() {
+            __m.serialize_entry("file", &self.file)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadFileBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -564,10 +668,20 @@ impl<'de> __acl::serde::Deserialize<'de> for UploadFileBody {
     }
 }
 /// Contract location: `#/paths/~1files~1{name}/put/responses/200/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadFileResponse200 {
     pub size: i64,
+}
+impl __acl::serde::Serialize for UploadFileResponse200 {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("size", &self.size)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadFileResponse200 {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

@@ -42,10 +42,20 @@ pub type Labels = ::acl_runtime::__private::Checked<
     rules::Labels,
 >;
 /// Contract name: `Line`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     pub sku: Sku,
+}
+impl __acl::serde::Serialize for Line {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("sku", &self.sku)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Line {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -86,19 +96,44 @@ impl ::acl_runtime::__private::BoundarySchema for Line {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Line";
 }
 /// Contract name: `Order`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub sku: Sku,
     pub quantity: Quantity,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub price: ::std::option::Option<Price>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<Tags>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<OrderNote>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub lines: ::std::option::Option<::std::vec::Vec<Line>>,
+}
+impl __acl::serde::Serialize for Order {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    2usize + self.price.is_some() as usize + self.tags.is_some() as usize
+                        + self.note.is_some() as usize + self.lines.is_some() as usize,
+                ),
+            )?;
+        __m.serialize_entry("sku", &self.sku)?;
+        __m.serialize_entry("quantity", &self.quantity)?;
+        if self.price.is_some() {
+            __m.serialize_entry("price", &self.price)?;
+        }
+        if self.tags.is_some() {
+            __m.serialize_entry("tags", &self.tags)?;
+        }
+        if self.note.is_some() {
+            __m.serialize_entry("note", &self.note)?;
+        }
+        if self.lines.is_some() {
+            __m.serialize_entry("lines", &self.lines)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Order {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

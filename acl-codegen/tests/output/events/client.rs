@@ -66,19 +66,21 @@ impl Client {
         &self.core
     }
     /// `POST /subscriptions`
-    pub async fn create_subscription(
-        &self,
+    pub fn create_subscription<'__a>(
+        &'__a self,
         body: &super::types::CreateSubscriptionBody,
-    ) -> ::std::result::Result<
-        CreateSubscriptionResponse,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            CreateSubscriptionResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(0usize);
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(CreateSubscriptionResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(CreateSubscriptionResponse::decode, __c::NoDocumentedErrors::decode)
     }
 }
 /// The responses of `createSubscription`, one variant per documented status.

@@ -29,10 +29,20 @@ pub mod schema_refs {
     pub const InvoicePaid: &str = "https://acl.invalid/contract/0.json#/components/schemas/InvoicePaid";
 }
 /// Contract location: `#/paths/~1subscriptions/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSubscriptionBody {
     pub callback_url: __acl::url::Url,
+}
+impl __acl::serde::Serialize for CreateSubscriptionBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("callback_url", &self.callback_url)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -69,11 +79,22 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionBody {
     }
 }
 /// Contract location: `#/paths/~1subscriptions/post/callbacks/statusChanged/{$request.body#~1callback_url}/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateSubscriptionStatusChangedBody {
     pub subscription: ::std::string::String,
     pub status: CreateSubscriptionStatusChangedBodyStatus,
+}
+impl __acl::serde::Serialize for CreateSubscriptionStatusChangedBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("subscription", &self.subscription)?;
+        __m.serialize_entry("status", &self.status)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -177,14 +198,27 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody
     }
 }
 /// Contract name: `InvoicePaid`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InvoicePaid {
     /// The event id.
     pub id: ::std::string::String,
     pub invoice: ::std::string::String,
     pub amount: InvoicePaidAmount,
     pub currency: InvoicePaidCurrency,
+}
+impl __acl::serde::Serialize for InvoicePaid {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(4usize))?;
+        __m.serialize_entry("id", &self.id)?;
+        __m.serialize_entry("invoice", &self.invoice)?;
+        __m.serialize_entry("amount", &self.amount)?;
+        __m.serialize_entry("currency", &self.currency)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for InvoicePaid {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -254,12 +288,27 @@ pub type InvoicePaidCurrency = ::acl_runtime::__private::Checked<
     rules::InvoicePaidCurrency,
 >;
 /// Contract location: `#/webhooks/invoice.voided/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PostInvoiceVoidedBody {
     pub invoice: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<PostInvoiceVoidedBodyReason>,
+}
+impl __acl::serde::Serialize for PostInvoiceVoidedBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.reason.is_some() as usize),
+            )?;
+        __m.serialize_entry("invoice", &self.invoice)?;
+        if self.reason.is_some() {
+            __m.serialize_entry("reason", &self.reason)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for PostInvoiceVoidedBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

@@ -68,16 +68,21 @@ impl Client {
     /// `GET /widgets/{id}`
     ///
     /// - `id`: path parameter `id`
-    pub async fn get_widget(
-        &self,
+    pub fn get_widget<'__a>(
+        &'__a self,
         id: &str,
-    ) -> ::std::result::Result<GetWidgetResponse, __c::Error<__c::NoDocumentedErrors>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            GetWidgetResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self
             .core
             .request(0usize)
             .path("id", &id, "simple", false)
             .accept("application/json");
-        r.send(GetWidgetResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(GetWidgetResponse::decode, __c::NoDocumentedErrors::decode)
     }
 }
 /// The responses of `getWidget`, one variant per documented status.

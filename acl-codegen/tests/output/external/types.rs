@@ -30,11 +30,25 @@ pub mod schema_refs {
     pub const Box: &str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
 }
 /// Contract name: `Box`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Box {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub widget: ::std::option::Option<Widget>,
+}
+impl __acl::serde::Serialize for Box {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(0usize + self.widget.is_some() as usize),
+            )?;
+        if self.widget.is_some() {
+            __m.serialize_entry("widget", &self.widget)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Box {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -75,13 +89,31 @@ impl ::acl_runtime::__private::BoundarySchema for Box {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
 }
 /// Contract location: `#/Part`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Part {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub sub: ::std::option::Option<::std::boxed::Box<Part>>,
+}
+impl __acl::serde::Serialize for Part {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.name.is_some() as usize + self.sub.is_some() as usize,
+                ),
+            )?;
+        if self.name.is_some() {
+            __m.serialize_entry("name", &self.name)?;
+        }
+        if self.sub.is_some() {
+            __m.serialize_entry("sub", &self.sub)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Part {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -123,12 +155,27 @@ impl<'de> __acl::serde::Deserialize<'de> for Part {
     }
 }
 /// Contract location: `#/Widget`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Widget {
     pub id: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub part: ::std::option::Option<Part>,
+}
+impl __acl::serde::Serialize for Widget {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.part.is_some() as usize),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        if self.part.is_some() {
+            __m.serialize_entry("part", &self.part)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Widget {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

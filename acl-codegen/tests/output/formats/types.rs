@@ -29,35 +29,81 @@ pub mod schema_refs {
     pub const Formats: &str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
 }
 /// Contract name: `Formats`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Formats {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub at: ::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub day: ::std::option::Option<__acl::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<__acl::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub home: ::std::option::Option<__acl::url::Url>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<FormatsEmail>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub v4: ::std::option::Option<::std::net::Ipv4Addr>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub v6: ::std::option::Option<::std::net::Ipv6Addr>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub blob: ::std::option::Option<::acl_runtime::__private::Base64Bytes>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub small: ::std::option::Option<i32>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub big: ::std::option::Option<i64>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub ratio: ::std::option::Option<f32>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub precise: ::std::option::Option<f64>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub custom: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for Formats {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.at.is_some() as usize + self.day.is_some() as usize
+                        + self.id.is_some() as usize + self.home.is_some() as usize
+                        + self.email.is_some() as usize + self.v4.is_some() as usize
+                        + self.v6.is_some() as usize + self.blob.is_some() as usize
+                        + self.small.is_some() as usize + self.big.is_some() as usize
+                        + self.ratio.is_some() as usize + self.precise.is_some() as usize
+                        + self.custom.is_some() as usize,
+                ),
+            )?;
+        if self.at.is_some() {
+            __m.serialize_entry("at", &self.at)?;
+        }
+        if self.day.is_some() {
+            __m.serialize_entry("day", &self.day)?;
+        }
+        if self.id.is_some() {
+            __m.serialize_entry("id", &self.id)?;
+        }
+        if self.home.is_some() {
+            __m.serialize_entry("home", &self.home)?;
+        }
+        if self.email.is_some() {
+            __m.serialize_entry("email", &self.email)?;
+        }
+        if self.v4.is_some() {
+            __m.serialize_entry("v4", &self.v4)?;
+        }
+        if self.v6.is_some() {
+            __m.serialize_entry("v6", &self.v6)?;
+        }
+        if self.blob.is_some() {
+            __m.serialize_entry("blob", &self.blob)?;
+        }
+        if self.small.is_some() {
+            __m.serialize_entry("small", &self.small)?;
+        }
+        if self.big.is_some() {
+            __m.serialize_entry("big", &self.big)?;
+        }
+        if self.ratio.is_some() {
+            __m.serialize_entry("ratio", &self.ratio)?;
+        }
+        if self.precise.is_some() {
+            __m.serialize_entry("precise", &self.precise)?;
+        }
+        if self.custom.is_some() {
+            __m.serialize_entry("custom", &self.custom)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Formats {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

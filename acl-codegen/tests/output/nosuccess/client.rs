@@ -88,43 +88,52 @@ impl Client {
     /// - `name`: path parameter `name`
     ///
     /// The contract documents no success response: any status below 400 is returned untyped (status, headers, and the body as JSON or bytes).
-    pub async fn delete_namespace(
-        &self,
+    pub fn delete_namespace<'__a>(
+        &'__a self,
         name: &str,
-    ) -> ::std::result::Result<
-        __c::UndocumentedSuccess,
-        __c::Error<DeleteNamespaceError>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            __c::UndocumentedSuccess,
+            __c::Error<DeleteNamespaceError>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(0usize).path("name", &name, "simple", false);
-        r.send(__c::UndocumentedSuccess::decode, DeleteNamespaceError::decode).await
+        r.send(__c::UndocumentedSuccess::decode, DeleteNamespaceError::decode)
     }
     /// Create a deployment (Vercel style; errors only, one with a body).
     ///
     /// `POST /deployments`
     ///
     /// The contract documents no success response: any status below 400 is returned untyped (status, headers, and the body as JSON or bytes).
-    pub async fn create_deployment(
-        &self,
+    pub fn create_deployment<'__a>(
+        &'__a self,
         body: &super::types::CreateDeploymentBody,
-    ) -> ::std::result::Result<
-        __c::UndocumentedSuccess,
-        __c::Error<CreateDeploymentError>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            __c::UndocumentedSuccess,
+            __c::Error<CreateDeploymentError>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(1usize).accept("application/json");
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(__c::UndocumentedSuccess::decode, CreateDeploymentError::decode).await
+        r.send(__c::UndocumentedSuccess::decode, CreateDeploymentError::decode)
     }
     /// Health (only `default`, which is then the answer).
     ///
     /// `GET /health`
-    pub async fn health(
-        &self,
-    ) -> ::std::result::Result<HealthResponse, __c::Error<__c::NoDocumentedErrors>> {
+    pub fn health<'__a>(
+        &'__a self,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            HealthResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(2usize).accept("application/json");
-        r.send(HealthResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(HealthResponse::decode, __c::NoDocumentedErrors::decode)
     }
 }
 /// The error responses of `deleteNamespace`, one variant per documented status.

@@ -27,11 +27,25 @@ pub static CONTRACT: ::acl_runtime::__private::Contract = ::acl_runtime::__priva
 #[allow(non_upper_case_globals)]
 pub mod schema_refs {}
 /// Contract location: `#/paths/~1deployments/post/requestBody/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateDeploymentBody {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for CreateDeploymentBody {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(0usize + self.name.is_some() as usize),
+            )?;
+        if self.name.is_some() {
+            __m.serialize_entry("name", &self.name)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentBody {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -68,11 +82,25 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentBody {
     }
 }
 /// Contract location: `#/paths/~1deployments/post/responses/400/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateDeploymentResponse400 {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for CreateDeploymentResponse400 {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(0usize + self.message.is_some() as usize),
+            )?;
+        if self.message.is_some() {
+            __m.serialize_entry("message", &self.message)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentResponse400 {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -111,11 +139,25 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentResponse400 {
     }
 }
 /// Contract location: `#/paths/~1health/get/responses/default/content/application~1json/schema`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HealthResponseDefault {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub ok: ::std::option::Option<bool>,
+}
+impl __acl::serde::Serialize for HealthResponseDefault {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(0usize + self.ok.is_some() as usize),
+            )?;
+        if self.ok.is_some() {
+            __m.serialize_entry("ok", &self.ok)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for HealthResponseDefault {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

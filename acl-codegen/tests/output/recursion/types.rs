@@ -86,11 +86,22 @@ impl ::acl_runtime::__private::BoundarySchema for Expr {
 /// Add
 ///
 /// Contract location: `#/components/schemas/Expr/oneOf/1`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExprAdd {
     pub left: ::std::boxed::Box<Expr>,
     pub right: ::std::boxed::Box<Expr>,
+}
+impl __acl::serde::Serialize for ExprAdd {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("left", &self.left)?;
+        __m.serialize_entry("right", &self.right)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ExprAdd {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -130,10 +141,20 @@ impl<'de> __acl::serde::Deserialize<'de> for ExprAdd {
 /// Lit
 ///
 /// Contract location: `#/components/schemas/Expr/oneOf/0`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExprLit {
     pub lit: f64,
+}
+impl __acl::serde::Serialize for ExprLit {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("lit", &self.lit)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ExprLit {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -179,14 +200,34 @@ impl ::acl_runtime::__private::BoundarySchema for Nested {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Nested";
 }
 /// Contract name: `Node`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub parent: ::std::option::Option<::std::boxed::Box<Node>>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub children: ::std::option::Option<::std::vec::Vec<Node>>,
+}
+impl __acl::serde::Serialize for Node {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    1usize + self.parent.is_some() as usize
+                        + self.children.is_some() as usize,
+                ),
+            )?;
+        __m.serialize_entry("value", &self.value)?;
+        if self.parent.is_some() {
+            __m.serialize_entry("parent", &self.parent)?;
+        }
+        if self.children.is_some() {
+            __m.serialize_entry("children", &self.children)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Node {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

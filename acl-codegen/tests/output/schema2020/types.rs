@@ -32,21 +32,38 @@ pub mod schema_refs {
 /// Event
 ///
 /// Contract name: `Event`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub kind: EventKind,
     pub point: Point,
-    #[serde(
-        default,
-        deserialize_with = "__acl::optional_nullable",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
     pub labels: ::std::option::Option<
         ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     >,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub extra: ::std::option::Option<__acl::serde_json::Value>,
+}
+impl __acl::serde::Serialize for Event {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    2usize + self.labels.is_some() as usize
+                        + self.extra.is_some() as usize,
+                ),
+            )?;
+        __m.serialize_entry("kind", &self.kind)?;
+        __m.serialize_entry("point", &self.point)?;
+        if self.labels.is_some() {
+            __m.serialize_entry("labels", &self.labels)?;
+        }
+        if self.extra.is_some() {
+            __m.serialize_entry("extra", &self.extra)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Event {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

@@ -37,42 +37,66 @@ pub mod schema_refs {
 /// ```
 ///
 /// Contract name: `Account`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     /// The vendor's id.
     pub id: ::std::string::String,
     /// A Rust keyword as a property name.
-    #[serde(rename = "type")]
     pub type_: ::std::string::String,
-    #[serde(rename = "display-name")]
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub display_name: ::std::option::Option<::std::string::String>,
     /// Required but may be null.
     pub closed_at: ::std::option::Option<
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
     /// Optional and nullable; absent and null differ.
-    #[serde(
-        default,
-        deserialize_with = "__acl::optional_nullable",
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
     pub nickname: ::std::option::Option<::std::option::Option<::std::string::String>>,
     /// Default: `100`.
-    #[serde(default = "Account::__default_limit")]
     pub limit: i32,
     /// Default: `true`.
-    #[serde(default = "Account::__default_active")]
     pub active: bool,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub owner: ::std::option::Option<Owner>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
+}
+impl __acl::serde::Serialize for Account {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    5usize + self.display_name.is_some() as usize
+                        + self.nickname.is_some() as usize
+                        + self.owner.is_some() as usize + self.tags.is_some() as usize
+                        + self.metadata.is_some() as usize,
+                ),
+            )?;
+        __m.serialize_entry("id", &self.id)?;
+        __m.serialize_entry("type", &self.type_)?;
+        if self.display_name.is_some() {
+            __m.serialize_entry("display-name", &self.display_name)?;
+        }
+        __m.serialize_entry("closed_at", &self.closed_at)?;
+        if self.nickname.is_some() {
+            __m.serialize_entry("nickname", &self.nickname)?;
+        }
+        __m.serialize_entry("limit", &self.limit)?;
+        __m.serialize_entry("active", &self.active)?;
+        if self.owner.is_some() {
+            __m.serialize_entry("owner", &self.owner)?;
+        }
+        if self.tags.is_some() {
+            __m.serialize_entry("tags", &self.tags)?;
+        }
+        if self.metadata.is_some() {
+            __m.serialize_entry("metadata", &self.metadata)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Account {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -175,14 +199,33 @@ impl ::acl_runtime::__private::BoundarySchema for Account {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
 }
 /// Contract name: `Extensible`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Extensible {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub known: ::std::option::Option<::std::string::String>,
     /// Properties the contract does not list by name.
-    #[serde(flatten)]
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, i64>,
+}
+impl __acl::serde::Serialize for Extensible {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.known.is_some() as usize
+                        + self.additional_properties.len(),
+                ),
+            )?;
+        if self.known.is_some() {
+            __m.serialize_entry("known", &self.known)?;
+        }
+        for (__k, __v) in &self.additional_properties {
+            __m.serialize_entry(__k, __v)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Extensible {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -232,13 +275,27 @@ impl ::acl_runtime::__private::BoundarySchema for Extensible {
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
 }
 /// Contract name: `Owner`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Owner {
     pub name: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub email: ::std::option::Option<OwnerEmail>,
+}
+impl __acl::serde::Serialize for Owner {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.email.is_some() as usize),
+            )?;
+        __m.serialize_entry("name", &self.name)?;
+        if self.email.is_some() {
+            __m.serialize_entry("email", &self.email)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Owner {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

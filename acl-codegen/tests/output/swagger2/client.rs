@@ -74,34 +74,41 @@ impl Client {
         &self.core
     }
     /// `POST /pets`
-    pub async fn create_pet(
-        &self,
+    pub fn create_pet<'__a>(
+        &'__a self,
         body: &super::types::Pet,
-    ) -> ::std::result::Result<CreatePetResponse, __c::Error<__c::NoDocumentedErrors>> {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            CreatePetResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(0usize).accept("application/json");
         let r = {
             let b = body;
             r.json(b)
         };
-        r.send(CreatePetResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(CreatePetResponse::decode, __c::NoDocumentedErrors::decode)
     }
     /// `POST /pets/{id}/photo`
     ///
     /// - `id`: path parameter `id`
-    pub async fn upload_photo(
-        &self,
+    pub fn upload_photo<'__a>(
+        &'__a self,
         id: i64,
         body: __c::Multipart,
-    ) -> ::std::result::Result<
-        UploadPhotoResponse,
-        __c::Error<__c::NoDocumentedErrors>,
-    > {
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            UploadPhotoResponse,
+            __c::Error<__c::NoDocumentedErrors>,
+        >,
+    > + use<'__a> {
         let r = self.core.request(1usize).path("id", &id, "simple", false);
         let r = {
             let b = body;
             r.multipart(b)
         };
-        r.send(UploadPhotoResponse::decode, __c::NoDocumentedErrors::decode).await
+        r.send(UploadPhotoResponse::decode, __c::NoDocumentedErrors::decode)
     }
 }
 /// The responses of `createPet`, one variant per documented status.

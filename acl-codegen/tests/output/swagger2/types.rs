@@ -29,12 +29,27 @@ pub mod schema_refs {
     pub const Pet: &str = "https://acl.invalid/contract/0.json#/definitions/Pet";
 }
 /// Contract name: `Pet`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pet {
     pub name: PetName,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+impl __acl::serde::Serialize for Pet {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.tags.is_some() as usize),
+            )?;
+        __m.serialize_entry("name", &self.name)?;
+        if self.tags.is_some() {
+            __m.serialize_entry("tags", &self.tags)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Pet {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -87,12 +102,27 @@ pub type PetName = ::acl_runtime::__private::Checked<
     rules::PetName,
 >;
 /// Contract location: `#/paths/~1pets~1{id}~1photo/post`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UploadPhotoForm {
     pub file: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub caption: ::std::option::Option<::std::string::String>,
+}
+impl __acl::serde::Serialize for UploadPhotoForm {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.caption.is_some() as usize),
+            )?;
+        __m.serialize_entry("file", &self.file)?;
+        if self.caption.is_some() {
+            __m.serialize_entry("caption", &self.caption)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadPhotoForm {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

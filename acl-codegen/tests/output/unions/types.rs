@@ -36,11 +36,22 @@ pub mod schema_refs {
     pub const StringOrNumber: &str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
 }
 /// Contract name: `Cat`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cat {
     pub pet_type: ::std::string::String,
     pub meows: bool,
+}
+impl __acl::serde::Serialize for Cat {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("pet_type", &self.pet_type)?;
+        __m.serialize_entry("meows", &self.meows)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Cat {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -145,12 +156,27 @@ impl ::acl_runtime::__private::BoundarySchema for Chain {
 /// Left
 ///
 /// Contract location: `#/components/schemas/Chain/oneOf/0`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChainLeft {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next: ::std::option::Option<::std::boxed::Box<Chain>>,
     pub left: bool,
+}
+impl __acl::serde::Serialize for ChainLeft {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.next.is_some() as usize),
+            )?;
+        if self.next.is_some() {
+            __m.serialize_entry("next", &self.next)?;
+        }
+        __m.serialize_entry("left", &self.left)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChainLeft {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -192,12 +218,27 @@ impl<'de> __acl::serde::Deserialize<'de> for ChainLeft {
 /// Right
 ///
 /// Contract location: `#/components/schemas/Chain/oneOf/1`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChainRight {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub next: ::std::option::Option<::std::boxed::Box<Chain>>,
     pub right: bool,
+}
+impl __acl::serde::Serialize for ChainRight {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(1usize + self.next.is_some() as usize),
+            )?;
+        if self.next.is_some() {
+            __m.serialize_entry("next", &self.next)?;
+        }
+        __m.serialize_entry("right", &self.right)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChainRight {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -237,11 +278,22 @@ impl<'de> __acl::serde::Deserialize<'de> for ChainRight {
     }
 }
 /// Contract name: `Dog`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dog {
     pub pet_type: ::std::string::String,
     pub barks: bool,
+}
+impl __acl::serde::Serialize for Dog {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("pet_type", &self.pet_type)?;
+        __m.serialize_entry("barks", &self.barks)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Dog {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -452,11 +504,20 @@ impl ::acl_runtime::__private::BoundarySchema for Shape {
 /// Circle
 ///
 /// Contract location: `#/components/schemas/Shape/oneOf/0`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShapeCircle {
     pub radius: f64,
+}
+impl __acl::serde::Serialize for ShapeCircle {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("radius", &self.radius)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ShapeCircle {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -497,11 +558,20 @@ impl<'de> __acl::serde::Deserialize<'de> for ShapeCircle {
 /// Square
 ///
 /// Contract location: `#/components/schemas/Shape/oneOf/1`.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShapeSquare {
     pub side: f64,
+}
+impl __acl::serde::Serialize for ShapeSquare {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
+        __m.serialize_entry("side", &self.side)?;
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ShapeSquare {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(

@@ -39,19 +39,41 @@ pub mod schema_refs {
 /// Not enforced here: `then` is not enforced by the generated type.
 ///
 /// Not enforced here: `patternProperties` is not enforced by the generated type.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conditional {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub country: ::std::option::Option<::std::string::String>,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub postcode: ::std::option::Option<::std::string::String>,
     /// Properties the contract does not list by name.
-    #[serde(flatten)]
     pub additional_properties: ::std::collections::BTreeMap<
         ::std::string::String,
         __acl::serde_json::Value,
     >,
+}
+impl __acl::serde::Serialize for Conditional {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(
+                    0usize + self.country.is_some() as usize
+                        + self.postcode.is_some() as usize
+                        + self.additional_properties.len(),
+                ),
+            )?;
+        if self.country.is_some() {
+            __m.serialize_entry("country", &self.country)?;
+        }
+        if self.postcode.is_some() {
+            __m.serialize_entry("postcode", &self.postcode)?;
+        }
+        for (__k, __v) in &self.additional_properties {
+            __m.serialize_entry(__k, __v)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Conditional {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
@@ -116,11 +138,25 @@ pub type NotString = __acl::serde_json::Value;
 /// Contract name: `Remote`.
 ///
 /// Not enforced here: cannot load https://schemas.example.com/address.json: remote documents are not fetched; map the URI to a local folder (`--map-uri PREFIX=DIR`, `Settings::map_uri`); the value is kept as any JSON value.
-#[derive(Debug, Clone, PartialEq, __acl::serde::Serialize)]
-#[serde(crate = "__acl::serde")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Remote {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub address: ::std::option::Option<__acl::serde_json::Value>,
+}
+impl __acl::serde::Serialize for Remote {
+    fn serialize<__S: __acl::serde::Serializer>(
+        &self,
+        __s: __S,
+    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s
+            .serialize_map(
+                ::std::option::Option::Some(0usize + self.address.is_some() as usize),
+            )?;
+        if self.address.is_some() {
+            __m.serialize_entry("address", &self.address)?;
+        }
+        __m.end()
+    }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Remote {
     fn deserialize<__D: __acl::serde::Deserializer<'de>>(
