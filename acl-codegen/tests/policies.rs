@@ -33,7 +33,9 @@ fn every_setting_is_an_extension_under_its_one_name() {
         "x-acl-retry-budget: {ratio: 0.1, min_per_second: 2}\nx-acl-breaker: {window: 30s, half_open_calls: 2}\nx-acl-rate-limit: 'off'\nx-acl-max-response-body: 1024",
         "      x-acl-retry: {max_attempts: 2, multiplier: 3}\n      x-acl-idempotency-key: Idempotency-Key",
     );
-    assert!(items.is_empty(), "{items:#?}");
+    // Only the warning that the rate limit is switched off.
+    let codes: Vec<&str> = items.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["policy-weakened"], "{items:#?}");
     let policy = g.api.policy.as_ref().unwrap();
     assert_eq!(policy["system"]["retry_budget"]["ratio"], 0.1);
     assert_eq!(policy["system"]["breaker"]["window"], "30s");
@@ -92,5 +94,35 @@ fn mistakes_point_at_the_extension_and_key_that_wrote_them() {
             .unwrap_or_default()
             .contains("x-acl-rate-limit"),
         "{d}"
+    );
+}
+
+#[test]
+fn a_contract_that_switches_a_protection_off_is_warned_about() {
+    let (g, items) = read(
+        "weakened",
+        "x-acl-breaker: 'off'\nx-acl-rate-limit: false\nx-acl-max-response-body: 10000000000",
+        "",
+    );
+    let weakened: Vec<&str> = items
+        .iter()
+        .filter(|d| d.code == "policy-weakened")
+        .map(|d| d.location.pointer.as_str())
+        .collect();
+    assert_eq!(
+        weakened,
+        [
+            "/x-acl-breaker",
+            "/x-acl-max-response-body",
+            "/x-acl-rate-limit"
+        ],
+        "{items:#?}"
+    );
+    // Still read as written (a warning, not a refusal).
+    assert_eq!(g.api.policy.as_ref().unwrap()["system"]["breaker"], "off");
+    let (_, items) = read("kept", "x-acl-max-response-body: 1024", "");
+    assert!(
+        items.iter().all(|d| d.code != "policy-weakened"),
+        "{items:#?}"
     );
 }

@@ -30,6 +30,15 @@ fn read_level(
     let mut system = Map::new();
     for (name, value) in ext {
         let loc = (doc, format!("{base}/{name}"));
+        if let Some(why) = weakens(name, value) {
+            l.diag(
+                Severity::Warning,
+                "policy-weakened",
+                &loc,
+                format!("`{name}` {why}"),
+                Some("contracts come from outside: if this is not your own overlay, set the policy in code (`Builder`/`#[derive(Policies)]`), which wins"),
+            );
+        }
         match acl_policy::extension_key(name) {
             Some(key) if OPERATION_KEYS.contains(&key) => {
                 op.insert(key.into(), value.clone());
@@ -64,6 +73,24 @@ fn read_level(
         }
     }
     (op, system)
+}
+
+/// Whether the extension `name` takes away a protection every outbound call has by
+/// default, and how: a contract can carry `x-acl-*` written by whoever published it.
+fn weakens(name: &str, value: &Value) -> Option<&'static str> {
+    let off = matches!(value, Value::Bool(false) | Value::Null) || value.as_str() == Some("off");
+    match name {
+        "x-acl-breaker" if off => Some("switches the circuit breaker off"),
+        "x-acl-rate-limit" if off => Some("switches the outbound rate limit off"),
+        "x-acl-max-response-body"
+            if value
+                .as_u64()
+                .is_some_and(|n| n > acl_policy::DEFAULT_MAX_RESPONSE_BODY) =>
+        {
+            Some("raises the largest response body read above acl's default (64 MiB)")
+        }
+        _ => None,
+    }
 }
 
 /// Where a setting's error points: the extension that wrote it (and the key inside it,
