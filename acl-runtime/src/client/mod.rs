@@ -25,6 +25,9 @@ pub use crate::transport::{BoxFuture, ByteStream, Transport, TransportError, Tra
 pub use auth::{Credential, KeyIn, SchemeSpec, Secret};
 pub use bytes::Bytes;
 pub use error::Error;
+/// The `http` crate, as the client uses it: with [`Bytes`], what implementing
+/// [`Transport`] needs, without an extra dependency line (or a version mismatch).
+pub use http;
 
 pub use crate::boundary::decode::BoundaryError;
 use crate::resilience::classify::Outcome;
