@@ -3,6 +3,8 @@
 //! connection, a garbage body. Each test asserts the outcome class and the number of
 //! requests the server saw. The server runs on its own thread and stops with the test.
 
+#![cfg(feature = "client")]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU32, Ordering};
