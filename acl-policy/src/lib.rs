@@ -269,6 +269,10 @@ mod tests {
         assert_eq!(none.retry, RetryConfig::none());
         let none: OperationConfig = layered(&base, &[&json!({"retry": false})]).unwrap();
         assert_eq!(none.retry.max_attempts, 1);
+        let none: OperationConfig = layered(&base, &[&json!({"retry": null})]).unwrap();
+        assert_eq!(none.retry.max_attempts, 1);
+        let e = layered(&base, &[&json!({"retry": true})]).unwrap_err();
+        assert!(e.message.contains("\"none\" or an object"), "{e}");
 
         let e = layered(&base, &[&json!({"retry": {"jitter": "some"}})]).unwrap_err();
         assert_eq!(e.path, "retry.jitter");

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
-/// Reads `word` or `false` as `off()`, an object as `T`, anything else as an error that
-/// says both forms.
+/// Reads `word`, `false` or `null` as `off()`, an object as `T`, anything else as an
+/// error that says both forms.
 pub(crate) fn deserialize<'de, D, T>(
     d: D,
     word: &'static str,
@@ -17,39 +17,7 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    struct Either<T, F> {
-        word: &'static str,
-        off: F,
-        t: PhantomData<T>,
-    }
-    impl<'de, T: Deserialize<'de>, F: FnOnce() -> T> Visitor<'de> for Either<T, F> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "\"{}\" or an object of settings", self.word)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-            if v == self.word {
-                Ok((self.off)())
-            } else {
-                Err(E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
-            if v {
-                Err(E::invalid_value(de::Unexpected::Bool(v), &self))
-            } else {
-                Ok((self.off)())
-            }
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-            T::deserialize(de::value::MapAccessDeserializer::new(map))
-        }
-    }
-    d.deserialize_any(Either {
-        word,
-        off,
-        t: PhantomData,
-    })
+    Ok(optional(d, word)?.unwrap_or_else(off))
 }
 
 /// Reads `word`, `false` or `null` as `None`, an object as `Some(T)`.

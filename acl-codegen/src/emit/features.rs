@@ -139,11 +139,6 @@ impl Gates {
         self.types.get(name).map(|f| quote!(#[cfg(feature = #f)]))
     }
 
-    /// How many types are gated (for the summary).
-    pub fn gated_types(&self) -> usize {
-        self.types.len()
-    }
-
     /// The `[features]` section of the generated crate's `Cargo.toml`.
     pub fn cargo_section(&self) -> String {
         let quoted: Vec<String> = self.features.iter().map(|f| format!("{f:?}")).collect();

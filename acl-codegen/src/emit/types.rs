@@ -131,7 +131,7 @@ pub fn types_source(
     let cycles = Cycles::new(&api.types);
     let defs: Vec<&TypeDef> = api.types.values().collect();
     let (first, second) = defs.split_at(defs.len() / 2);
-    let emit_half = |defs: &[&TypeDef]| -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let emit_half = |defs: &[&TypeDef]| -> Result<(Vec<TokenStream>, Vec<TokenStream>), String> {
         let e = Emitter {
             api,
             opts,
@@ -145,23 +145,23 @@ pub fn types_source(
             // A type only one tag's operations reach is compiled with that feature.
             let gate = opts.gates.and_then(|g| g.ty(&def.name));
             let item = match gate {
-                Some(attr) => super::features::gate_items(item.clone(), &attr).unwrap_or(item),
+                Some(attr) => super::features::gate_items(item, &attr)?,
                 None => item,
             };
             items.push(item);
         }
-        (items, rules)
+        Ok((items, rules))
     };
     let format = |tokens: TokenStream| super::format_file(tokens).map_err(|e| e.to_string());
     std::thread::scope(|scope| {
         let later = scope.spawn(|| {
-            let (items, rules) = emit_half(second);
+            let (items, rules) = emit_half(second)?;
             let text = format(quote!(#(#items)*))?;
             // Tokens cannot cross threads; their text can.
             let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
             Ok::<_, String>((text, rules))
         });
-        let (items, mut rules) = emit_half(first);
+        let (items, mut rules) = emit_half(first)?;
         let rt = quote!(::acl_runtime::__private);
         let contract = if opts.embed_contract && !documents.is_empty() {
             let dialect = api

@@ -113,7 +113,7 @@ fn pointer_of(
         match value.get(part) {
             Some(v) => {
                 pointer.push('/');
-                pointer.push_str(part);
+                pointer.push_str(&crate::load::escape(part));
                 value = v;
             }
             None => break,
@@ -158,7 +158,7 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
                 "bad-policy",
                 &(level.doc, pointer_of(level.base, level.ext, &e)),
                 format!("policy `{}`: {}", e.path, e.message),
-                Some("every outbound call needs a timeout above zero and at least one attempt; names as in acl-policy's table"),
+                Some("settings and their values are listed in acl-policy's crate docs (and the README's policy table)"),
             );
             None
         }
