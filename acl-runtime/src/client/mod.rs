@@ -289,14 +289,6 @@ impl<C: FromCore> ClientBuilder<C> {
             })?
         };
         // acl-policy states the defaults once (100 calls/s among them).
-        let scoped = |scope: &str| {
-            let scope = scope.to_string();
-            move |e: ConfigError| BuildError {
-                scope: scope.clone(),
-                path: e.path,
-                message: e.message,
-            }
-        };
         let mut system = SystemConfig::default();
         system = overlay(system, contract.get("system"), "contract")?;
         for f in &self.system {
@@ -479,11 +471,16 @@ fn overlay<T: Serialize + DeserializeOwned>(
     let Some(layer) = layer.filter(|l| !l.is_null()) else {
         return Ok(base);
     };
-    layered(&base, &[layer]).map_err(|e| BuildError {
-        scope: scope.into(),
+    layered(&base, &[layer]).map_err(scoped(scope))
+}
+
+/// A settings error as a build error of `scope` (`system`, `defaults`, an operation).
+fn scoped(scope: &str) -> impl Fn(ConfigError) -> BuildError + '_ {
+    move |e| BuildError {
+        scope: scope.to_string(),
         path: e.path,
         message: e.message,
-    })
+    }
 }
 
 /// What every call of one client shares.
@@ -653,6 +650,12 @@ impl RawResponse {
             })
             .unwrap_or_default()
     }
+
+    /// Whether the body is JSON by its content type (or has none, as some vendors send).
+    fn is_json(&self) -> bool {
+        let media = self.media_type();
+        media.is_empty() || media == "application/json" || media.ends_with("+json")
+    }
 }
 
 /// How a response decodes against the contract.
@@ -714,10 +717,9 @@ pub enum UntypedBody {
 impl UndocumentedSuccess {
     /// Reads any success: nothing to check it against.
     pub fn decode(r: &RawResponse) -> Decoded<Self> {
-        let media = r.media_type();
         let body = if r.body.iter().all(u8::is_ascii_whitespace) {
             UntypedBody::Empty
-        } else if media.is_empty() || media == "application/json" || media.ends_with("+json") {
+        } else if r.is_json() {
             // Bounded like every body (`max_response_body`); serde_json's depth limit
             // bounds the nesting.
             match serde_json::from_slice(&r.body) {
@@ -737,11 +739,10 @@ impl UndocumentedSuccess {
 
 /// Decodes a JSON body (an empty body reads as `null`).
 pub fn json<T: DeserializeOwned>(r: &RawResponse) -> Result<T, BoundaryError> {
-    let media = r.media_type();
-    if !(media.is_empty() || media == "application/json" || media.ends_with("+json")) {
+    if !r.is_json() {
         return Err(BoundaryError {
             path: "$".into(),
-            message: format!("content type: expected JSON, got `{media}`"),
+            message: format!("content type: expected JSON, got `{}`", r.media_type()),
         });
     }
     if r.body.iter().all(u8::is_ascii_whitespace) {

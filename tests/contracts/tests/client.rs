@@ -727,6 +727,40 @@ fn settings_are_checked_when_the_client_is_built_and_secrets_never_print() {
     assert_eq!(e.path, "server_variable(regoin)");
 }
 
+/// Policies written by hand (the derive checks its own at compile time): a layer that
+/// does not read is a build error naming the layer and the setting.
+struct HandWritten;
+
+impl acl_runtime::client::Policies for HandWritten {
+    const DEFAULTS: &'static str = r#"{"timeout": "soon"}"#;
+}
+
+struct BadOperation;
+
+impl acl_runtime::client::Policies for BadOperation {
+    const SYSTEM: &'static str = r#"{"breaker": {"window": 20}}"#;
+    const OPERATIONS: &'static [(&'static str, &'static str)] =
+        &[("getCharge", r#"{"retry": {"jitter": "sometimes"}}"#)];
+}
+
+#[test]
+fn a_policies_layer_that_does_not_read_names_its_scope_and_setting() {
+    let e = Client::builder()
+        .policies::<HandWritten>()
+        .build()
+        .unwrap_err();
+    assert_eq!((e.scope.as_str(), e.path.as_str()), ("defaults", "timeout"));
+    let e = Client::builder()
+        .policies::<BadOperation>()
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        (e.scope.as_str(), e.path.as_str()),
+        ("getCharge", "retry.jitter")
+    );
+    assert!(e.message.contains("unknown variant `sometimes`"), "{e}");
+}
+
 #[tokio::test]
 async fn a_token_endpoint_that_refuses_is_a_request_error_and_nothing_is_sent() {
     let (v, base) = vendor().await;
