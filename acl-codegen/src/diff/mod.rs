@@ -239,14 +239,14 @@ impl<'a> Differ<'a> {
                     return;
                 };
                 self.schema(subj, loc, dir, o, inner);
-                self.rules_added(subj, loc, dir, rules, op, np);
+                self.rules_changed(subj, loc, dir, rules, true, op, np);
             }
             (TypeRef::Named(_), _) if wraps(odef, n) => {
                 let Some((inner, rules)) = constrained(odef) else {
                     return;
                 };
                 self.schema(subj, loc, dir, inner, n);
-                self.rules_dropped(subj, loc, dir, rules, op, np);
+                self.rules_changed(subj, loc, dir, rules, false, op, np);
             }
             (TypeRef::List(oi), TypeRef::List(ni)) => {
                 self.schema(subj, &format!("{loc}[]"), dir, oi, ni)
@@ -382,12 +382,12 @@ impl<'a> Differ<'a> {
                 // Constraints dropped: looser. Compare the shapes.
                 let n = TypeRef::Named(nd.name.clone());
                 self.schema(subj, loc, dir, inner, &n);
-                self.rules_dropped(subj, loc, dir, constraints, op, np);
+                self.rules_changed(subj, loc, dir, constraints, false, op, np);
             }
             (_, TypeKind::Constrained { inner, constraints }) => {
                 let o = TypeRef::Named(od.name.clone());
                 self.schema(subj, loc, dir, &o, inner);
-                self.rules_added(subj, loc, dir, constraints, op, np);
+                self.rules_changed(subj, loc, dir, constraints, true, op, np);
             }
             _ => {
                 let rule = match dir {
@@ -407,19 +407,23 @@ impl<'a> Differ<'a> {
         }
     }
 
-    /// Rules on a value that had none: a new rule on what we send breaks our requests;
-    /// on what we receive, it only narrows it (per rule, as `constraints` says).
-    fn rules_added(
+    /// A value that gained rules (`added`) or lost them all. A new rule on what we send
+    /// breaks our requests, and a dropped one on what we receive breaks our checks; the
+    /// other two directions are compared rule by rule, as `constraints` does.
+    #[allow(clippy::too_many_arguments)]
+    fn rules_changed(
         &mut self,
         subj: &str,
         loc: &str,
         dir: Dir,
         rules: &crate::ir::Constraints,
+        added: bool,
         op: Option<String>,
         np: Option<String>,
     ) {
-        match dir {
-            Dir::Request => self.push(
+        let none = crate::ir::Constraints::default();
+        match (dir, added) {
+            (Dir::Request, true) => self.push(
                 "request-property-constraint-added",
                 Severity::Breaking,
                 subj,
@@ -428,23 +432,7 @@ impl<'a> Differ<'a> {
                 np,
                 "a new rule on a value we send".into(),
             ),
-            Dir::Response => self.constraints(subj, loc, dir, &Default::default(), rules, op, np),
-        }
-    }
-
-    /// A value's rules dropped: what we receive may now break the rules our generated
-    /// type enforces; what we send is only freer.
-    fn rules_dropped(
-        &mut self,
-        subj: &str,
-        loc: &str,
-        dir: Dir,
-        rules: &crate::ir::Constraints,
-        op: Option<String>,
-        np: Option<String>,
-    ) {
-        match dir {
-            Dir::Response => self.push(
+            (Dir::Response, false) => self.push(
                 "response-constraint-loosened",
                 Severity::Breaking,
                 subj,
@@ -453,7 +441,8 @@ impl<'a> Differ<'a> {
                 np,
                 "the vendor dropped a rule our generated type enforces on what we receive".into(),
             ),
-            Dir::Request => self.constraints(subj, loc, dir, rules, &Default::default(), op, np),
+            (_, true) => self.constraints(subj, loc, dir, &none, rules, op, np),
+            (_, false) => self.constraints(subj, loc, dir, rules, &none, op, np),
         }
     }
 
