@@ -105,6 +105,22 @@ fn generate(dir: &Path) -> acl_codegen::Generated {
     Generator::new(settings).generate(&contract).unwrap()
 }
 
+/// The `cfg(…)` among the attributes and docs right above the line starting (after
+/// indentation) with `item`, when there is one; panics when there is no such line.
+fn cfg_above(text: &str, item: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(item))
+        .unwrap_or_else(|| panic!("`{item}` not generated"));
+    lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| l.starts_with('#') || l.starts_with("///"))
+        .find_map(|l| l.strip_prefix("#[cfg(")?.strip_suffix(")]"))
+        .map(str::to_string)
+}
+
 #[test]
 fn each_tag_and_the_types_only_it_reaches_sit_behind_a_feature() {
     let dir = std::env::temp_dir().join(format!("acl-features-{}", std::process::id()));
@@ -121,22 +137,17 @@ fn each_tag_and_the_types_only_it_reaches_sit_behind_a_feature() {
         dir.join("crate/src/types.rs")
     })
     .unwrap();
-    // The `#[cfg(feature = "…")]` among the attributes and docs right above the item.
     let gate_of = |name: &str| {
-        let lines: Vec<&str> = types.lines().collect();
-        let at = lines
-            .iter()
-            .position(|l| {
-                l.starts_with(&format!("pub struct {name} "))
-                    || l.starts_with(&format!("pub enum {name} "))
-            })
-            .unwrap_or_else(|| panic!("{name} not generated"));
-        lines[..at]
-            .iter()
-            .rev()
-            .take_while(|l| l.starts_with('#') || l.starts_with("///"))
-            .find_map(|l| l.strip_prefix("#[cfg(feature = \""))
-            .map(|rest| rest.split('"').next().unwrap().to_string())
+        let item = if types.contains(&format!("pub struct {name} ")) {
+            format!("pub struct {name} ")
+        } else {
+            format!("pub enum {name} ")
+        };
+        cfg_above(&types, &item).map(|cfg| {
+            cfg.trim_start_matches("feature = \"")
+                .trim_end_matches('"')
+                .to_string()
+        })
     };
     assert_eq!(gate_of("Pet").as_deref(), Some("pets"));
     assert_eq!(gate_of("PetKind").as_deref(), Some("pets"));
@@ -149,6 +160,30 @@ fn each_tag_and_the_types_only_it_reaches_sit_behind_a_feature() {
             "{shared} is shared and always compiled"
         );
     }
+    // A method with two tags compiles with either; an untagged one with `untagged`.
+    let client = std::fs::read_to_string(dir.join("crate/src/client.rs")).unwrap();
+    assert_eq!(
+        cfg_above(&client, "pub fn adopt").as_deref(),
+        Some("any(feature = \"pets\", feature = \"store_orders\")")
+    );
+    assert_eq!(
+        cfg_above(&client, "pub fn health").as_deref(),
+        Some("feature = \"untagged\"")
+    );
+    // For build.rs, the including crate declares the features: the section is written
+    // next to the module.
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    g.write_out_dir(&out, "shop").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("shop.features.toml")).unwrap(),
+        section
+    );
+    let module = std::fs::read_to_string(out.join("shop.rs")).unwrap();
+    assert!(
+        module.contains("#[cfg(feature = \"pets\")]"),
+        "gated in build.rs output too"
+    );
 }
 
 #[test]

@@ -54,7 +54,7 @@ struct Spans {
 }
 
 impl Layer {
-    /// No settings (no `default(...)` given).
+    /// No settings yet (or no `default(...)` given), written at `span`.
     pub fn empty(span: Span) -> Self {
         Self {
             span,
@@ -244,12 +244,7 @@ fn layer(
     elsewhere: (&[&str], &str),
     errors: &mut Errors,
 ) -> syn::Result<Layer> {
-    let mut layer = Layer {
-        span: meta.path_span(),
-        id: None,
-        settings: Map::new(),
-        spans: Spans::default(),
-    };
+    let mut layer = Layer::empty(meta.path_span());
     meta.parse_nested_meta(|m| {
         let key = m
             .path

@@ -212,7 +212,8 @@ pub fn derive(input: DeriveInput) -> TokenStream {
             errors.push(id.span(), format!("`{}` is configured twice", id.value()));
         }
         seen.push(id.value());
-        let own = op.part(OPERATION_KEYS);
+        // `op(...)` holds operation settings only (`attr` refuses the others).
+        let own = op.settings.clone();
         operations.push((id.value(), text(&own)));
         let (own_value, own_reads) = each_reads::<OperationConfig>(op, &own, &mut errors);
         let Some(contract) = &contract else { continue };
