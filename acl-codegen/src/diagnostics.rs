@@ -11,6 +11,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Something worth knowing that needs no action: what acl recognised (the
+    /// pagination of an operation). `check` prints notes; `generate` does not.
+    Note,
     /// Something the generated code does not enforce or represent exactly; it still
     /// builds and keeps the data. `--strict` makes these errors.
     Warning,
@@ -59,6 +62,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
@@ -114,9 +118,13 @@ impl Diagnostics {
             .count()
     }
 
-    /// Turns every warning into an error (`--strict`).
+    /// Turns every warning into an error (`--strict`); notes stay notes.
     pub fn make_strict(&mut self) {
-        for d in &mut self.items {
+        for d in self
+            .items
+            .iter_mut()
+            .filter(|d| d.severity == Severity::Warning)
+        {
             d.severity = Severity::Error;
         }
     }

@@ -447,8 +447,73 @@ pub struct Operation {
     pub idempotency_header: Option<String>,
     /// Callbacks: requests the vendor sends back, by name.
     pub callbacks: Vec<(String, Vec<Operation>)>,
+    /// How its results are paged, when acl recognises it (`lower::pagination`).
+    pub pagination: Option<Pagination>,
     /// Where it is in the contract.
     pub origin: Origin,
+}
+
+/// How an operation's results are paged: the runtime's `acl_runtime::client::Pagination`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pagination {
+    /// Where a page's items are in its body (a JSON pointer; empty: the body is the array).
+    pub items: String,
+    /// The type of one item.
+    pub item: TypeRef,
+    /// How the next page is asked for.
+    pub next: NextPage,
+    /// What it was recognised from, for `check`'s note.
+    pub source: String,
+}
+
+/// How the next page is asked for (pointers are JSON pointers into a page's body).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum NextPage {
+    /// A token at `next`, sent back in the query parameter `param`.
+    Cursor {
+        /// The query parameter.
+        param: String,
+        /// The token's pointer.
+        next: String,
+        /// A boolean's pointer saying whether more follow.
+        has_more: Option<String>,
+    },
+    /// The last item's `field` (a pointer into the item), sent in `param`.
+    LastItem {
+        /// The query parameter.
+        param: String,
+        /// The item's field.
+        field: String,
+        /// A boolean's pointer saying whether more follow.
+        has_more: Option<String>,
+    },
+    /// An offset in `param`.
+    Offset {
+        /// The offset parameter.
+        param: String,
+        /// The page-size parameter.
+        limit: Option<String>,
+        /// The total count's pointer.
+        total: Option<String>,
+    },
+    /// A page number in `param`, from `first`.
+    Page {
+        /// The page parameter.
+        param: String,
+        /// The first page's number.
+        first: u64,
+        /// The page-size parameter.
+        size: Option<String>,
+        /// The page count's pointer.
+        total_pages: Option<String>,
+    },
+    /// A URL at `next`.
+    NextUrl {
+        /// The URL's pointer.
+        next: String,
+    },
+    /// The `Link` header's `rel="next"`.
+    LinkHeader,
 }
 
 /// Where a parameter goes.

@@ -33,6 +33,8 @@ static API: ApiSpec = ApiSpec {
         policy: "{\"retry\":{\"max_attempts\":1}}",
         idempotency_header: None,
         security: None,
+        headers: &[],
+        pagination: None,
     }],
 };
 

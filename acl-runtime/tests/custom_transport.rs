@@ -25,6 +25,8 @@ static API: ApiSpec = ApiSpec {
         policy: "",
         idempotency_header: None,
         security: None,
+        headers: &[],
+        pagination: None,
     }],
 };
 

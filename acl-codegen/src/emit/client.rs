@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 use super::docs::doc_attrs;
 use super::types::type_tokens;
 use crate::ir::{
-    Api, Content, Docs, Operation, ParamLocation, Parameter, Primitive, Response,
+    Api, Content, Docs, NextPage, Operation, ParamLocation, Parameter, Primitive, Response,
     SecurityRequirement, SecurityScheme, Status, TypeRef,
 };
 use crate::lower::names::{camel, snake};
@@ -274,7 +274,11 @@ pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Resul
         /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
         /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
         /// with [`Client::builder`] to change policies, credentials or the transport.
-        #[derive(Debug)]
+        ///
+        /// Each method returns a [`__c::Call`]: `.await` it for the typed result, or
+        /// `.with_meta().await` for the status, headers, attempts and elapsed time too.
+        /// Cloning is cheap and clones share the breaker, limiter and retry budget.
+        #[derive(Debug, Clone)]
         pub struct Client {
             core: __c::Core,
         }
@@ -300,6 +304,13 @@ pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Resul
             /// What the calls share (the system's breaker, the base URL).
             pub fn core(&self) -> &__c::Core {
                 &self.core
+            }
+
+            /// A client whose calls apply `options` (a timeout, headers, an idempotency
+            /// key, no retries, a page limit), sharing this one's breaker, limiter and
+            /// retry budget.
+            pub fn with_options(&self, options: __c::CallOptions) -> Self {
+                Self { core: self.core.with_options(options) }
             }
 
             #(#methods)*
@@ -328,7 +339,9 @@ impl Default for Names {
     fn default() -> Self {
         Self {
             items: ["API", "Client"].map(String::from).into(),
-            methods: ["builder", "new", "core"].map(String::from).into(),
+            methods: ["builder", "new", "core", "with_options"]
+                .map(String::from)
+                .into(),
         }
     }
 }
@@ -349,6 +362,10 @@ fn operation(
     index: usize,
     names: &mut Names,
 ) -> (TokenStream, TokenStream, Vec<TokenStream>) {
+    let all_name = op
+        .pagination
+        .as_ref()
+        .map(|_| unique(&mut names.methods, format!("{}_all", op.name)));
     let base = camel(&op.name, "Operation");
     let mut items = Vec::new();
     let returns = returns(op, &base, names, &mut items);
@@ -396,17 +413,36 @@ fn operation(
     } else {
         quote!(r.send(#response::decode, #error::decode))
     };
-    // Not an `async fn`: the arguments are read into the request before the future
-    // exists, so it borrows only the client, and the crate type-checks no state
+    // Not an `async fn`: the arguments are read into the request before the call's
+    // future exists, so it borrows only the client, and the crate type-checks no state
     // machine per operation (a third of a large client's `cargo check`).
-    let method = quote! {
+    let request = quote! {
+        let r = self.core.request(#index) #(#calls)* #accept;
+        #body_call
+    };
+    let mut method = quote! {
         #docs
-        pub fn #name<'__a>(&'__a self, #(#args),*) -> impl ::std::future::Future<Output = ::std::result::Result<#response, __c::Error<#error>>> + use<'__a> {
-            let r = self.core.request(#index) #(#calls)* #accept;
-            #body_call
+        pub fn #name<'__a>(&'__a self, #(#args),*) -> __c::Call<'__a, #response, #error> {
+            #request
             #send
         }
     };
+    if let (Some(all), Some(p), false) = (all_name, &op.pagination, streaming || untyped) {
+        let item = ty(&p.item);
+        let doc = format!(
+            " Every item of [`Client::{name}`] across pages, as a stream: {}. Each page \
+             goes through the pipeline; `.pages()` streams whole pages (with metadata and a \
+             cursor to resume from).",
+            p.source
+        );
+        method.extend(quote! {
+            #[doc = #doc]
+            pub fn #all<'__a>(&'__a self, #(#args),*) -> __c::Paginated<'__a, #item, #error> {
+                #request
+                r.paginate(#response::decode, #error::decode)
+            }
+        });
+    }
     (operation_spec(op), method, items)
 }
 
@@ -431,6 +467,59 @@ fn operation_spec(op: &Operation) -> TokenStream {
         }
         None => quote!(None),
     };
+    let headers = op
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParamLocation::Header)
+        .map(|p| &p.name);
+    let pagination = match &op.pagination {
+        Some(p) => {
+            let items = &p.items;
+            let opt = |v: &Option<String>| match v {
+                Some(v) => quote!(Some(#v)),
+                None => quote!(None),
+            };
+            let next = match &p.next {
+                NextPage::Cursor {
+                    param,
+                    next,
+                    has_more,
+                } => {
+                    let has_more = opt(has_more);
+                    quote!(Cursor { param: #param, next: #next, has_more: #has_more })
+                }
+                NextPage::LastItem {
+                    param,
+                    field,
+                    has_more,
+                } => {
+                    let has_more = opt(has_more);
+                    quote!(LastItem { param: #param, field: #field, has_more: #has_more })
+                }
+                NextPage::Offset {
+                    param,
+                    limit,
+                    total,
+                } => {
+                    let (limit, total) = (opt(limit), opt(total));
+                    quote!(Offset { param: #param, limit: #limit, total: #total })
+                }
+                NextPage::Page {
+                    param,
+                    first,
+                    size,
+                    total_pages,
+                } => {
+                    let (size, total_pages) = (opt(size), opt(total_pages));
+                    quote!(Page { param: #param, first: #first, size: #size, total_pages: #total_pages })
+                }
+                NextPage::NextUrl { next } => quote!(NextUrl { next: #next }),
+                NextPage::LinkHeader => quote!(LinkHeader),
+            };
+            quote!(Some(__c::Pagination { items: #items, next: __c::NextPage::#next }))
+        }
+        None => quote!(None),
+    };
     quote! {
         __c::OperationSpec {
             id: #id,
@@ -439,6 +528,8 @@ fn operation_spec(op: &Operation) -> TokenStream {
             policy: #policy,
             idempotency_header: #key_header,
             security: #security,
+            headers: &[#(#headers),*],
+            pagination: #pagination,
         }
     }
 }

@@ -6,6 +6,7 @@
 mod facts;
 pub mod names;
 mod openapi;
+mod pagination;
 mod policy;
 mod refs;
 mod schema;

@@ -20,9 +20,12 @@ fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
 }
 
+/// The extensions acl reads: its own, and the pagination extensions of other tools.
 fn extensions(map: &Map<String, Value>) -> BTreeMap<String, Value> {
     map.iter()
-        .filter(|(k, _)| k.starts_with("x-acl-"))
+        .filter(|(k, _)| {
+            k.starts_with("x-acl-") || super::pagination::VENDOR_EXTENSIONS.contains(&k.as_str())
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -160,6 +163,7 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         }
     }
     super::policy::lower_policies(l, root, api);
+    super::pagination::lower_pagination(l, root, api);
 }
 
 /// A specification extension (`x-…`): skipped wherever the specs let an object carry
@@ -613,6 +617,7 @@ fn operation(
         extensions: extensions(op),
         policy: None,
         idempotency_header: None,
+        pagination: None,
         callbacks,
         origin: l.origin(loc),
     }

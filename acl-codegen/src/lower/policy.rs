@@ -29,6 +29,10 @@ fn read_level(
     let mut op = Map::new();
     let mut system = Map::new();
     for (name, value) in ext {
+        // Pagination is read by `lower::pagination`.
+        if !name.starts_with("x-acl-") || name == super::pagination::EXTENSION {
+            continue;
+        }
         let loc = (doc, format!("{base}/{name}"));
         if let Some(why) = weakens(name, value) {
             l.diag(

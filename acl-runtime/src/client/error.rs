@@ -95,6 +95,17 @@ pub enum Error<R> {
         /// The operation id.
         operation: &'static str,
     },
+    /// A paginated call could not go on: a page asked for a page already read (the
+    /// vendor's pagination loops), a next-page URL that is malformed or on another
+    /// origin, a page whose items are not where the contract says, a cursor that does
+    /// not belong to the operation.
+    #[error("{operation}: pagination: {message}")]
+    Pagination {
+        /// The operation id.
+        operation: &'static str,
+        /// Why.
+        message: String,
+    },
     /// The request could not be built (a parameter or body that does not serialise,
     /// a credential that could not be obtained).
     #[error("{operation}: {message}")]
@@ -118,7 +129,7 @@ impl<R> Error<R> {
                     std::time::SystemTime::now(),
                 )
             }
-            Error::InvalidBody { .. } => FailureClass::InvalidData,
+            Error::InvalidBody { .. } | Error::Pagination { .. } => FailureClass::InvalidData,
             Error::Timeout { .. } | Error::Transport { .. } | Error::CircuitOpen { .. } => {
                 FailureClass::Transient
             }

@@ -8,7 +8,11 @@
 //! one `decode` per response enum; everything else lives here, compiled once.
 
 pub mod auth;
+pub mod call;
 pub mod error;
+pub mod hook;
+pub mod options;
+pub mod pagination;
 pub mod params;
 
 use std::collections::HashMap;
@@ -24,10 +28,14 @@ pub use crate::transport::ReqwestTransport;
 pub use crate::transport::{BoxFuture, ByteStream, Transport, TransportError, TransportErrorKind};
 pub use auth::{Credential, KeyIn, SchemeSpec, Secret};
 pub use bytes::Bytes;
+pub use call::{Call, CallFuture, Failed, Meta, Response};
 pub use error::Error;
+pub use hook::{Hook, HookContext, HookError};
 /// The `http` crate, as the client uses it: with [`Bytes`], what implementing
 /// [`Transport`] needs, without an extra dependency line (or a version mismatch).
 pub use http;
+pub use options::CallOptions;
+pub use pagination::{NextPage, Page, PageCursor, Pages, Paginated, Pagination};
 
 pub use crate::boundary::decode::BoundaryError;
 use crate::resilience::classify::Outcome;
@@ -73,6 +81,11 @@ pub struct OperationSpec {
     pub idempotency_header: Option<&'static str>,
     /// Its security alternatives (`None`: the document's).
     pub security: Option<&'static [&'static [&'static str]]>,
+    /// The header parameters it declares (typed in the generated method: default and
+    /// per-call headers may not set them).
+    pub headers: &'static [&'static str],
+    /// How its results are paged, when they are (the generated `…_all` method).
+    pub pagination: Option<Pagination>,
 }
 
 /// A generated client, made from a [`Core`].
@@ -150,6 +163,8 @@ pub struct ClientBuilder<C> {
     credentials: Vec<(Option<String>, Credential)>,
     variables: Vec<(String, String)>,
     shared_limit: Option<SharedLimit>,
+    default_headers: Vec<(String, String)>,
+    hooks: Vec<Arc<dyn Hook>>,
     client: PhantomData<fn() -> C>,
 }
 
@@ -178,8 +193,30 @@ impl<C: FromCore> ClientBuilder<C> {
             credentials: Vec::new(),
             variables: Vec::new(),
             shared_limit: None,
+            default_headers: Vec::new(),
+            hooks: Vec::new(),
             client: PhantomData,
         }
+    }
+
+    /// A header every call sends (an API version, a tenant). Checked by `build`: a name
+    /// or value HTTP does not allow, or a header an operation declares as a typed
+    /// parameter, is a [`BuildError`]. A later value for the same name replaces an
+    /// earlier one; per-call headers ([`CallOptions::header`]) replace default ones.
+    pub fn default_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let name = name.as_ref();
+        self.default_headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.default_headers
+            .push((name.to_string(), value.as_ref().to_string()));
+        self
+    }
+
+    /// A hook that sees every attempt of every call (see [`Hook`] for when it runs).
+    /// Hooks run in the order they were added.
+    pub fn hook(mut self, hook: impl Hook) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
     }
 
     /// The base URL (default: the contract's first server).
@@ -337,6 +374,7 @@ impl<C: FromCore> ClientBuilder<C> {
         let mut operations = Vec::with_capacity(api.operations.len());
         let mut key_headers = Vec::with_capacity(api.operations.len());
         let mut max_bodies = Vec::with_capacity(api.operations.len());
+        let mut configs = Vec::with_capacity(api.operations.len());
         for spec in api.operations {
             let mut config = base.clone();
             if !spec.policy.is_empty() {
@@ -362,6 +400,26 @@ impl<C: FromCore> ClientBuilder<C> {
                 Operation::from_config(spec.id, spec.method, system.clone(), &config)
                     .map_err(scoped(spec.id))?,
             );
+            configs.push(config);
+        }
+        let mut default_headers = Vec::with_capacity(self.default_headers.len());
+        for (name, value) in &self.default_headers {
+            let header = checked_header(name, value).map_err(|message| BuildError {
+                scope: "client".into(),
+                path: format!("default_header({name})"),
+                message,
+            })?;
+            if let Some(spec) = api.operations.iter().find(|o| declares(o, name)) {
+                return Err(BuildError {
+                    scope: "client".into(),
+                    path: format!("default_header({name})"),
+                    message: format!(
+                        "operation `{}` declares `{name}` as a parameter: pass it there",
+                        spec.id
+                    ),
+                });
+            }
+            default_headers.push(header);
         }
         if let Some((name, _)) = self.variables.iter().find(|(n, _)| {
             !api.servers
@@ -449,15 +507,23 @@ impl<C: FromCore> ClientBuilder<C> {
                 }
             }
         }
+        let origin = parsed.origin();
         Ok(C::from_core(Core {
-            api,
-            base: parsed.as_str().trim_end_matches('/').to_string(),
-            transport,
-            operations,
-            key_headers,
-            max_bodies,
-            credentials,
-            tokens: Default::default(),
+            shared: Arc::new(Shared {
+                api,
+                base: parsed.as_str().trim_end_matches('/').to_string(),
+                origin,
+                transport,
+                operations,
+                key_headers,
+                max_bodies,
+                configs,
+                credentials,
+                default_headers,
+                hooks: self.hooks,
+                tokens: Default::default(),
+            }),
+            options: CallOptions::default(),
         }))
     }
 }
@@ -474,6 +540,26 @@ fn overlay<T: Serialize + DeserializeOwned>(
     layered(&base, &[layer]).map_err(scoped(scope))
 }
 
+/// Whether `spec` declares the header `name` (or sends it as its idempotency key).
+fn declares(spec: &OperationSpec, name: &str) -> bool {
+    spec.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+        || spec
+            .idempotency_header
+            .is_some_and(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// A header from code, checked: HTTP's rules for names and values.
+fn checked_header(
+    name: &str,
+    value: &str,
+) -> Result<(http::HeaderName, http::HeaderValue), String> {
+    let n = http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("`{name}` is not a valid header name"))?;
+    let v = http::HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of `{name}` is not a valid header value"))?;
+    Ok((n, v))
+}
+
 /// A settings error as a build error of `scope` (`system`, `defaults`, an operation).
 fn scoped(scope: &str) -> impl Fn(ConfigError) -> BuildError + '_ {
     move |e| BuildError {
@@ -483,26 +569,42 @@ fn scoped(scope: &str) -> impl Fn(ConfigError) -> BuildError + '_ {
     }
 }
 
-/// What every call of one client shares.
-pub struct Core {
+/// What every handle of one client shares: the system (breaker, limiter, budget), the
+/// operations' policies, the transport, credentials, default headers and hooks.
+struct Shared {
     api: &'static ApiSpec,
     base: String,
+    /// The base URL's origin: next-page URLs are followed only there.
+    origin: url::Origin,
     transport: Arc<dyn Transport>,
     operations: Vec<Operation>,
     /// Per operation: the header of its idempotency key (contract or code).
     key_headers: Vec<Option<String>>,
     /// Per operation: the largest response body read.
     max_bodies: Vec<u64>,
+    /// Per operation: its settings (what hooks see).
+    configs: Vec<OperationConfig>,
     credentials: HashMap<&'static str, Credential>,
+    default_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    hooks: Vec<Arc<dyn Hook>>,
     tokens: std::sync::Mutex<HashMap<&'static str, Arc<auth::TokenCache>>>,
+}
+
+/// One handle of a client: what its calls share, and its [`CallOptions`]. Cloning is
+/// cheap; clones share the breaker, limiter and budget.
+#[derive(Clone)]
+pub struct Core {
+    shared: Arc<Shared>,
+    options: CallOptions,
 }
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
-            .field("system", &self.api.system)
-            .field("base", &self.base)
-            .field("credentials", &self.credentials)
+            .field("system", &self.shared.api.system)
+            .field("base", &self.shared.base)
+            .field("credentials", &self.shared.credentials)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -513,7 +615,8 @@ impl Core {
         Request {
             core: self,
             op,
-            path: self.api.operations[op].path.to_string(),
+            path: self.shared.api.operations[op].path.to_string(),
+            url: None,
             query: Vec::new(),
             headers: Vec::new(),
             cookies: Vec::new(),
@@ -524,16 +627,32 @@ impl Core {
         }
     }
 
+    /// A handle sharing this one's system (breaker, limiter, budget), transport and
+    /// credentials whose calls apply `options` (laid over this handle's own).
+    pub fn with_options(&self, options: CallOptions) -> Core {
+        Core {
+            shared: self.shared.clone(),
+            options: self.options.merged(options),
+        }
+    }
+
+    /// This handle's call options.
+    pub fn options(&self) -> &CallOptions {
+        &self.options
+    }
+
     /// The external system (breaker state, for health checks).
     pub fn system(&self) -> &System {
-        self.operations[0].system()
+        self.shared.operations[0].system()
     }
 
     /// The base URL.
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.shared.base
     }
+}
 
+impl Shared {
     fn token_cache(&self, scheme: &'static str) -> Arc<auth::TokenCache> {
         self.tokens
             .lock()
@@ -814,13 +933,18 @@ enum Failure {
     Transport(TransportError),
     Response(RawResponse),
     Invalid(RawResponse, Option<BoundaryError>),
+    /// A hook stopped the request.
+    Hook(HookError),
 }
 
 /// One call being built by generated code, then sent with [`Request::send`].
+#[derive(Clone)]
 pub struct Request<'a> {
     core: &'a Core,
     op: usize,
     path: String,
+    /// A whole URL to call instead of base + path + query (a next page's link).
+    url: Option<String>,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     cookies: Vec<(String, String)>,
@@ -828,6 +952,13 @@ pub struct Request<'a> {
     accept: Option<&'static str>,
     idempotency_key: Option<String>,
     error: Option<String>,
+}
+
+/// An attempt's success: the value with the status and headers it came with.
+struct Done<T> {
+    value: T,
+    status: u16,
+    headers: http::HeaderMap,
 }
 
 impl<'a> Request<'a> {
@@ -887,7 +1018,7 @@ impl<'a> Request<'a> {
         if let Some(v) = self.value(name, value) {
             if !v.is_null() {
                 let text = params::header(&v, explode);
-                let spec = &self.core.api.operations[self.op];
+                let spec = self.spec();
                 if spec
                     .idempotency_header
                     .is_some_and(|h| h.eq_ignore_ascii_case(name))
@@ -964,14 +1095,70 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// The operation this request is for.
+    fn spec(&self) -> &'static OperationSpec {
+        &self.core.shared.api.operations[self.op]
+    }
+
+    /// The (decoded) value of the query parameter `name`, if the request has one.
+    pub(crate) fn query_value(&self, name: &str) -> Option<String> {
+        let encoded = params::encode(name);
+        self.query
+            .iter()
+            .find(|(k, _)| *k == encoded)
+            .map(|(_, v)| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+    }
+
+    /// Sets the query parameter `name` to `value`, replacing what it had.
+    pub(crate) fn set_query(&mut self, name: &str, value: &str) {
+        let encoded = params::encode(name);
+        self.query.retain(|(k, _)| *k != encoded);
+        self.query.push((encoded, params::encode(value)));
+    }
+
+    /// The URL this request goes to, without credentials.
+    pub(crate) fn target(&self) -> String {
+        self.url_with(&auth::Applied::default())
+    }
+
+    /// Calls `url` (absolute) instead of the base URL, path and query.
+    pub(crate) fn set_url(&mut self, url: String) {
+        self.url = Some(url);
+    }
+
     fn http_request(
         &self,
         url: &str,
         auth: &auth::Applied,
         key: Option<(&str, &str)>,
     ) -> Result<http::Request<Bytes>, String> {
-        let spec = &self.core.api.operations[self.op];
+        let spec = self.spec();
+        let shared = &*self.core.shared;
         let mut b = http::Request::builder().method(spec.method).uri(url);
+        // Default headers, replaced by per-call ones of the same name.
+        let options = self.core.options.headers();
+        for (name, value) in &shared.default_headers {
+            if !options
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.as_str()))
+            {
+                b = b.header(name, value);
+            }
+        }
+        for (name, value) in options {
+            if declares(spec, name) {
+                return Err(format!(
+                    "header `{name}` is a parameter of this operation: pass it there (or, for \
+                     the idempotency key, use `CallOptions::idempotency_key`)"
+                ));
+            }
+            let (name, value) = checked_header(name, value)?;
+            b = b.header(name, value);
+        }
         for (k, v) in self.headers.iter().chain(&auth.headers) {
             b = b.header(k.as_str(), v.as_str());
         }
@@ -1003,20 +1190,24 @@ impl<'a> Request<'a> {
     /// Sends the request through the operation's pipeline. A status below 400 is read
     /// with `decode` and is `Ok`; a documented status of 400 or above is read with
     /// `decode_error` and is [`Error::Status`] with its typed response.
-    pub async fn send<R, E>(
+    pub fn send<R: Send + 'a, E: Send + 'a>(
         self,
         decode: fn(&RawResponse) -> Decoded<R>,
         decode_error: fn(&RawResponse) -> Decoded<E>,
-    ) -> Result<R, Error<E>> {
-        let system = self.core.operations[self.op].system();
-        let limit = self.core.max_bodies[self.op];
-        self.execute(decode_error, move |transport, request| async move {
-            let url = request.uri().to_string();
-            let response = transport
-                .send_streaming(request)
-                .await
-                .map_err(transport_failure)?;
-            observe_rate_limit(system, response.headers());
+    ) -> Call<'a, R, E> {
+        Call::new(self.send_decoded(decode, decode_error, |r, _| r))
+    }
+
+    /// Like `send`, without the boxing of [`Call`]; `keep` makes the value from the
+    /// decoded response and the raw one (pagination keeps the body).
+    async fn send_decoded<R, V, E>(
+        self,
+        decode: fn(&RawResponse) -> Decoded<R>,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+        keep: fn(R, &RawResponse) -> V,
+    ) -> Result<Response<V>, Failed<E>> {
+        let limit = self.core.shared.max_bodies[self.op];
+        self.execute(decode_error, move |url, response| async move {
             let (parts, body) = response.into_parts();
             let body = read_limited(body, &parts, limit)
                 .await
@@ -1026,7 +1217,11 @@ impl<'a> Request<'a> {
                 return Err(error_status(raw));
             }
             match decode(&raw) {
-                Decoded::Documented(r) => Ok(r),
+                Decoded::Documented(r) => Ok(Done {
+                    value: keep(r, &raw),
+                    status: raw.status,
+                    headers: raw.headers,
+                }),
                 Decoded::Undocumented => Err(invalid(raw, None)),
                 Decoded::Invalid(e) => Err(invalid(raw, Some(e))),
             }
@@ -1038,27 +1233,24 @@ impl<'a> Request<'a> {
     /// (`application/octet-stream`, `text/event-stream`, ...): returns once the head
     /// has arrived, if `documented(status)`; the timeout covers the wait for the head,
     /// reading the body is the caller's. Error statuses are read whole, as by `send`.
-    pub async fn send_stream<E>(
+    pub fn send_stream<E: Send + 'a>(
         self,
         documented: fn(u16) -> bool,
         decode_error: fn(&RawResponse) -> Decoded<E>,
-    ) -> Result<StreamResponse, Error<E>> {
-        let system = self.core.operations[self.op].system();
-        let limit = self.core.max_bodies[self.op];
-        self.execute(decode_error, move |transport, request| async move {
-            let url = request.uri().to_string();
-            let response = transport
-                .send_streaming(request)
-                .await
-                .map_err(transport_failure)?;
-            observe_rate_limit(system, response.headers());
+    ) -> Call<'a, StreamResponse, E> {
+        let limit = self.core.shared.max_bodies[self.op];
+        Call::new(self.execute(decode_error, move |url, response| async move {
             let (parts, body) = response.into_parts();
             let status = parts.status.as_u16();
             if status < 400 && documented(status) {
-                return Ok(StreamResponse {
+                return Ok(Done {
                     status,
-                    headers: parts.headers,
-                    body,
+                    headers: parts.headers.clone(),
+                    value: StreamResponse {
+                        status,
+                        headers: parts.headers,
+                        body,
+                    },
                 });
             }
             let body = read_limited(body, &parts, limit)
@@ -1070,87 +1262,172 @@ impl<'a> Request<'a> {
             } else {
                 invalid(raw, None)
             })
-        })
-        .await
+        }))
     }
 
     /// Like [`Request::send_stream`], for server-sent events decoded into `T`.
-    pub async fn send_events<T, E>(
+    pub fn send_events<T: 'a, E: Send + 'a>(
         self,
         documented: fn(u16) -> bool,
         decode_error: fn(&RawResponse) -> Decoded<E>,
-    ) -> Result<EventStream<T>, Error<E>> {
-        self.send_stream(documented, decode_error)
-            .await
-            .map(EventStream::new)
+    ) -> Call<'a, EventStream<T>, E> {
+        let call = self.send_stream(documented, decode_error);
+        Call::new(async move {
+            call.with_meta().await.map(|r| Response {
+                value: EventStream::new(r.value),
+                meta: r.meta,
+            })
+        })
     }
 
-    /// Auth, URL, the idempotency key, the pipeline and the mapping of its outcome;
-    /// `attempt` sends one request.
-    async fn execute<T, E, A, Fut>(
+    /// The pages of a paginated operation (its `pagination` in the contract), each
+    /// page read with `decode` (so checked against the contract) and its items decoded
+    /// as `T`.
+    pub fn paginate<T, R, E>(
+        self,
+        decode: fn(&RawResponse) -> Decoded<R>,
+        decode_error: fn(&RawResponse) -> Decoded<E>,
+    ) -> Paginated<'a, T, E>
+    where
+        T: DeserializeOwned + Send + 'a,
+        R: Send + 'a,
+        E: Send + 'a,
+    {
+        let max_pages = self.core.options.max_pages_value();
+        let spec = self.spec();
+        let fetch: pagination::Fetch<'a, E> = Box::new(move |request: Request<'a>| {
+            Box::pin(async move {
+                request
+                    .send_decoded(decode, decode_error, |_, raw| raw.body.clone())
+                    .await
+            })
+        });
+        let origin = self.core.shared.origin.clone();
+        Paginated::new(self, spec.id, spec.pagination, origin, fetch, max_pages)
+    }
+
+    /// Auth, URL, the idempotency key, hooks, the pipeline and the mapping of its
+    /// outcome; `finish` reads one response whose head has arrived.
+    async fn execute<T, E, F, Fut>(
         self,
         decode_error: fn(&RawResponse) -> Decoded<E>,
-        attempt: A,
-    ) -> Result<T, Error<E>>
+        finish: F,
+    ) -> Result<Response<T>, Failed<E>>
     where
-        A: Fn(&'a dyn Transport, http::Request<Bytes>) -> Fut,
-        Fut: std::future::Future<Output = Result<T, AttemptError<Failure>>>,
+        F: Fn(String, http::Response<ByteStream>) -> Fut,
+        Fut: std::future::Future<Output = Result<Done<T>, AttemptError<Failure>>>,
     {
-        let spec = &self.core.api.operations[self.op];
+        let started = tokio::time::Instant::now();
+        let shared = &*self.core.shared;
+        let options = &self.core.options;
+        let spec = self.spec();
         let operation = spec.id;
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let meta = |status: Option<u16>, headers: http::HeaderMap| Meta {
+            status,
+            headers,
+            attempts: attempts.load(std::sync::atomic::Ordering::Relaxed),
+            elapsed: started.elapsed(),
+        };
+        let fail = |error: Error<E>| Failed {
+            error,
+            meta: meta(None, http::HeaderMap::new()),
+        };
         if let Some(message) = self.error.clone() {
-            return Err(Error::Request { operation, message });
+            return Err(fail(Error::Request { operation, message }));
         }
-        // One key per logical call, the same on every attempt.
-        let key = self.core.key_headers[self.op].as_deref().map(|h| {
+        // One key per logical call, the same on every attempt: the typed parameter, else
+        // the handle's, else a fresh one.
+        let key = shared.key_headers[self.op].as_deref().map(|h| {
             (
                 h,
                 self.idempotency_key
                     .clone()
+                    .or_else(|| options.idempotency_key_value().map(str::to_string))
                     .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             )
         });
+        let adjusted;
+        let pipeline = if options.timeout_value().is_some() || options.retries_off() {
+            adjusted =
+                shared.operations[self.op].adjusted(options.timeout_value(), options.retries_off());
+            &adjusted
+        } else {
+            &shared.operations[self.op]
+        };
+        let system = pipeline.system();
         let mut refreshed = false;
         loop {
-            let auth = self
-                .core
+            let auth = shared
                 .authenticate(spec)
                 .await
-                .map_err(|message| Error::Request { operation, message })?;
-            let mut url = format!("{}{}", self.core.base, self.path);
-            let query: Vec<String> = self
-                .query
-                .iter()
-                .chain(&auth.query)
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            if !query.is_empty() {
-                url.push('?');
-                url.push_str(&query.join("&"));
-            }
+                .map_err(|message| fail(Error::Request { operation, message }))?;
+            let url = self.url_with(&auth);
             let request = self
                 .http_request(&url, &auth, key.as_ref().map(|(h, k)| (*h, k.as_str())))
-                .map_err(|message| Error::Request { operation, message })?;
-            let transport: &'a dyn Transport = &*self.core.transport;
-            let result = self.core.operations[self.op]
-                .call(|_| attempt(transport, request.clone()))
+                .map_err(|message| fail(Error::Request { operation, message }))?;
+            let transport: &dyn Transport = &*shared.transport;
+            let finish = &finish;
+            let request = &request;
+            let attempts = &attempts;
+            let result = pipeline
+                .call(|n| async move {
+                    attempts.store(n, std::sync::atomic::Ordering::Relaxed);
+                    let mut request = request.clone();
+                    let context = HookContext {
+                        operation,
+                        method: spec.method,
+                        path_template: spec.path,
+                        attempt: n,
+                        policy: &shared.configs[self.op],
+                    };
+                    for hook in &shared.hooks {
+                        hook.before_attempt(&context, &mut request)
+                            .map_err(|e| AttemptError {
+                                outcome: Outcome::InvalidData,
+                                retry_after: None,
+                                error: Failure::Hook(e),
+                            })?;
+                    }
+                    let url = request.uri().to_string();
+                    let response = match transport.send_streaming(request).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            for hook in &shared.hooks {
+                                hook.on_transport_error(&context, &e);
+                            }
+                            return Err(transport_failure(e));
+                        }
+                    };
+                    let (parts, body) = response.into_parts();
+                    for hook in &shared.hooks {
+                        hook.on_response(&context, &parts);
+                    }
+                    observe_rate_limit(system, &parts.headers);
+                    finish(url, http::Response::from_parts(parts, body)).await
+                })
                 .await;
             let (attempts, stopped, class, last) = match result {
-                Ok(r) => return Ok(r),
+                Ok(done) => {
+                    return Ok(Response {
+                        meta: meta(Some(done.status), done.headers),
+                        value: done.value,
+                    })
+                }
                 Err(CallError::CircuitOpen { source, .. }) => {
-                    return Err(Error::CircuitOpen {
+                    return Err(fail(Error::CircuitOpen {
                         operation,
                         retry_in: source.retry_in,
-                    })
+                    }))
                 }
                 Err(CallError::RateLimited { retry_after, .. }) => {
-                    return Err(Error::RateLimited {
+                    return Err(fail(Error::RateLimited {
                         operation,
                         retry_after,
-                    })
+                    }))
                 }
                 Err(CallError::BulkheadFull { .. }) => {
-                    return Err(Error::BulkheadFull { operation })
+                    return Err(fail(Error::BulkheadFull { operation }))
                 }
                 Err(CallError::Failed {
                     attempts,
@@ -1160,11 +1437,19 @@ impl<'a> Request<'a> {
                     ..
                 }) => (attempts, stopped, class, last),
             };
+            let with_response = |error: Error<E>, raw: RawResponse| Failed {
+                error,
+                meta: meta(Some(raw.status), raw.headers),
+            };
             return Err(match last {
-                None => Error::Timeout {
+                None => fail(Error::Timeout {
                     operation,
                     attempts,
-                },
+                }),
+                Some(Failure::Hook(HookError(message))) => fail(Error::Request {
+                    operation,
+                    message: format!("a hook stopped the request: {message}"),
+                }),
                 Some(Failure::Transport(mut error)) => {
                     // A transport's message may quote the URL: the values of query
                     // credentials (an API key in `?api_key=`) never reach an error.
@@ -1173,22 +1458,22 @@ impl<'a> Request<'a> {
                             error.message = error.message.replace(value.as_str(), "***");
                         }
                     }
-                    Error::Transport {
+                    fail(Error::Transport {
                         operation,
                         error,
                         attempts,
-                    }
+                    })
                 }
                 Some(Failure::Response(raw)) => {
                     // An expired OAuth2 token: fetch a new one and try once more.
                     if raw.status == 401 && auth.oauth && !refreshed {
                         refreshed = true;
-                        for (name, _) in self.core.api.schemes {
-                            self.core.token_cache(name).invalidate();
+                        for (name, _) in shared.api.schemes {
+                            shared.token_cache(name).invalidate();
                         }
                         continue;
                     }
-                    match decode_error(&raw) {
+                    let error = match decode_error(&raw) {
                         Decoded::Documented(response) => Error::Status {
                             operation,
                             status: raw.status,
@@ -1200,33 +1485,81 @@ impl<'a> Request<'a> {
                         Decoded::Undocumented => Error::UndocumentedStatus {
                             operation,
                             status: raw.status,
-                            body: raw.body,
+                            body: raw.body.clone(),
                             attempts,
                         },
                         Decoded::Invalid(error) => Error::InvalidBody {
                             operation,
                             status: raw.status,
                             error,
-                            body: raw.body,
+                            body: raw.body.clone(),
                         },
-                    }
+                    };
+                    with_response(error, raw)
                 }
-                Some(Failure::Invalid(raw, error)) => match error {
-                    Some(error) => Error::InvalidBody {
-                        operation,
-                        status: raw.status,
-                        error,
-                        body: raw.body,
-                    },
-                    None => Error::UndocumentedStatus {
-                        operation,
-                        status: raw.status,
-                        body: raw.body,
-                        attempts,
-                    },
-                },
+                Some(Failure::Invalid(raw, error)) => {
+                    let error = match error {
+                        Some(error) => Error::InvalidBody {
+                            operation,
+                            status: raw.status,
+                            error,
+                            body: raw.body.clone(),
+                        },
+                        None => Error::UndocumentedStatus {
+                            operation,
+                            status: raw.status,
+                            body: raw.body.clone(),
+                            attempts,
+                        },
+                    };
+                    with_response(error, raw)
+                }
             });
         }
+    }
+
+    /// The URL of this request with the credentials that go in the query: base URL,
+    /// path and query, or the whole URL set by pagination (whose own values for the
+    /// credentials' parameters are replaced).
+    fn url_with(&self, auth: &auth::Applied) -> String {
+        let (mut url, own) = match &self.url {
+            Some(next) => {
+                let names: Vec<&str> = auth.query.iter().map(|(k, _)| k.as_str()).collect();
+                match next.split_once('?') {
+                    Some((head, query)) => {
+                        let kept: Vec<&str> = query
+                            .split('&')
+                            .filter(|pair| {
+                                let key = pair.split('=').next().unwrap_or_default();
+                                !pair.is_empty() && !names.contains(&key)
+                            })
+                            .collect();
+                        (head.to_string(), kept.join("&"))
+                    }
+                    None => (next.clone(), String::new()),
+                }
+            }
+            None => {
+                let query: Vec<String> =
+                    self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                (
+                    format!("{}{}", self.core.shared.base, self.path),
+                    query.join("&"),
+                )
+            }
+        };
+        let mut query = own;
+        for (k, v) in &auth.query {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(&format!("{k}={v}"));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        url
     }
 }
 

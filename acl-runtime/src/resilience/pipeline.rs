@@ -424,6 +424,21 @@ impl Operation {
         &self.name
     }
 
+    /// The same operation (same system, breaker, limiter and budget) with another
+    /// per-attempt timeout (the deadline grows to at least it, so it is honoured) and,
+    /// with `no_retry`, a single attempt. A zero timeout keeps the operation's.
+    pub fn adjusted(&self, timeout: Option<Duration>, no_retry: bool) -> Operation {
+        let mut op = self.clone();
+        if let Some(t) = timeout.filter(|t| !t.is_zero()) {
+            op.timeout = t;
+            op.deadline = op.deadline.max(t);
+        }
+        if no_retry {
+            op.retry = RetryPolicy::never();
+        }
+        op
+    }
+
     /// What to do when the outbound rate limit says "not now" (default: wait).
     pub fn when_limited(mut self, w: WhenLimited) -> Self {
         self.when_limited = w;

@@ -47,6 +47,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &["X-Request-Id"],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "createCharge",
@@ -55,6 +57,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "{\"timeout\":\"300ms\"}",
             idempotency_header: Some("Idempotency-Key"),
             security: None,
+            headers: &["Idempotency-Key"],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "searchCharges",
@@ -63,6 +67,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "{\"idempotent\":true}",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "getCharge",
@@ -71,6 +77,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: Some(&[&["bearer"]]),
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "post_charges_by_chargeId_refunds",
@@ -79,6 +87,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "{\"retry\":\"none\"}",
             idempotency_header: None,
             security: Some(&[&["basic"]]),
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "getReports",
@@ -87,6 +97,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: Some(&[]),
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "downloadFile",
@@ -95,6 +107,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "uploadFile",
@@ -103,6 +117,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: Some(&[&["oauth"]]),
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "streamChargeEvents",
@@ -111,6 +127,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
     ],
 };
@@ -120,7 +138,11 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
 /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
 /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
 /// with [`Client::builder`] to change policies, credentials or the transport.
-#[derive(Debug)]
+///
+/// Each method returns a [`__c::Call`]: `.await` it for the typed result, or
+/// `.with_meta().await` for the status, headers, attempts and elapsed time too.
+/// Cloning is cheap and clones share the breaker, limiter and retry budget.
+#[derive(Debug, Clone)]
 pub struct Client {
     core: __c::Core,
 }
@@ -145,6 +167,14 @@ impl Client {
     pub fn core(&self) -> &__c::Core {
         &self.core
     }
+    /// A client whose calls apply `options` (a timeout, headers, an idempotency
+    /// key, no retries, a page limit), sharing this one's breaker, limiter and
+    /// retry budget.
+    pub fn with_options(&self, options: __c::CallOptions) -> Self {
+        Self {
+            core: self.core.with_options(options),
+        }
+    }
     /// List charges
     ///
     /// Charges, newest first.
@@ -153,9 +183,7 @@ impl Client {
     pub fn list_charges<'__a>(
         &'__a self,
         options: &ListChargesOptions,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<ListChargesResponse, __c::Error<ListChargesError>>,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, ListChargesResponse, ListChargesError> {
         let r = self
             .core
             .request(0usize)
@@ -176,12 +204,7 @@ impl Client {
         &'__a self,
         options: &CreateChargeOptions,
         body: CreateChargeBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            CreateChargeResponse,
-            __c::Error<CreateChargeError>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, CreateChargeResponse, CreateChargeError> {
         let r = self
             .core
             .request(1usize)
@@ -199,12 +222,7 @@ impl Client {
     pub fn search_charges<'__a>(
         &'__a self,
         body: &super::types::SearchChargesBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            SearchChargesResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, SearchChargesResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(2usize).accept("application/json");
         let r = {
             let b = body;
@@ -218,9 +236,7 @@ impl Client {
     pub fn get_charge<'__a>(
         &'__a self,
         charge_id: &str,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<GetChargeResponse, __c::Error<GetChargeError>>,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, GetChargeResponse, GetChargeError> {
         let r = self
             .core
             .request(3usize)
@@ -237,12 +253,7 @@ impl Client {
         &'__a self,
         charge_id: &str,
         body: ::std::option::Option<::std::string::String>,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            PostChargesByChargeIdRefundsResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, PostChargesByChargeIdRefundsResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(4usize).path("chargeId", &charge_id, "simple", false);
         let r = match body {
             Some(b) => r.raw(b, "text/plain"),
@@ -259,12 +270,7 @@ impl Client {
     pub fn get_reports<'__a>(
         &'__a self,
         ids: &::std::vec::Vec<i64>,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            GetReportsResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, GetReportsResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(5usize).path("ids", &ids, "matrix", true);
         r.send(GetReportsResponse::decode, __c::NoDocumentedErrors::decode)
     }
@@ -276,12 +282,7 @@ impl Client {
     pub fn download_file<'__a>(
         &'__a self,
         name: &str,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            __c::StreamResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, __c::StreamResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(6usize).path("name", &name, "simple", false);
         r.send_stream(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
     }
@@ -292,12 +293,7 @@ impl Client {
         &'__a self,
         name: &str,
         body: __c::Multipart,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            UploadFileResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, UploadFileResponse, __c::NoDocumentedErrors> {
         let r = self
             .core
             .request(7usize)
@@ -316,12 +312,11 @@ impl Client {
     /// The body streams: the call returns once the head has arrived; `next()` gives each server-sent event decoded.
     pub fn stream_charge_events<'__a>(
         &'__a self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            __c::EventStream<super::types::ChargeEvent>,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<
+        '__a,
+        __c::EventStream<super::types::ChargeEvent>,
+        __c::NoDocumentedErrors,
+    > {
         let r = self.core.request(8usize);
         r.send_events(|status| matches!(status, 200u16), __c::NoDocumentedErrors::decode)
     }

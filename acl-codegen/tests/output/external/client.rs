@@ -31,6 +31,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
     ],
 };
@@ -40,7 +42,11 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
 /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
 /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
 /// with [`Client::builder`] to change policies, credentials or the transport.
-#[derive(Debug)]
+///
+/// Each method returns a [`__c::Call`]: `.await` it for the typed result, or
+/// `.with_meta().await` for the status, headers, attempts and elapsed time too.
+/// Cloning is cheap and clones share the breaker, limiter and retry budget.
+#[derive(Debug, Clone)]
 pub struct Client {
     core: __c::Core,
 }
@@ -65,18 +71,21 @@ impl Client {
     pub fn core(&self) -> &__c::Core {
         &self.core
     }
+    /// A client whose calls apply `options` (a timeout, headers, an idempotency
+    /// key, no retries, a page limit), sharing this one's breaker, limiter and
+    /// retry budget.
+    pub fn with_options(&self, options: __c::CallOptions) -> Self {
+        Self {
+            core: self.core.with_options(options),
+        }
+    }
     /// `GET /widgets/{id}`
     ///
     /// - `id`: path parameter `id`
     pub fn get_widget<'__a>(
         &'__a self,
         id: &str,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            GetWidgetResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, GetWidgetResponse, __c::NoDocumentedErrors> {
         let r = self
             .core
             .request(0usize)

@@ -31,6 +31,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "createDeployment",
@@ -39,6 +41,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "health",
@@ -47,6 +51,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
     ],
 };
@@ -56,7 +62,11 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
 /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
 /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
 /// with [`Client::builder`] to change policies, credentials or the transport.
-#[derive(Debug)]
+///
+/// Each method returns a [`__c::Call`]: `.await` it for the typed result, or
+/// `.with_meta().await` for the status, headers, attempts and elapsed time too.
+/// Cloning is cheap and clones share the breaker, limiter and retry budget.
+#[derive(Debug, Clone)]
 pub struct Client {
     core: __c::Core,
 }
@@ -81,6 +91,14 @@ impl Client {
     pub fn core(&self) -> &__c::Core {
         &self.core
     }
+    /// A client whose calls apply `options` (a timeout, headers, an idempotency
+    /// key, no retries, a page limit), sharing this one's breaker, limiter and
+    /// retry budget.
+    pub fn with_options(&self, options: __c::CallOptions) -> Self {
+        Self {
+            core: self.core.with_options(options),
+        }
+    }
     /// Delete a namespace (only the failure is documented).
     ///
     /// `DELETE /namespaces/{name}`
@@ -91,12 +109,7 @@ impl Client {
     pub fn delete_namespace<'__a>(
         &'__a self,
         name: &str,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            __c::UndocumentedSuccess,
-            __c::Error<DeleteNamespaceError>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, __c::UndocumentedSuccess, DeleteNamespaceError> {
         let r = self.core.request(0usize).path("name", &name, "simple", false);
         r.send(__c::UndocumentedSuccess::decode, DeleteNamespaceError::decode)
     }
@@ -108,12 +121,7 @@ impl Client {
     pub fn create_deployment<'__a>(
         &'__a self,
         body: &super::types::CreateDeploymentBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            __c::UndocumentedSuccess,
-            __c::Error<CreateDeploymentError>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, __c::UndocumentedSuccess, CreateDeploymentError> {
         let r = self.core.request(1usize).accept("application/json");
         let r = {
             let b = body;
@@ -126,12 +134,7 @@ impl Client {
     /// `GET /health`
     pub fn health<'__a>(
         &'__a self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            HealthResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, HealthResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(2usize).accept("application/json");
         r.send(HealthResponse::decode, __c::NoDocumentedErrors::decode)
     }

@@ -31,6 +31,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
         __c::OperationSpec {
             id: "uploadPhoto",
@@ -39,6 +41,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             policy: "",
             idempotency_header: None,
             security: None,
+            headers: &[],
+            pagination: None,
         },
     ],
 };
@@ -48,7 +52,11 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
 /// a circuit breaker, retries (only where repeating is safe) within a retry budget,
 /// a per-attempt timeout and an overall deadline, metrics and tracing. Build one
 /// with [`Client::builder`] to change policies, credentials or the transport.
-#[derive(Debug)]
+///
+/// Each method returns a [`__c::Call`]: `.await` it for the typed result, or
+/// `.with_meta().await` for the status, headers, attempts and elapsed time too.
+/// Cloning is cheap and clones share the breaker, limiter and retry budget.
+#[derive(Debug, Clone)]
 pub struct Client {
     core: __c::Core,
 }
@@ -73,16 +81,19 @@ impl Client {
     pub fn core(&self) -> &__c::Core {
         &self.core
     }
+    /// A client whose calls apply `options` (a timeout, headers, an idempotency
+    /// key, no retries, a page limit), sharing this one's breaker, limiter and
+    /// retry budget.
+    pub fn with_options(&self, options: __c::CallOptions) -> Self {
+        Self {
+            core: self.core.with_options(options),
+        }
+    }
     /// `POST /pets`
     pub fn create_pet<'__a>(
         &'__a self,
         body: &super::types::Pet,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            CreatePetResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, CreatePetResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(0usize).accept("application/json");
         let r = {
             let b = body;
@@ -97,12 +108,7 @@ impl Client {
         &'__a self,
         id: i64,
         body: __c::Multipart,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            UploadPhotoResponse,
-            __c::Error<__c::NoDocumentedErrors>,
-        >,
-    > + use<'__a> {
+    ) -> __c::Call<'__a, UploadPhotoResponse, __c::NoDocumentedErrors> {
         let r = self.core.request(1usize).path("id", &id, "simple", false);
         let r = {
             let b = body;
