@@ -133,9 +133,12 @@ impl Common {
     }
 }
 
-fn print_diagnostics(g: &acl_codegen::Generated) {
+/// Prints what `read` found; notes (what was recognised) only for `check`.
+fn print_diagnostics(g: &acl_codegen::Generated, notes: bool) {
     for d in g.diagnostics.items() {
-        eprintln!("{d}");
+        if notes || d.severity != acl_codegen::diagnostics::Severity::Note {
+            eprintln!("{d}");
+        }
     }
 }
 
@@ -210,7 +213,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    print_diagnostics(&g);
+    print_diagnostics(&g, matches!(cli.command, Command::Check { .. }));
     let errors = g.diagnostics.errors();
     match cli.command {
         Command::Diff { .. } | Command::Webhook { .. } | Command::Rules => {

@@ -286,6 +286,8 @@ impl<'a> Lowerer<'a> {
             self.lower_json_schema(root, &mut api);
         }
         api.types = std::mem::take(&mut self.types);
+        // Reads the operations' body types, so only once every type is in.
+        pagination::lower_pagination(&mut self, root, &mut api);
         (api, self.diags)
     }
 

@@ -163,7 +163,6 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         }
     }
     super::policy::lower_policies(l, root, api);
-    super::pagination::lower_pagination(l, root, api);
 }
 
 /// A specification extension (`x-…`): skipped wherever the specs let an object carry

@@ -154,6 +154,8 @@ pub struct Pages<'a, T, E> {
     /// What was asked for so far (hashed): asking again would loop.
     seen: HashSet<u64>,
     in_flight: Option<(Request<'a>, PageFuture<'a, E>)>,
+    /// What stops the stream after the page just yielded (a loop, a foreign link).
+    pending: Option<Error<E>>,
     _items: PhantomData<fn() -> T>,
 }
 
@@ -261,12 +263,13 @@ impl<'a, T: DeserializeOwned, E> Pages<'a, T, E> {
         request
     }
 
-    /// Reads a fetched page: its items and the next step.
+    /// Reads a fetched page: its items, and the next step (an error there comes after
+    /// the page's items, which are good).
     fn read(
         &mut self,
         request: &Request<'a>,
         response: Response<Bytes>,
-    ) -> Result<Page<T>, Error<E>> {
+    ) -> Result<(Page<T>, Option<Error<E>>), Error<E>> {
         let operation = self.operation;
         let spec = self.spec.ok_or_else(|| Error::Pagination {
             operation,
@@ -310,6 +313,36 @@ impl<'a, T: DeserializeOwned, E> Pages<'a, T, E> {
                 })?;
             items.push(item);
         }
+        let next = self.next_step(spec, request, &body, raw_items, &response.meta);
+        let (next, stop) = match next {
+            Ok(next) => (next, None),
+            Err(e) => (None, Some(e)),
+        };
+        self.next = next.clone();
+        Ok((
+            Page {
+                items,
+                meta: response.meta,
+                next: next.map(|next| PageCursor {
+                    operation: operation.to_string(),
+                    next,
+                }),
+            },
+            stop,
+        ))
+    }
+
+    /// The request for the page after this one (`None`: this was the last).
+    fn next_step(
+        &mut self,
+        spec: Pagination,
+        request: &Request<'a>,
+        body: &Value,
+        raw_items: &[Value],
+        meta: &Meta,
+    ) -> Result<Option<Next>, Error<E>> {
+        let operation = self.operation;
+        let fail = |message: String| Error::Pagination { operation, message };
         let flag = |pointer: Option<&str>| pointer.and_then(|p| body.pointer(p)?.as_bool());
         let text = |v: Option<&Value>| match v {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -399,7 +432,7 @@ impl<'a, T: DeserializeOwned, E> Pages<'a, T, E> {
             },
             NextPage::LinkHeader => {
                 let mut target = None;
-                for value in response.meta.headers.get_all(http::header::LINK) {
+                for value in meta.headers.get_all(http::header::LINK) {
                     let value = value
                         .to_str()
                         .map_err(|_| fail("the `Link` header is not visible ASCII".to_string()))?;
@@ -428,15 +461,7 @@ impl<'a, T: DeserializeOwned, E> Pages<'a, T, E> {
                 )));
             }
         }
-        self.next = next.clone();
-        Ok(Page {
-            items,
-            meta: response.meta,
-            next: next.map(|next| PageCursor {
-                operation: operation.to_string(),
-                next,
-            }),
-        })
+        Ok(next)
     }
 }
 
@@ -458,6 +483,8 @@ pub fn link_next(value: &str) -> Option<String> {
             };
             k.trim().eq_ignore_ascii_case("rel")
                 && v.trim()
+                    .trim_end_matches(',')
+                    .trim_end()
                     .trim_matches('"')
                     .split_ascii_whitespace()
                     .any(|r| r.eq_ignore_ascii_case("next"))
@@ -484,12 +511,23 @@ impl<'a, T: DeserializeOwned + Send + 'a, E: Send + 'a> futures_core::Stream for
                 let page = result
                     .map_err(|failed| failed.error)
                     .and_then(|response| this.read(&request, response));
+                let page = match page {
+                    Ok((page, stop)) => {
+                        this.pending = stop;
+                        Ok(page)
+                    }
+                    Err(e) => Err(e),
+                };
                 match &page {
-                    Ok(p) if p.next.is_some() => {}
+                    Ok(p) if p.next.is_some() || this.pending.is_some() => {}
                     // The last page, or an error: nothing more.
                     _ => this.done = true,
                 }
                 return Poll::Ready(Some(page));
+            }
+            if let Some(stop) = this.pending.take() {
+                this.done = true;
+                return Poll::Ready(Some(Err(stop)));
             }
             if this.done || this.max_pages.is_some_and(|max| this.pages >= max) {
                 this.done = true;
@@ -576,6 +614,7 @@ impl<'a, T: DeserializeOwned, E> Paginated<'a, T, E> {
                 max_pages,
                 seen: HashSet::new(),
                 in_flight: None,
+                pending: None,
                 _items: PhantomData,
             },
             buffer: VecDeque::new(),
