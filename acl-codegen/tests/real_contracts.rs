@@ -192,3 +192,53 @@ fn schemars_derives_compile_and_describe_the_types() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The dev contracts that paginate: what `check` says it recognised, per operation,
+/// compared with `tests/output/pagination-notes/<contract>.txt` (accept a change with
+/// `ACL_UPDATE_SNAPSHOTS=1`).
+#[test]
+#[ignore = "needs ../shared/contracts (.ci/run runs it)"]
+fn the_pagination_check_notes_of_the_dev_contracts_match_their_snapshots() {
+    let Some(root) = shared_contracts() else {
+        panic!("needs ../shared/contracts (or ACL_SHARED_CONTRACTS), which is not there");
+    };
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/output/pagination-notes");
+    let update = std::env::var_os("ACL_UPDATE_SNAPSHOTS").is_some();
+    let mut stale = Vec::new();
+    for (file, at_least) in [
+        ("openai.openapi-3.1.yaml", 40),
+        ("twilio_api_v2010.openapi-3.0.json", 50),
+        ("digitalocean.openapi-3.0.json", 30),
+        ("okta.swagger-2.0.yaml", 20),
+        ("airflow.openapi-3.0.json", 15),
+        ("blockfrost.openapi-3.0.yaml", 50),
+    ] {
+        let g = Generator::new(Settings::default())
+            .read(&root.join("openapi").join(file))
+            .unwrap();
+        let notes: Vec<String> = g
+            .diagnostics
+            .items()
+            .iter()
+            .filter(|d| d.code == "paginated")
+            .map(|d| format!("#{}: {}", d.location.pointer, d.message))
+            .collect();
+        assert!(
+            notes.len() >= at_least,
+            "{file}: only {} paginated operations recognised",
+            notes.len()
+        );
+        let text = notes.join("\n") + "\n";
+        let path = snapshots.join(format!("{file}.txt"));
+        if update {
+            std::fs::create_dir_all(&snapshots).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "pagination notes changed for {stale:?}: review with ACL_UPDATE_SNAPSHOTS=1 and git diff"
+    );
+}

@@ -696,6 +696,11 @@ fn detected(shape: &Shape<'_>) -> Option<Pagination> {
                 has_more,
             });
         }
+        // A bare list that takes a cursor but carries none: the cursor travels in the
+        // `Link` header, undeclared (Okta).
+        if items.is_empty() {
+            return page(NextPage::LinkHeader);
+        }
     }
     let integer_param = |names: &[&str]| {
         names

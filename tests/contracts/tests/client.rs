@@ -848,3 +848,278 @@ async fn server_sent_events_arrive_typed() {
     assert_eq!(fourth.status.as_str(), "failed");
     assert!(events.next().await.is_none(), "end of stream");
 }
+
+#[tokio::test]
+async fn per_call_options_apply_to_their_handle_only() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    // A per-call timeout shorter than the contract's 1 s fires, once (no retries).
+    v.script([reply(201, CHARGE).after(Duration::from_millis(600))]);
+    let started = Instant::now();
+    let hurried = c.with_options(
+        acl_runtime::client::CallOptions::new()
+            .timeout(Duration::from_millis(100))
+            .no_retry()
+            .header("X-Tenant", "acme")
+            .idempotency_key("order-42"),
+    );
+    let e = hurried
+        .create_charge(
+            &CreateChargeOptions::default(),
+            CreateChargeBody::Json(new_charge()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { attempts: 1, .. }), "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(550),
+        "{:?}",
+        started.elapsed()
+    );
+    // The handle's key is the key of every retry; its header arrives on each attempt.
+    let keyed = c.with_options(
+        acl_runtime::client::CallOptions::new()
+            .header("X-Tenant", "acme")
+            .idempotency_key("order-43"),
+    );
+    v.script([reply(503, ERROR), reply(201, CHARGE)]);
+    keyed
+        .create_charge(
+            &CreateChargeOptions::default(),
+            CreateChargeBody::Json(new_charge()),
+        )
+        .await
+        .unwrap();
+    let seen = v.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].header("idempotency-key"), Some("order-42"));
+    for s in &seen[1..] {
+        assert_eq!(s.header("idempotency-key"), Some("order-43"));
+        assert_eq!(s.header("x-tenant"), Some("acme"));
+    }
+    // The typed parameter wins over the handle's key.
+    v.script([reply(201, CHARGE)]);
+    keyed
+        .create_charge(
+            &CreateChargeOptions {
+                idempotency_key: Some("typed".into()),
+            },
+            CreateChargeBody::Json(new_charge()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.seen()[3].header("idempotency-key"), Some("typed"));
+    // The original client is untouched: its own fresh key, no tenant header.
+    v.script([reply(201, CHARGE)]);
+    c.create_charge(
+        &CreateChargeOptions::default(),
+        CreateChargeBody::Json(new_charge()),
+    )
+    .await
+    .unwrap();
+    let last = v.seen().pop().unwrap();
+    assert_eq!(last.header("idempotency-key").unwrap().len(), 36);
+    assert_eq!(last.header("x-tenant"), None);
+    // A header the operation declares as a parameter is refused, and nothing is sent.
+    let shadowing =
+        c.with_options(acl_runtime::client::CallOptions::new().header("x-request-id", "sneaky"));
+    let e = shadowing
+        .list_charges(&ListChargesOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Request { message, .. } if message.contains("x-request-id")),
+        "{e}"
+    );
+    // A value HTTP does not allow fails the call that would send it.
+    let broken = c.with_options(acl_runtime::client::CallOptions::new().header("X-Bad", "a\nb"));
+    let e = broken.get_charge("ch_1").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Request { message, .. } if message.contains("X-Bad")),
+        "{e}"
+    );
+    assert_eq!(v.seen().len(), 5, "neither refused call reached the vendor");
+}
+
+#[tokio::test]
+async fn default_headers_reach_every_call_and_may_not_shadow_a_parameter() {
+    let (v, base) = vendor().await;
+    let c = Client::builder()
+        .base_url(&base)
+        .api_key("key-123")
+        .bearer_token("bearer-456")
+        .default_header("Api-Version", "2026-12-01")
+        .build()
+        .unwrap();
+    v.script([reply(200, CHARGE), reply(200, CHARGE)]);
+    c.get_charge("ch_1").await.unwrap();
+    c.with_options(acl_runtime::client::CallOptions::new().header("api-version", "beta"))
+        .get_charge("ch_1")
+        .await
+        .unwrap();
+    let seen = v.seen();
+    assert_eq!(seen[0].header("api-version"), Some("2026-12-01"));
+    let values: Vec<_> = seen[1].headers.get_all("api-version").iter().collect();
+    assert_eq!(
+        values,
+        ["beta"],
+        "a per-call header replaces the default one"
+    );
+    let e = Client::builder()
+        .base_url(&base)
+        .default_header("X-Request-Id", "fixed")
+        .build()
+        .unwrap_err();
+    assert!(e.message.contains("listCharges"), "{e}");
+    let e = Client::builder()
+        .base_url(&base)
+        .default_header("Bad Name", "x")
+        .build()
+        .unwrap_err();
+    assert!(e.message.contains("not a valid header name"), "{e}");
+}
+
+/// Records what it sees and signs each request.
+#[derive(Default, Clone)]
+struct Recorder {
+    attempts: Arc<Mutex<Vec<(&'static str, u32, &'static str)>>>,
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl acl_runtime::client::Hook for Recorder {
+    fn before_attempt(
+        &self,
+        context: &acl_runtime::client::HookContext<'_>,
+        request: &mut acl_runtime::client::http::Request<acl_runtime::client::Bytes>,
+    ) -> Result<(), acl_runtime::client::HookError> {
+        self.attempts.lock().unwrap().push((
+            context.operation,
+            context.attempt,
+            context.path_template,
+        ));
+        // Everything acl adds is already there: the key, the credentials.
+        let key = request
+            .headers()
+            .get("idempotency-key")
+            .map(|k| k.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        assert!(request.headers().contains_key("x-api-key"));
+        let signature = format!("{}:{}:{key}", request.method(), request.body().len());
+        request
+            .headers_mut()
+            .insert("x-signature", signature.parse().unwrap());
+        Ok(())
+    }
+
+    fn on_response(
+        &self,
+        _: &acl_runtime::client::HookContext<'_>,
+        response: &acl_runtime::client::http::response::Parts,
+    ) {
+        self.statuses.lock().unwrap().push(response.status.as_u16());
+    }
+}
+
+/// Refuses every request.
+struct Refuse;
+
+impl acl_runtime::client::Hook for Refuse {
+    fn before_attempt(
+        &self,
+        _: &acl_runtime::client::HookContext<'_>,
+        _: &mut acl_runtime::client::http::Request<acl_runtime::client::Bytes>,
+    ) -> Result<(), acl_runtime::client::HookError> {
+        Err(acl_runtime::client::HookError("no signing key".into()))
+    }
+}
+
+#[tokio::test]
+async fn hooks_see_every_attempt_with_its_operation_and_may_sign_or_stop_it() {
+    let (v, base) = vendor().await;
+    let recorder = Recorder::default();
+    let c = Client::builder()
+        .base_url(&base)
+        .api_key("key-123")
+        .hook(recorder.clone())
+        .build()
+        .unwrap();
+    v.script([reply(503, ERROR), reply(502, ERROR), reply(201, CHARGE)]);
+    c.create_charge(
+        &CreateChargeOptions {
+            idempotency_key: Some("k-1".into()),
+        },
+        CreateChargeBody::Json(new_charge()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        *recorder.attempts.lock().unwrap(),
+        [
+            ("createCharge", 1, "/charges"),
+            ("createCharge", 2, "/charges"),
+            ("createCharge", 3, "/charges")
+        ]
+    );
+    assert_eq!(*recorder.statuses.lock().unwrap(), [503, 502, 201]);
+    for s in v.seen() {
+        let expected = format!("POST:{}:k-1", s.body.len());
+        assert_eq!(s.header("x-signature"), Some(expected.as_str()));
+    }
+    // A hook that refuses stops the call before anything is sent, and it is not retried.
+    let refusing = Client::builder()
+        .base_url(&base)
+        .hook(Refuse)
+        .build()
+        .unwrap();
+    let e = refusing.get_charge("ch_1").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Request { message, .. } if message.contains("no signing key")),
+        "{e}"
+    );
+    assert_eq!(v.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn with_meta_gives_status_headers_attempts_and_time_for_successes_and_errors() {
+    let (v, base) = vendor().await;
+    let c = client(&base);
+    v.script([
+        reply(503, ERROR),
+        reply(201, CHARGE).with("x-request-id", "req-9"),
+    ]);
+    let r = c
+        .create_charge(
+            &CreateChargeOptions::default(),
+            CreateChargeBody::Json(new_charge()),
+        )
+        .with_meta()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.meta.attempts, 2);
+    assert_eq!(r.headers()["x-request-id"], "req-9", "an undeclared header");
+    assert!(
+        r.meta.elapsed >= Duration::from_millis(50),
+        "the backoff is inside"
+    );
+    assert!(matches!(r.value, CreateChargeResponse::Created(_)));
+    v.script([reply(404, ERROR).with("x-request-id", "req-10")]);
+    let failed = c.get_charge("nope").with_meta().await.unwrap_err();
+    assert_eq!(failed.meta.status, Some(404));
+    assert_eq!(failed.meta.headers["x-request-id"], "req-10");
+    assert_eq!(failed.meta.attempts, 1);
+    assert!(matches!(failed.error, Error::Status { status: 404, .. }));
+    // No response at all: no status, the attempts still counted.
+    v.script((0..3).map(|_| reply(201, CHARGE).after(Duration::from_secs(2))));
+    let failed = c
+        .create_charge(
+            &CreateChargeOptions::default(),
+            CreateChargeBody::Json(new_charge()),
+        )
+        .with_meta()
+        .await
+        .unwrap_err();
+    assert_eq!(failed.meta.status, None);
+    assert_eq!(failed.meta.attempts, 3);
+    assert!(matches!(failed.error, Error::Timeout { .. }));
+}
