@@ -128,6 +128,9 @@ pub struct Page<T> {
     pub next: Option<PageCursor>,
 }
 
+/// A page read, and what stops the stream after it (an error of its next step).
+type PageRead<T, E> = (Page<T>, Option<Error<E>>);
+
 /// A page being fetched: its checked body with the call's metadata.
 type PageFuture<'a, E> = BoxFuture<'a, Result<Response<Bytes>, Failed<E>>>;
 
@@ -269,7 +272,7 @@ impl<'a, T: DeserializeOwned, E> Pages<'a, T, E> {
         &mut self,
         request: &Request<'a>,
         response: Response<Bytes>,
-    ) -> Result<(Page<T>, Option<Error<E>>), Error<E>> {
+    ) -> Result<PageRead<T, E>, Error<E>> {
         let operation = self.operation;
         let spec = self.spec.ok_or_else(|| Error::Pagination {
             operation,
