@@ -979,10 +979,13 @@ async fn default_headers_reach_every_call_and_may_not_shadow_a_parameter() {
     assert!(e.message.contains("not a valid header name"), "{e}");
 }
 
+/// An attempt as a hook saw it: operation, attempt number, path template.
+type SeenAttempt = (&'static str, u32, &'static str);
+
 /// Records what it sees and signs each request.
 #[derive(Default, Clone)]
 struct Recorder {
-    attempts: Arc<Mutex<Vec<(&'static str, u32, &'static str)>>>,
+    attempts: Arc<Mutex<Vec<SeenAttempt>>>,
     statuses: Arc<Mutex<Vec<u16>>>,
 }
 
