@@ -563,13 +563,11 @@ impl<'a, T: DeserializeOwned + Send + 'a, E: Send + 'a> futures_core::Stream for
 /// `Result<T, Error<E>>`: what a generated `…_all` method returns.
 ///
 /// ```no_run
-/// # async fn example<E: std::fmt::Debug + Send>(
-/// #     mut charges: acl_runtime::client::Paginated<'_, serde_json::Value, E>,
+/// # async fn example<'a, E: std::fmt::Debug + Send + 'a>(
+/// #     mut charges: acl_runtime::client::Paginated<'a, serde_json::Value, E>,
 /// # ) {
-/// use futures_core::Stream;
-/// // (with `futures_util::StreamExt` in scope, this is `charges.next().await`)
-/// let mut next = || std::future::poll_fn(|cx| std::pin::Pin::new(&mut charges).poll_next(cx));
-/// while let Some(charge) = next().await {
+/// use futures_util::StreamExt;
+/// while let Some(charge) = charges.next().await {
 ///     let charge = charge.expect("every page arrives");
 /// #   let _ = charge;
 /// }
