@@ -217,9 +217,25 @@ impl Generator {
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })?;
-        for d in diagnostics.items_mut() {
-            if let Some(doc) = docs.all().iter().find(|doc| doc.path == d.location.file) {
-                if let Some((line, col)) = doc.position(&d.location.pointer) {
+        // Positions, one pass per document for all of its diagnostics.
+        for doc in docs.all() {
+            let pointers: Vec<String> = diagnostics
+                .items()
+                .iter()
+                .filter(|d| d.location.file == doc.path)
+                .map(|d| d.location.pointer.clone())
+                .collect();
+            if pointers.is_empty() {
+                continue;
+            }
+            let refs: Vec<&str> = pointers.iter().map(String::as_str).collect();
+            let mut found = doc.positions(&refs).into_iter();
+            for d in diagnostics
+                .items_mut()
+                .iter_mut()
+                .filter(|d| d.location.file == doc.path)
+            {
+                if let Some(Some((line, col))) = found.next() {
                     d.location.line = Some(line);
                     d.location.column = Some(col);
                 }

@@ -117,3 +117,192 @@ impl<'de> Visitor<'de> for Node<'_> {
         Ok(Value::Object(map))
     }
 }
+
+/// The line and column (1-based, columns in characters) of each node of the JSON `text`
+/// whose pointer is in `wanted`: a member at its key (where a reader looks), an array
+/// element or the root at its value. `text` has been parsed already (by [`parse`]),
+/// so it is well-formed and its nesting is bounded.
+///
+/// Written by hand rather than taken from the YAML parser's event marks (which also
+/// read JSON): one pass over the bytes that builds pointers only on a shared buffer and
+/// stores only the wanted ones is about 20 times faster on a 600 kB contract, and
+/// diagnostics of large JSON contracts (octokit's webhook schemas) were a quarter of
+/// `check`'s time.
+pub fn positions(
+    text: &str,
+    wanted: &std::collections::HashSet<&str>,
+) -> std::collections::HashMap<String, (usize, usize)> {
+    let mut scan = Scan {
+        bytes: text.as_bytes(),
+        at: 0,
+        line: 1,
+        col: 1,
+        pointer: String::new(),
+        wanted,
+        out: std::collections::HashMap::new(),
+    };
+    if text.starts_with('\u{feff}') {
+        scan.at = 3;
+    }
+    scan.space();
+    scan.mark(scan.line, scan.col);
+    scan.value(0);
+    scan.out
+}
+
+struct Scan<'t, 'w> {
+    bytes: &'t [u8],
+    at: usize,
+    line: usize,
+    col: usize,
+    pointer: String,
+    wanted: &'w std::collections::HashSet<&'w str>,
+    out: std::collections::HashMap<String, (usize, usize)>,
+}
+
+impl Scan<'_, '_> {
+    fn peek(&self) -> u8 {
+        self.bytes.get(self.at).copied().unwrap_or(0)
+    }
+
+    /// One byte on; a character's continuation bytes take no column.
+    fn bump(&mut self) {
+        if let Some(&b) = self.bytes.get(self.at) {
+            self.at += 1;
+            if b == b'\n' {
+                self.line += 1;
+                self.col = 1;
+            } else if b & 0xC0 != 0x80 {
+                self.col += 1;
+            }
+        }
+    }
+
+    fn space(&mut self) {
+        while matches!(self.peek(), b' ' | b'\t' | b'\r' | b'\n') {
+            self.bump();
+        }
+    }
+
+    fn mark(&mut self, line: usize, col: usize) {
+        if self.wanted.contains(self.pointer.as_str()) {
+            self.out.entry(self.pointer.clone()).or_insert((line, col));
+        }
+    }
+
+    /// A string's raw text (between the quotes), the cursor after its closing quote.
+    fn string(&mut self) -> &str {
+        self.bump();
+        let start = self.at;
+        while self.at < self.bytes.len() {
+            match self.peek() {
+                b'\\' => {
+                    self.bump();
+                    self.bump();
+                }
+                b'"' => break,
+                _ => self.bump(),
+            }
+        }
+        let end = self.at;
+        self.bump();
+        std::str::from_utf8(&self.bytes[start..end]).unwrap_or_default()
+    }
+
+    fn value(&mut self, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match self.peek() {
+            b'{' => {
+                self.bump();
+                loop {
+                    self.space();
+                    if self.peek() != b'"' {
+                        self.bump();
+                        return;
+                    }
+                    let (line, col) = (self.line, self.col);
+                    let raw = self.string();
+                    let key = if raw.contains('\\') {
+                        serde_json::from_str::<String>(&format!("\"{raw}\"")).unwrap_or_default()
+                    } else {
+                        raw.to_string()
+                    };
+                    let len = self.pointer.len();
+                    self.pointer.push('/');
+                    self.pointer
+                        .push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    self.mark(line, col);
+                    self.space();
+                    self.bump(); // ':'
+                    self.space();
+                    self.value(depth + 1);
+                    self.pointer.truncate(len);
+                    self.space();
+                    if self.peek() == b',' {
+                        self.bump();
+                    }
+                }
+            }
+            b'[' => {
+                self.bump();
+                let mut index = 0usize;
+                loop {
+                    self.space();
+                    if matches!(self.peek(), b']' | 0) {
+                        self.bump();
+                        return;
+                    }
+                    let len = self.pointer.len();
+                    self.pointer.push('/');
+                    self.pointer.push_str(&index.to_string());
+                    self.mark(self.line, self.col);
+                    self.value(depth + 1);
+                    self.pointer.truncate(len);
+                    index += 1;
+                    self.space();
+                    if self.peek() == b',' {
+                        self.bump();
+                    }
+                }
+            }
+            b'"' => {
+                self.string();
+            }
+            _ => {
+                while !matches!(
+                    self.peek(),
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n' | 0
+                ) {
+                    self.bump();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn positions_agree_with_the_yaml_readers_marks() {
+        let text = "{\n  \"a\": {\"b~/\\\"c\": [1, {\"d\": \"é\"}, \"x\"]},\n  \"é\": [ [true] ],\n  \"z\": null\n}\n";
+        let all = super::super::yaml::positions(text);
+        let wanted: HashSet<&str> = all.keys().map(String::as_str).collect();
+        let ours = super::positions(text, &wanted);
+        for (pointer, pos) in &all {
+            if pointer.contains('\u{0}') {
+                continue;
+            }
+            assert_eq!(ours.get(pointer), Some(pos), "{pointer}");
+        }
+        assert!(ours.len() >= 9, "{ours:?}");
+        // Only what is wanted is kept.
+        let one: HashSet<&str> = ["/a/b~0~1\"c/1/d"].into();
+        let ours = super::positions(text, &one);
+        assert_eq!(ours.len(), 1);
+        assert_eq!(ours["/a/b~0~1\"c/1/d"], (2, 24));
+    }
+}

@@ -100,15 +100,39 @@ pub struct Document {
 impl Document {
     /// The line and column of the node at `pointer`, or of its nearest ancestor.
     pub fn position(&self, pointer: &str) -> Option<(usize, usize)> {
-        let index = self.positions.get_or_init(|| yaml::positions(&self.text));
-        let mut p = pointer;
-        loop {
-            if let Some(pos) = index.get(p) {
-                return Some(*pos);
+        self.positions(&[pointer])[0]
+    }
+
+    /// [`Document::position`] of each of `pointers`, in one pass over a JSON text (a
+    /// YAML text is indexed whole once).
+    pub fn positions(&self, pointers: &[&str]) -> Vec<Option<(usize, usize)>> {
+        let nearest = |index: &HashMap<String, (usize, usize)>, pointer: &str| {
+            let mut p = pointer;
+            loop {
+                if let Some(pos) = index.get(p) {
+                    return Some(*pos);
+                }
+                let cut = p.rfind('/')?;
+                p = &p[..cut];
             }
-            let cut = p.rfind('/')?;
-            p = &p[..cut];
+        };
+        let text = self.text.trim_start_matches('\u{feff}').trim_start();
+        if text.starts_with('{') || text.starts_with('[') {
+            // Each pointer and its ancestors (the fallback).
+            let mut wanted = std::collections::HashSet::new();
+            for pointer in pointers {
+                let mut p = *pointer;
+                wanted.insert(p);
+                while let Some(cut) = p.rfind('/') {
+                    p = &p[..cut];
+                    wanted.insert(p);
+                }
+            }
+            let index = json::positions(&self.text, &wanted);
+            return pointers.iter().map(|p| nearest(&index, p)).collect();
         }
+        let index = self.positions.get_or_init(|| yaml::positions(&self.text));
+        pointers.iter().map(|p| nearest(index, p)).collect()
     }
 }
 
