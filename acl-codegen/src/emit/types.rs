@@ -131,37 +131,65 @@ pub fn types_source(
     let cycles = Cycles::new(&api.types);
     let defs: Vec<&TypeDef> = api.types.values().collect();
     let (first, second) = defs.split_at(defs.len() / 2);
-    let emit_half = |defs: &[&TypeDef]| -> Result<(Vec<TokenStream>, Vec<TokenStream>), String> {
+    // Each type: tokens, and the text of its written-out impls, which follows them.
+    type Part = (TokenStream, String);
+    let emit_half = |defs: &[&TypeDef]| -> Result<(Vec<Part>, Vec<TokenStream>), String> {
         let e = Emitter {
             api,
             opts,
             cycles: &cycles,
             p: Paths::new(),
         };
-        let mut items = Vec::new();
+        let mut parts = Vec::new();
         let mut rules = Vec::new();
         for def in defs {
-            let item = e.type_def(def, &mut rules);
+            let (tokens, mut text) = e.type_def(def, &mut rules);
             // A type only one tag's operations reach is compiled with that feature.
             let gate = opts.gates.and_then(|g| g.ty(&def.name));
-            let item = match gate {
-                Some(attr) => super::features::gate_items(item, &attr)?,
-                None => item,
+            let tokens = match gate {
+                Some(attr) => {
+                    let attr_text = super::text_of(&attr);
+                    text = text
+                        .lines()
+                        .map(|l| match l.starts_with("impl") {
+                            true => format!("{attr_text}\n{l}\n"),
+                            false => format!("{l}\n"),
+                        })
+                        .collect();
+                    super::features::gate_items(tokens, &attr)?
+                }
+                None => tokens,
             };
-            items.push(item);
+            parts.push((tokens, text));
         }
-        Ok((items, rules))
+        Ok((parts, rules))
     };
     let format = |tokens: TokenStream| super::format_file(tokens).map_err(|e| e.to_string());
+    // Tokens are formatted in runs, each run followed by the text that comes after it.
+    let render = |prefix: TokenStream, parts: Vec<Part>| -> Result<String, String> {
+        let mut out = String::new();
+        let mut run = prefix;
+        for (tokens, text) in parts {
+            run.extend(tokens);
+            if !text.is_empty() {
+                out.push_str(&format(std::mem::take(&mut run))?);
+                out.push_str(&text);
+            }
+        }
+        if !run.is_empty() {
+            out.push_str(&format(run)?);
+        }
+        Ok(out)
+    };
     std::thread::scope(|scope| {
         let later = scope.spawn(|| {
-            let (items, rules) = emit_half(second)?;
-            let text = format(quote!(#(#items)*))?;
+            let (parts, rules) = emit_half(second)?;
+            let text = render(TokenStream::new(), parts)?;
             // Tokens cannot cross threads; their text can.
             let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
             Ok::<_, String>((text, rules))
         });
-        let (items, mut rules) = emit_half(first)?;
+        let (parts, mut rules) = emit_half(first)?;
         let rt = quote!(::acl_runtime::__private);
         let contract = if opts.embed_contract && !documents.is_empty() {
             let dialect = api
@@ -200,12 +228,14 @@ pub fn types_source(
         } else {
             TokenStream::new()
         };
-        let head = format(quote! {
-            #[allow(unused_imports)]
-            use ::acl_runtime::__private as __acl;
-            #contract
-            #(#items)*
-        })?;
+        let head = render(
+            quote! {
+                #[allow(unused_imports)]
+                use ::acl_runtime::__private as __acl;
+                #contract
+            },
+            parts,
+        )?;
         let (tail, later_rules) = later
             .join()
             .map_err(|_| "the emitting thread panicked".to_string())??;
@@ -308,10 +338,12 @@ impl Emitter<'_> {
         }
     }
 
-    fn type_def(&self, def: &TypeDef, rules: &mut Vec<TokenStream>) -> TokenStream {
+    /// A type's items: tokens (formatted with prettyplease) and text written out
+    /// already formatted, which follows them (a struct's serde impls).
+    fn type_def(&self, def: &TypeDef, rules: &mut Vec<TokenStream>) -> (TokenStream, String) {
         let source = self.source_line(def);
-        match &def.kind {
-            TypeKind::Struct(s) => self.struct_def(def, s, &source),
+        let tokens = match &def.kind {
+            TypeKind::Struct(s) => return self.struct_def(def, s, &source),
             TypeKind::Enum(e) => self.enum_def(def, e, &source),
             TypeKind::Union(u) => self.union_def(def, u, &source),
             TypeKind::Constrained { inner, constraints }
@@ -362,12 +394,13 @@ impl Emitter<'_> {
                 });
                 if self.cycles.newtype_aliases.contains(&def.name) {
                     let d = self.derives(TokenStream::new());
-                    return quote! {
+                    let tokens = quote! {
                         #docs
                         #d
                         #[serde(transparent)]
                         pub struct #name(pub #rt::Checked<#inner_ty, rules::#name>);
                     };
+                    return (tokens, String::new());
                 }
                 quote! {
                     #docs
@@ -381,13 +414,14 @@ impl Emitter<'_> {
                     let inner = self.ty(t, Some(&def.name));
                     let d = self.derives(TokenStream::new());
                     let schema = self.boundary_schema(def);
-                    return quote! {
+                    let tokens = quote! {
                         #docs
                         #d
                         #[serde(transparent)]
                         pub struct #name(pub #inner);
                         #schema
                     };
+                    return (tokens, String::new());
                 }
                 let inner = self.ty(t, None);
                 quote! {
@@ -395,24 +429,30 @@ impl Emitter<'_> {
                     pub type #name = #inner;
                 }
             }
-        }
+        };
+        (tokens, String::new())
     }
 
-    fn struct_def(&self, def: &TypeDef, s: &StructDef, source: &str) -> TokenStream {
+    /// A struct and its written-out `Serialize` and `Deserialize`. The two impls are
+    /// text, formatted here: they are most of a large contract's code and entirely
+    /// regular, and parsing them back with syn to print them with prettyplease was
+    /// over half of the generation time (octokit's webhook schemas: 94k lines).
+    fn struct_def(&self, def: &TypeDef, s: &StructDef, source: &str) -> (TokenStream, String) {
         let name = ident(&def.name);
+        let name_text = name.to_string();
         let docs = doc_attrs(&def.docs, &[source.to_string()]);
         let mut fields = Vec::new();
         let mut default_fns = Vec::new();
         // The parts of the written-out `Deserialize`: a slot per field, a match arm per
         // property name, and how the slot becomes the field.
-        let mut slots = Vec::new();
-        let mut arms = Vec::new();
-        let mut inits = Vec::new();
+        let mut slots: Vec<String> = Vec::new();
+        let mut arms: Vec<String> = Vec::new();
+        let mut inits: Vec<String> = Vec::new();
         // ... and of the written-out `Serialize`: an entry per field (skipped when an
         // optional one is absent, as `skip_serializing_if` would), and their count.
-        let mut entries = Vec::new();
+        let mut entries: Vec<String> = Vec::new();
         let mut always = 0usize;
-        let mut counted = Vec::new();
+        let mut counted: Vec<String> = Vec::new();
         for (i, f) in s.fields.iter().enumerate() {
             let fname = ident(&f.name);
             let wire = &f.wire_name;
@@ -480,20 +520,29 @@ impl Emitter<'_> {
                     )
                 }
             };
-            slots.push(quote!(let mut #var: ::std::option::Option<#slot> = None;));
-            arms.push(quote!(#wire => #fields_mod::field(&mut __map, &mut #var, #wire)?,));
-            inits.push(quote!(#fname: #init,));
+            let wire_lit = super::string_literal(wire);
+            let field_text = fname.to_string();
+            slots.push(format!(
+                "let mut {var}: ::std::option::Option<{}> = None;",
+                super::text_of(&slot)
+            ));
+            arms.push(format!(
+                "{wire_lit} => __acl::fields::field(&mut __map, &mut {var}, {wire_lit})?,"
+            ));
+            inits.push(format!("{field_text}: {},", super::text_of(&init)));
             let skippable = !f.required && f.default.as_ref().is_none_or(|_| f.nullable);
             if skippable {
-                counted.push(quote!(+ self.#fname.is_some() as usize));
-                entries.push(quote! {
-                    if self.#fname.is_some() {
-                        __m.serialize_entry(#wire, &self.#fname)?;
-                    }
-                });
+                counted.push(format!(" + self.{field_text}.is_some() as usize"));
+                entries.push(format!("if self.{field_text}.is_some() {{"));
+                entries.push(format!(
+                    "    __m.serialize_entry({wire_lit}, &self.{field_text})?;"
+                ));
+                entries.push("}".into());
             } else {
                 always += 1;
-                entries.push(quote!(__m.serialize_entry(#wire, &self.#fname)?;));
+                entries.push(format!(
+                    "__m.serialize_entry({wire_lit}, &self.{field_text})?;"
+                ));
             }
             let (rename, attrs) = if self.opts.schemars {
                 (rename, attrs)
@@ -509,14 +558,18 @@ impl Emitter<'_> {
         }
         let mut container = TokenStream::new();
         let wires: Vec<&str> = s.fields.iter().map(|f| f.wire_name.as_str()).collect();
-        let mut other = quote!(_ => __acl::fields::skip(&mut __map)?,);
-        let mut next_key = quote!(__map.next_key::<__acl::fields::Key<'de>>()?);
+        let mut other = vec!["_ => __acl::fields::skip(&mut __map)?,".to_string()];
+        let mut next_key = "__map.next_key::<__acl::fields::Key<'de>>()?".to_string();
         match &s.additional {
             Additional::Deny => {
                 if self.opts.schemars {
                     container = quote!(#[serde(deny_unknown_fields)]);
                 }
-                next_key = quote!(__map.next_key_seed(__acl::fields::KnownKey(&[#(#wires),*]))?);
+                let wires: Vec<String> = wires.iter().map(|w| super::string_literal(w)).collect();
+                next_key = format!(
+                    "__map.next_key_seed(__acl::fields::KnownKey(&[{}]))?",
+                    wires.join(", ")
+                );
             }
             Additional::Typed(t) => {
                 let used: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
@@ -536,81 +589,114 @@ impl Emitter<'_> {
                     #flatten
                     pub #extra: ::std::collections::BTreeMap<::std::string::String, #vt>,
                 });
-                counted.push(quote!(+ self.#extra.len()));
-                entries.push(quote! {
-                    for (__k, __v) in &self.#extra {
-                        __m.serialize_entry(__k, __v)?;
-                    }
-                });
-                slots.push(quote!(let mut __extra = ::std::collections::BTreeMap::<::std::string::String, #vt>::new();));
-                other = quote!(_ => { __extra.insert(__key.0.into_owned(), __map.next_value()?); });
-                inits.push(quote!(#extra: __extra,));
+                counted.push(format!(" + self.{extra}.len()"));
+                entries.push(format!("for (__k, __v) in &self.{extra} {{"));
+                entries.push("    __m.serialize_entry(__k, __v)?;".into());
+                entries.push("}".into());
+                slots.push(format!(
+                    "let mut __extra = ::std::collections::BTreeMap::<::std::string::String, {}>::new();",
+                    super::text_of(&vt)
+                ));
+                other = vec![
+                    "_ => {".into(),
+                    "    __extra.insert(__key.0.into_owned(), __map.next_value()?);".into(),
+                    "}".into(),
+                ];
+                inits.push(format!("{extra}: __extra,"));
             }
             Additional::Ignore => {}
         }
         let d = self.derives_with(TokenStream::new(), false);
         let serde = &self.p.serde;
         let type_name = def.name.as_str();
-        let deserialize = quote! {
-            impl<'de> #serde::Deserialize<'de> for #name {
-                fn deserialize<__D: #serde::Deserializer<'de>>(
-                    __deserializer: __D,
-                ) -> ::std::result::Result<Self, __D::Error> {
-                    struct __Visitor;
-                    impl<'de> #serde::de::Visitor<'de> for __Visitor {
-                        type Value = #name;
-                        fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                            __acl::fields::expecting_object(__f, #type_name)
-                        }
-                        fn visit_map<__A: #serde::de::MapAccess<'de>>(
-                            self,
-                            mut __map: __A,
-                        ) -> ::std::result::Result<#name, __A::Error> {
-                            #(#slots)*
-                            while let Some(__key) = #next_key {
-                                match __key.as_str() {
-                                    #(#arms)*
-                                    #other
-                                }
-                            }
-                            Ok(#name { #(#inits)* })
-                        }
-                    }
-                    __deserializer.deserialize_map(__Visitor)
-                }
+        let serde = super::text_of(serde);
+        let mut text = String::new();
+        let mut line = |indent: usize, l: &str| {
+            for _ in 0..indent {
+                text.push_str("    ");
             }
+            text.push_str(l);
+            text.push('\n');
         };
-        let serialize = quote! {
-            impl #serde::Serialize for #name {
-                fn serialize<__S: #serde::Serializer>(
-                    &self,
-                    __s: __S,
-                ) -> ::std::result::Result<__S::Ok, __S::Error> {
-                    use #serde::ser::SerializeMap as _;
-                    let mut __m = __s.serialize_map(::std::option::Option::Some(#always #(#counted)*))?;
-                    #(#entries)*
-                    __m.end()
-                }
-            }
-        };
+        // `Serialize`: an entry per field, optional ones only when present.
+        line(0, &format!("impl {serde}::Serialize for {name_text} {{"));
+        line(1, &format!("fn serialize<__S: {serde}::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {{"));
+        line(2, &format!("use {serde}::ser::SerializeMap as _;"));
+        line(
+            2,
+            &format!(
+                "let mut __m = __s.serialize_map(::std::option::Option::Some({always}usize{}))?;",
+                counted.concat()
+            ),
+        );
+        for e in &entries {
+            line(2, e);
+        }
+        line(2, "__m.end()");
+        line(1, "}");
+        line(0, "}");
+        // `Deserialize`: a slot per field, an arm per property name, then the fields.
+        line(
+            0,
+            &format!("impl<'de> {serde}::Deserialize<'de> for {name_text} {{"),
+        );
+        line(1, &format!("fn deserialize<__D: {serde}::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {{"));
+        line(2, "struct __Visitor;");
+        line(
+            2,
+            &format!("impl<'de> {serde}::de::Visitor<'de> for __Visitor {{"),
+        );
+        line(3, &format!("type Value = {name_text};"));
+        line(
+            3,
+            "fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {",
+        );
+        line(
+            4,
+            &format!(
+                "__acl::fields::expecting_object(__f, {})",
+                super::string_literal(type_name)
+            ),
+        );
+        line(3, "}");
+        line(3, &format!("fn visit_map<__A: {serde}::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<{name_text}, __A::Error> {{"));
+        for l in &slots {
+            line(4, l);
+        }
+        line(4, &format!("while let Some(__key) = {next_key} {{"));
+        line(5, "match __key.as_str() {");
+        for l in arms.iter().chain(&other) {
+            line(6, l);
+        }
+        line(5, "}");
+        line(4, "}");
+        line(4, &format!("Ok({name_text} {{"));
+        for l in &inits {
+            line(5, l);
+        }
+        line(4, "})");
+        line(3, "}");
+        line(2, "}");
+        line(2, "__deserializer.deserialize_map(__Visitor)");
+        line(1, "}");
+        line(0, "}");
         let defaults = if default_fns.is_empty() {
             TokenStream::new()
         } else {
             quote! { impl #name { #(#default_fns)* } }
         };
         let schema = self.boundary_schema(def);
-        quote! {
+        let tokens = quote! {
             #docs
             #d
             #container
             pub struct #name {
                 #(#fields)*
             }
-            #serialize
-            #deserialize
             #defaults
             #schema
-        }
+        };
+        (tokens, text)
     }
 
     fn default_expr(&self, d: &Value, t: &TypeRef) -> TokenStream {

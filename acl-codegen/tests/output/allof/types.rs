@@ -39,16 +39,16 @@ pub struct Base {
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
 }
+impl ::acl_runtime::__private::BoundarySchema for Base {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Base";
+}
 impl __acl::serde::Serialize for Base {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.created.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.created.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         if self.created.is_some() {
             __m.serialize_entry("created", &self.created)?;
@@ -57,34 +57,20 @@ impl __acl::serde::Serialize for Base {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Base {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Base;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Base")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Base, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Base, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<
-                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
-                    >,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
-                        "created" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "created")?
-                        }
+                        "created" => __acl::fields::field(&mut __map, &mut __f1, "created")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -96,12 +82,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Base {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Base {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Base";
 }
 /// Contract name: `Bounded`.
 ///
@@ -118,16 +98,16 @@ pub struct Invoice {
     >,
     pub total: InvoiceTotal,
 }
+impl ::acl_runtime::__private::BoundarySchema for Invoice {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
+}
 impl __acl::serde::Serialize for Invoice {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(2usize + self.created.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.created.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         if self.created.is_some() {
             __m.serialize_entry("created", &self.created)?;
@@ -137,35 +117,21 @@ impl __acl::serde::Serialize for Invoice {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Invoice {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Invoice;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Invoice")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Invoice, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Invoice, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<
-                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
-                    >,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>> = None;
                 let mut __f2: ::std::option::Option<InvoiceTotal> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
-                        "created" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "created")?
-                        }
+                        "created" => __acl::fields::field(&mut __map, &mut __f1, "created")?,
                         "total" => __acl::fields::field(&mut __map, &mut __f2, "total")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -179,12 +145,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Invoice {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Invoice {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Invoice";
 }
 /// Contract location: `#/components/schemas/Invoice/allOf/1/properties/total`.
 ///
@@ -200,16 +160,16 @@ pub struct Narrowed {
         __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
     >,
 }
+impl ::acl_runtime::__private::BoundarySchema for Narrowed {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
+}
 impl __acl::serde::Serialize for Narrowed {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.created.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.created.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         if self.created.is_some() {
             __m.serialize_entry("created", &self.created)?;
@@ -218,34 +178,20 @@ impl __acl::serde::Serialize for Narrowed {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Narrowed {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Narrowed;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Narrowed")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Narrowed, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Narrowed, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<
-                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
-                    >,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
-                        "created" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "created")?
-                        }
+                        "created" => __acl::fields::field(&mut __map, &mut __f1, "created")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -257,12 +203,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Narrowed {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Narrowed {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Narrowed";
 }
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {

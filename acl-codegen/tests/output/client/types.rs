@@ -41,16 +41,16 @@ pub struct Charge {
     pub status: ChargeStatus,
     pub description: ::std::option::Option<::std::option::Option<::std::string::String>>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Charge {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Charge";
+}
 impl __acl::serde::Serialize for Charge {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(4usize + self.description.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(4usize + self.description.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         __m.serialize_entry("amount", &self.amount)?;
         __m.serialize_entry("currency", &self.currency)?;
@@ -62,44 +62,26 @@ impl __acl::serde::Serialize for Charge {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Charge {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Charge;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Charge")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Charge, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Charge, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<ChargeAmount> = None;
                 let mut __f2: ::std::option::Option<ChargeCurrency> = None;
                 let mut __f3: ::std::option::Option<ChargeStatus> = None;
-                let mut __f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f4: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
-                        "amount" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "amount")?
-                        }
-                        "currency" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "currency")?
-                        }
-                        "status" => {
-                            __acl::fields::field(&mut __map, &mut __f3, "status")?
-                        }
-                        "description" => {
-                            __acl::fields::field(&mut __map, &mut __f4, "description")?
-                        }
+                        "amount" => __acl::fields::field(&mut __map, &mut __f1, "amount")?,
+                        "currency" => __acl::fields::field(&mut __map, &mut __f2, "currency")?,
+                        "status" => __acl::fields::field(&mut __map, &mut __f3, "status")?,
+                        "description" => __acl::fields::field(&mut __map, &mut __f4, "description")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -114,12 +96,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Charge {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Charge {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Charge";
 }
 /// Contract location: `#/components/schemas/Charge/properties/amount`.
 ///
@@ -139,16 +115,16 @@ pub struct ChargeEvent {
     pub status: ChargeEventStatus,
     pub amount: ::std::option::Option<ChargeEventAmount>,
 }
+impl ::acl_runtime::__private::BoundarySchema for ChargeEvent {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeEvent";
+}
 impl __acl::serde::Serialize for ChargeEvent {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(2usize + self.amount.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.amount.is_some() as usize))?;
         __m.serialize_entry("charge", &self.charge)?;
         __m.serialize_entry("status", &self.status)?;
         if self.amount.is_some() {
@@ -158,38 +134,22 @@ impl __acl::serde::Serialize for ChargeEvent {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChargeEvent {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ChargeEvent;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ChargeEvent")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ChargeEvent, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ChargeEvent, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<ChargeEventStatus> = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<ChargeEventAmount>,
-                > = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<ChargeEventAmount>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "charge" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "charge")?
-                        }
-                        "status" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "status")?
-                        }
-                        "amount" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "amount")?
-                        }
+                        "charge" => __acl::fields::field(&mut __map, &mut __f0, "charge")?,
+                        "status" => __acl::fields::field(&mut __map, &mut __f1, "status")?,
+                        "amount" => __acl::fields::field(&mut __map, &mut __f2, "amount")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -202,12 +162,6 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeEvent {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for ChargeEvent {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeEvent";
 }
 /// Contract location: `#/components/schemas/ChargeEvent/properties/amount`.
 ///
@@ -342,11 +296,14 @@ pub struct Error {
     pub code: ::std::string::String,
     pub message: ::std::string::String,
 }
+impl ::acl_runtime::__private::BoundarySchema for Error {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
+}
 impl __acl::serde::Serialize for Error {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("code", &self.code)?;
@@ -355,30 +312,20 @@ impl __acl::serde::Serialize for Error {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Error {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Error;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Error")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Error, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Error, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<::std::string::String> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "code" => __acl::fields::field(&mut __map, &mut __f0, "code")?,
-                        "message" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "message")?
-                        }
+                        "message" => __acl::fields::field(&mut __map, &mut __f1, "message")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -391,12 +338,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Error {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for Error {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Error";
-}
 /// Contract location: `#/paths/~1charges/get/parameters/2/schema`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListChargesCreated {
@@ -404,17 +345,9 @@ pub struct ListChargesCreated {
     pub lt: ::std::option::Option<i64>,
 }
 impl __acl::serde::Serialize for ListChargesCreated {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.gte.is_some() as usize + self.lt.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.gte.is_some() as usize + self.lt.is_some() as usize))?;
         if self.gte.is_some() {
             __m.serialize_entry("gte", &self.gte)?;
         }
@@ -425,22 +358,14 @@ impl __acl::serde::Serialize for ListChargesCreated {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListChargesCreated {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListChargesCreated;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListChargesCreated")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListChargesCreated, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListChargesCreated, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::option::Option<i64>> = None;
                 let mut __f1: ::std::option::Option<::std::option::Option<i64>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
@@ -473,16 +398,16 @@ pub struct NewCharge {
     pub currency: ChargeCurrency,
     pub description: ::std::option::Option<::std::string::String>,
 }
+impl ::acl_runtime::__private::BoundarySchema for NewCharge {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
+}
 impl __acl::serde::Serialize for NewCharge {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(2usize + self.description.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.description.is_some() as usize))?;
         __m.serialize_entry("amount", &self.amount)?;
         __m.serialize_entry("currency", &self.currency)?;
         if self.description.is_some() {
@@ -492,38 +417,22 @@ impl __acl::serde::Serialize for NewCharge {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for NewCharge {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = NewCharge;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "NewCharge")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<NewCharge, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<NewCharge, __A::Error> {
                 let mut __f0: ::std::option::Option<ChargeAmount> = None;
                 let mut __f1: ::std::option::Option<ChargeCurrency> = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "amount" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "amount")?
-                        }
-                        "currency" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "currency")?
-                        }
-                        "description" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "description")?
-                        }
+                        "amount" => __acl::fields::field(&mut __map, &mut __f0, "amount")?,
+                        "currency" => __acl::fields::field(&mut __map, &mut __f1, "currency")?,
+                        "description" => __acl::fields::field(&mut __map, &mut __f2, "description")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -537,22 +446,13 @@ impl<'de> __acl::serde::Deserialize<'de> for NewCharge {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for NewCharge {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/NewCharge";
-}
 /// Contract location: `#/paths/~1charges~1search/post/requestBody/content/application~1json/schema`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchChargesBody {
     pub query: SearchChargesBodyQuery,
 }
 impl __acl::serde::Serialize for SearchChargesBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("query", &self.query)?;
@@ -560,22 +460,14 @@ impl __acl::serde::Serialize for SearchChargesBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for SearchChargesBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = SearchChargesBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "SearchChargesBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<SearchChargesBody, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<SearchChargesBody, __A::Error> {
                 let mut __f0: ::std::option::Option<SearchChargesBodyQuery> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
@@ -605,18 +497,9 @@ pub struct UploadFileBody {
     pub file: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for UploadFileBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.description.is_some() as usize
-                        + self.file.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.description.is_some() as usize + self.file.is_some() as usize))?;
         if self.description.is_some() {
             __m.serialize_entry("description", &self.description)?;
         }
@@ -627,33 +510,19 @@ impl __acl::serde::Serialize for UploadFileBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadFileBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = UploadFileBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "UploadFileBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<UploadFileBody, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<UploadFileBody, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "description" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "description")?
-                        }
+                        "description" => __acl::fields::field(&mut __map, &mut __f0, "description")?,
                         "file" => __acl::fields::field(&mut __map, &mut __f1, "file")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -673,10 +542,7 @@ pub struct UploadFileResponse200 {
     pub size: i64,
 }
 impl __acl::serde::Serialize for UploadFileResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("size", &self.size)?;
@@ -684,22 +550,14 @@ impl __acl::serde::Serialize for UploadFileResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadFileResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = UploadFileResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "UploadFileResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<UploadFileResponse200, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<UploadFileResponse200, __A::Error> {
                 let mut __f0: ::std::option::Option<i64> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {

@@ -46,11 +46,14 @@ pub type Labels = ::acl_runtime::__private::Checked<
 pub struct Line {
     pub sku: Sku,
 }
+impl ::acl_runtime::__private::BoundarySchema for Line {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Line";
+}
 impl __acl::serde::Serialize for Line {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("sku", &self.sku)?;
@@ -58,22 +61,14 @@ impl __acl::serde::Serialize for Line {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Line {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Line;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Line")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Line, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Line, __A::Error> {
                 let mut __f0: ::std::option::Option<Sku> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
@@ -89,12 +84,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Line {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for Line {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Line";
-}
 /// Contract name: `Order`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
@@ -105,19 +94,16 @@ pub struct Order {
     pub note: ::std::option::Option<OrderNote>,
     pub lines: ::std::option::Option<::std::vec::Vec<Line>>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Order {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Order";
+}
 impl __acl::serde::Serialize for Order {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    2usize + self.price.is_some() as usize + self.tags.is_some() as usize
-                        + self.note.is_some() as usize + self.lines.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.price.is_some() as usize + self.tags.is_some() as usize + self.note.is_some() as usize + self.lines.is_some() as usize))?;
         __m.serialize_entry("sku", &self.sku)?;
         __m.serialize_entry("quantity", &self.quantity)?;
         if self.price.is_some() {
@@ -136,36 +122,24 @@ impl __acl::serde::Serialize for Order {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Order {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Order;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Order")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Order, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Order, __A::Error> {
                 let mut __f0: ::std::option::Option<Sku> = None;
                 let mut __f1: ::std::option::Option<Quantity> = None;
                 let mut __f2: ::std::option::Option<::std::option::Option<Price>> = None;
                 let mut __f3: ::std::option::Option<::std::option::Option<Tags>> = None;
                 let mut __f4: ::std::option::Option<::std::option::Option<OrderNote>> = None;
-                let mut __f5: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Line>>,
-                > = None;
+                let mut __f5: ::std::option::Option<::std::option::Option<::std::vec::Vec<Line>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "sku" => __acl::fields::field(&mut __map, &mut __f0, "sku")?,
-                        "quantity" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "quantity")?
-                        }
+                        "quantity" => __acl::fields::field(&mut __map, &mut __f1, "quantity")?,
                         "price" => __acl::fields::field(&mut __map, &mut __f2, "price")?,
                         "tags" => __acl::fields::field(&mut __map, &mut __f3, "tags")?,
                         "note" => __acl::fields::field(&mut __map, &mut __f4, "note")?,
@@ -185,12 +159,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Order {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Order {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Order";
 }
 /// Contract location: `#/components/schemas/Order/properties/note`.
 ///

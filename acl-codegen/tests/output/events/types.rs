@@ -34,10 +34,7 @@ pub struct CreateSubscriptionBody {
     pub callback_url: __acl::url::Url,
 }
 impl __acl::serde::Serialize for CreateSubscriptionBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("callback_url", &self.callback_url)?;
@@ -45,28 +42,18 @@ impl __acl::serde::Serialize for CreateSubscriptionBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = CreateSubscriptionBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "CreateSubscriptionBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<CreateSubscriptionBody, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<CreateSubscriptionBody, __A::Error> {
                 let mut __f0: ::std::option::Option<__acl::url::Url> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "callback_url" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "callback_url")?
-                        }
+                        "callback_url" => __acl::fields::field(&mut __map, &mut __f0, "callback_url")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -85,10 +72,7 @@ pub struct CreateSubscriptionStatusChangedBody {
     pub status: CreateSubscriptionStatusChangedBodyStatus,
 }
 impl __acl::serde::Serialize for CreateSubscriptionStatusChangedBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("subscription", &self.subscription)?;
@@ -97,37 +81,20 @@ impl __acl::serde::Serialize for CreateSubscriptionStatusChangedBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = CreateSubscriptionStatusChangedBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                __acl::fields::expecting_object(
-                    __f,
-                    "CreateSubscriptionStatusChangedBody",
-                )
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "CreateSubscriptionStatusChangedBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<CreateSubscriptionStatusChangedBody, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<CreateSubscriptionStatusChangedBody, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    CreateSubscriptionStatusChangedBodyStatus,
-                > = None;
+                let mut __f1: ::std::option::Option<CreateSubscriptionStatusChangedBodyStatus> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "subscription" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "subscription")?
-                        }
-                        "status" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "status")?
-                        }
+                        "subscription" => __acl::fields::field(&mut __map, &mut __f0, "subscription")?,
+                        "status" => __acl::fields::field(&mut __map, &mut __f1, "status")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -206,11 +173,14 @@ pub struct InvoicePaid {
     pub amount: InvoicePaidAmount,
     pub currency: InvoicePaidCurrency,
 }
+impl ::acl_runtime::__private::BoundarySchema for InvoicePaid {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/InvoicePaid";
+}
 impl __acl::serde::Serialize for InvoicePaid {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(4usize))?;
         __m.serialize_entry("id", &self.id)?;
@@ -221,22 +191,14 @@ impl __acl::serde::Serialize for InvoicePaid {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for InvoicePaid {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = InvoicePaid;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "InvoicePaid")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<InvoicePaid, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<InvoicePaid, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<::std::string::String> = None;
                 let mut __f2: ::std::option::Option<InvoicePaidAmount> = None;
@@ -244,15 +206,9 @@ impl<'de> __acl::serde::Deserialize<'de> for InvoicePaid {
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
-                        "invoice" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "invoice")?
-                        }
-                        "amount" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "amount")?
-                        }
-                        "currency" => {
-                            __acl::fields::field(&mut __map, &mut __f3, "currency")?
-                        }
+                        "invoice" => __acl::fields::field(&mut __map, &mut __f1, "invoice")?,
+                        "amount" => __acl::fields::field(&mut __map, &mut __f2, "amount")?,
+                        "currency" => __acl::fields::field(&mut __map, &mut __f3, "currency")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -266,12 +222,6 @@ impl<'de> __acl::serde::Deserialize<'de> for InvoicePaid {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for InvoicePaid {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/InvoicePaid";
 }
 /// Contract location: `#/components/schemas/InvoicePaid/properties/amount`.
 ///
@@ -294,15 +244,9 @@ pub struct PostInvoiceVoidedBody {
     pub reason: ::std::option::Option<PostInvoiceVoidedBodyReason>,
 }
 impl __acl::serde::Serialize for PostInvoiceVoidedBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.reason.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.reason.is_some() as usize))?;
         __m.serialize_entry("invoice", &self.invoice)?;
         if self.reason.is_some() {
             __m.serialize_entry("reason", &self.reason)?;
@@ -311,34 +255,20 @@ impl __acl::serde::Serialize for PostInvoiceVoidedBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for PostInvoiceVoidedBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = PostInvoiceVoidedBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "PostInvoiceVoidedBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<PostInvoiceVoidedBody, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<PostInvoiceVoidedBody, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<PostInvoiceVoidedBodyReason>,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<PostInvoiceVoidedBodyReason>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "invoice" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "invoice")?
-                        }
-                        "reason" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "reason")?
-                        }
+                        "invoice" => __acl::fields::field(&mut __map, &mut __f0, "invoice")?,
+                        "reason" => __acl::fields::field(&mut __map, &mut __f1, "reason")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }

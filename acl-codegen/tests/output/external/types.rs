@@ -34,16 +34,16 @@ pub mod schema_refs {
 pub struct Box {
     pub widget: ::std::option::Option<Widget>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Box {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
+}
 impl __acl::serde::Serialize for Box {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.widget.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.widget.is_some() as usize))?;
         if self.widget.is_some() {
             __m.serialize_entry("widget", &self.widget)?;
         }
@@ -51,42 +51,28 @@ impl __acl::serde::Serialize for Box {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Box {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Box;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Box")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Box, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Box, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::option::Option<Widget>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "widget" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "widget")?
-                        }
+                        "widget" => __acl::fields::field(&mut __map, &mut __f0, "widget")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
-                Ok(Box { widget: __f0.flatten() })
+                Ok(Box {
+                    widget: __f0.flatten(),
+                })
             }
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Box {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Box";
 }
 /// Contract location: `#/Part`.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,17 +81,9 @@ pub struct Part {
     pub sub: ::std::option::Option<::std::boxed::Box<Part>>,
 }
 impl __acl::serde::Serialize for Part {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.name.is_some() as usize + self.sub.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.name.is_some() as usize + self.sub.is_some() as usize))?;
         if self.name.is_some() {
             __m.serialize_entry("name", &self.name)?;
         }
@@ -116,28 +94,16 @@ impl __acl::serde::Serialize for Part {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Part {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Part;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Part")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Part, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::boxed::Box<Part>>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Part, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::boxed::Box<Part>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
@@ -161,15 +127,9 @@ pub struct Widget {
     pub part: ::std::option::Option<Part>,
 }
 impl __acl::serde::Serialize for Widget {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.part.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.part.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         if self.part.is_some() {
             __m.serialize_entry("part", &self.part)?;
@@ -178,22 +138,14 @@ impl __acl::serde::Serialize for Widget {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Widget {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Widget;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Widget")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Widget, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Widget, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<::std::option::Option<Part>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {

@@ -45,24 +45,16 @@ pub struct Formats {
     pub precise: ::std::option::Option<f64>,
     pub custom: ::std::option::Option<::std::string::String>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Formats {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
+}
 impl __acl::serde::Serialize for Formats {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.at.is_some() as usize + self.day.is_some() as usize
-                        + self.id.is_some() as usize + self.home.is_some() as usize
-                        + self.email.is_some() as usize + self.v4.is_some() as usize
-                        + self.v6.is_some() as usize + self.blob.is_some() as usize
-                        + self.small.is_some() as usize + self.big.is_some() as usize
-                        + self.ratio.is_some() as usize + self.precise.is_some() as usize
-                        + self.custom.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.at.is_some() as usize + self.day.is_some() as usize + self.id.is_some() as usize + self.home.is_some() as usize + self.email.is_some() as usize + self.v4.is_some() as usize + self.v6.is_some() as usize + self.blob.is_some() as usize + self.small.is_some() as usize + self.big.is_some() as usize + self.ratio.is_some() as usize + self.precise.is_some() as usize + self.custom.is_some() as usize))?;
         if self.at.is_some() {
             __m.serialize_entry("at", &self.at)?;
         }
@@ -106,55 +98,27 @@ impl __acl::serde::Serialize for Formats {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Formats {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Formats;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Formats")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Formats, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<
-                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
-                    >,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<__acl::chrono::NaiveDate>,
-                > = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<__acl::uuid::Uuid>,
-                > = None;
-                let mut __f3: ::std::option::Option<
-                    ::std::option::Option<__acl::url::Url>,
-                > = None;
-                let mut __f4: ::std::option::Option<
-                    ::std::option::Option<FormatsEmail>,
-                > = None;
-                let mut __f5: ::std::option::Option<
-                    ::std::option::Option<::std::net::Ipv4Addr>,
-                > = None;
-                let mut __f6: ::std::option::Option<
-                    ::std::option::Option<::std::net::Ipv6Addr>,
-                > = None;
-                let mut __f7: ::std::option::Option<
-                    ::std::option::Option<::acl_runtime::__private::Base64Bytes>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Formats, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<__acl::chrono::NaiveDate>> = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<__acl::uuid::Uuid>> = None;
+                let mut __f3: ::std::option::Option<::std::option::Option<__acl::url::Url>> = None;
+                let mut __f4: ::std::option::Option<::std::option::Option<FormatsEmail>> = None;
+                let mut __f5: ::std::option::Option<::std::option::Option<::std::net::Ipv4Addr>> = None;
+                let mut __f6: ::std::option::Option<::std::option::Option<::std::net::Ipv6Addr>> = None;
+                let mut __f7: ::std::option::Option<::std::option::Option<::acl_runtime::__private::Base64Bytes>> = None;
                 let mut __f8: ::std::option::Option<::std::option::Option<i32>> = None;
                 let mut __f9: ::std::option::Option<::std::option::Option<i64>> = None;
                 let mut __f10: ::std::option::Option<::std::option::Option<f32>> = None;
                 let mut __f11: ::std::option::Option<::std::option::Option<f64>> = None;
-                let mut __f12: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f12: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "at" => __acl::fields::field(&mut __map, &mut __f0, "at")?,
@@ -168,12 +132,8 @@ impl<'de> __acl::serde::Deserialize<'de> for Formats {
                         "small" => __acl::fields::field(&mut __map, &mut __f8, "small")?,
                         "big" => __acl::fields::field(&mut __map, &mut __f9, "big")?,
                         "ratio" => __acl::fields::field(&mut __map, &mut __f10, "ratio")?,
-                        "precise" => {
-                            __acl::fields::field(&mut __map, &mut __f11, "precise")?
-                        }
-                        "custom" => {
-                            __acl::fields::field(&mut __map, &mut __f12, "custom")?
-                        }
+                        "precise" => __acl::fields::field(&mut __map, &mut __f11, "precise")?,
+                        "custom" => __acl::fields::field(&mut __map, &mut __f12, "custom")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -196,12 +156,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Formats {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Formats {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Formats";
 }
 /// Contract location: `#/components/schemas/Formats/properties/email`.
 ///

@@ -32,15 +32,9 @@ pub struct CreateDeploymentBody {
     pub name: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for CreateDeploymentBody {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.name.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.name.is_some() as usize))?;
         if self.name.is_some() {
             __m.serialize_entry("name", &self.name)?;
         }
@@ -48,25 +42,15 @@ impl __acl::serde::Serialize for CreateDeploymentBody {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentBody {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = CreateDeploymentBody;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "CreateDeploymentBody")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<CreateDeploymentBody, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<CreateDeploymentBody, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
@@ -87,15 +71,9 @@ pub struct CreateDeploymentResponse400 {
     pub message: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for CreateDeploymentResponse400 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.message.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.message.is_some() as usize))?;
         if self.message.is_some() {
             __m.serialize_entry("message", &self.message)?;
         }
@@ -103,30 +81,18 @@ impl __acl::serde::Serialize for CreateDeploymentResponse400 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for CreateDeploymentResponse400 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = CreateDeploymentResponse400;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "CreateDeploymentResponse400")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<CreateDeploymentResponse400, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<CreateDeploymentResponse400, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "message" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "message")?
-                        }
+                        "message" => __acl::fields::field(&mut __map, &mut __f0, "message")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -144,15 +110,9 @@ pub struct HealthResponseDefault {
     pub ok: ::std::option::Option<bool>,
 }
 impl __acl::serde::Serialize for HealthResponseDefault {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.ok.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.ok.is_some() as usize))?;
         if self.ok.is_some() {
             __m.serialize_entry("ok", &self.ok)?;
         }
@@ -160,22 +120,14 @@ impl __acl::serde::Serialize for HealthResponseDefault {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for HealthResponseDefault {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = HealthResponseDefault;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "HealthResponseDefault")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<HealthResponseDefault, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<HealthResponseDefault, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::option::Option<bool>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {

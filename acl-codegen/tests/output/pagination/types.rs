@@ -35,11 +35,14 @@ pub struct Item {
     pub id: ItemId,
     pub n: ItemN,
 }
+impl ::acl_runtime::__private::BoundarySchema for Item {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Item";
+}
 impl __acl::serde::Serialize for Item {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("id", &self.id)?;
@@ -48,22 +51,14 @@ impl __acl::serde::Serialize for Item {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Item {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Item;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Item")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Item, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Item, __A::Error> {
                 let mut __f0: ::std::option::Option<ItemId> = None;
                 let mut __f1: ::std::option::Option<ItemN> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
@@ -81,12 +76,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Item {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Item {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Item";
 }
 /// Contract location: `#/components/schemas/Item/properties/id`.
 ///
@@ -112,18 +101,9 @@ pub struct ListCallsResponse200 {
     >,
 }
 impl __acl::serde::Serialize for ListCallsResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.calls.is_some() as usize
-                        + self.next_page_uri.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.calls.is_some() as usize + self.next_page_uri.is_some() as usize))?;
         if self.calls.is_some() {
             __m.serialize_entry("calls", &self.calls)?;
         }
@@ -134,34 +114,20 @@ impl __acl::serde::Serialize for ListCallsResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListCallsResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListCallsResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListCallsResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListCallsResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Item>>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListCallsResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::vec::Vec<Item>>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "calls" => __acl::fields::field(&mut __map, &mut __f0, "calls")?,
-                        "next_page_uri" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "next_page_uri")?
-                        }
+                        "next_page_uri" => __acl::fields::field(&mut __map, &mut __f1, "next_page_uri")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -182,15 +148,9 @@ pub struct ListChargesResponse200 {
     pub has_more: bool,
 }
 impl __acl::serde::Serialize for ListChargesResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(2usize + self.object.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.object.is_some() as usize))?;
         if self.object.is_some() {
             __m.serialize_entry("object", &self.object)?;
         }
@@ -200,36 +160,22 @@ impl __acl::serde::Serialize for ListChargesResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListChargesResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListChargesResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListChargesResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListChargesResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListChargesResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 let mut __f1: ::std::option::Option<::std::vec::Vec<Item>> = None;
                 let mut __f2: ::std::option::Option<bool> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "object" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "object")?
-                        }
+                        "object" => __acl::fields::field(&mut __map, &mut __f0, "object")?,
                         "data" => __acl::fields::field(&mut __map, &mut __f1, "data")?,
-                        "has_more" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "has_more")?
-                        }
+                        "has_more" => __acl::fields::field(&mut __map, &mut __f2, "has_more")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -250,18 +196,9 @@ pub struct ListDagsResponse200 {
     pub total_entries: ::std::option::Option<i64>,
 }
 impl __acl::serde::Serialize for ListDagsResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.dags.is_some() as usize
-                        + self.total_entries.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.dags.is_some() as usize + self.total_entries.is_some() as usize))?;
         if self.dags.is_some() {
             __m.serialize_entry("dags", &self.dags)?;
         }
@@ -272,32 +209,20 @@ impl __acl::serde::Serialize for ListDagsResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListDagsResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListDagsResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListDagsResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListDagsResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Item>>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListDagsResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::vec::Vec<Item>>> = None;
                 let mut __f1: ::std::option::Option<::std::option::Option<i64>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "dags" => __acl::fields::field(&mut __map, &mut __f0, "dags")?,
-                        "total_entries" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "total_entries")?
-                        }
+                        "total_entries" => __acl::fields::field(&mut __map, &mut __f1, "total_entries")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -317,15 +242,9 @@ pub struct ListEventsResponse200 {
     pub next_cursor: ::std::option::Option<::std::option::Option<::std::string::String>>,
 }
 impl __acl::serde::Serialize for ListEventsResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.next_cursor.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.next_cursor.is_some() as usize))?;
         __m.serialize_entry("items", &self.items)?;
         if self.next_cursor.is_some() {
             __m.serialize_entry("next_cursor", &self.next_cursor)?;
@@ -334,32 +253,20 @@ impl __acl::serde::Serialize for ListEventsResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListEventsResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListEventsResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListEventsResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListEventsResponse200, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListEventsResponse200, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::vec::Vec<Item>> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "items" => __acl::fields::field(&mut __map, &mut __f0, "items")?,
-                        "next_cursor" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "next_cursor")?
-                        }
+                        "next_cursor" => __acl::fields::field(&mut __map, &mut __f1, "next_cursor")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -379,18 +286,9 @@ pub struct ListTokensResponse200 {
     pub meta: ::std::option::Option<ListTokensResponse200Meta>,
 }
 impl __acl::serde::Serialize for ListTokensResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.results.is_some() as usize
-                        + self.meta.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.results.is_some() as usize + self.meta.is_some() as usize))?;
         if self.results.is_some() {
             __m.serialize_entry("results", &self.results)?;
         }
@@ -401,33 +299,19 @@ impl __acl::serde::Serialize for ListTokensResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListTokensResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListTokensResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListTokensResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListTokensResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Item>>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<ListTokensResponse200Meta>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListTokensResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::vec::Vec<Item>>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<ListTokensResponse200Meta>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "results" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "results")?
-                        }
+                        "results" => __acl::fields::field(&mut __map, &mut __f0, "results")?,
                         "meta" => __acl::fields::field(&mut __map, &mut __f1, "meta")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -447,15 +331,9 @@ pub struct ListTokensResponse200Meta {
     pub token: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for ListTokensResponse200Meta {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.token.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.token.is_some() as usize))?;
         if self.token.is_some() {
             __m.serialize_entry("token", &self.token)?;
         }
@@ -463,25 +341,15 @@ impl __acl::serde::Serialize for ListTokensResponse200Meta {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListTokensResponse200Meta {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListTokensResponse200Meta;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListTokensResponse200Meta")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListTokensResponse200Meta, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListTokensResponse200Meta, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "token" => __acl::fields::field(&mut __map, &mut __f0, "token")?,
@@ -503,18 +371,9 @@ pub struct ListVaultsResponse200 {
     pub next_link: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for ListVaultsResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.value.is_some() as usize
-                        + self.next_link.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.value.is_some() as usize + self.next_link.is_some() as usize))?;
         if self.value.is_some() {
             __m.serialize_entry("value", &self.value)?;
         }
@@ -525,34 +384,20 @@ impl __acl::serde::Serialize for ListVaultsResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListVaultsResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListVaultsResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListVaultsResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListVaultsResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Item>>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListVaultsResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::vec::Vec<Item>>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "value" => __acl::fields::field(&mut __map, &mut __f0, "value")?,
-                        "nextLink" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "nextLink")?
-                        }
+                        "nextLink" => __acl::fields::field(&mut __map, &mut __f1, "nextLink")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -571,15 +416,9 @@ pub struct ListWidgetsResponse200 {
     pub widgets: ::std::option::Option<::std::vec::Vec<Item>>,
 }
 impl __acl::serde::Serialize for ListWidgetsResponse200 {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.widgets.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.widgets.is_some() as usize))?;
         if self.widgets.is_some() {
             __m.serialize_entry("widgets", &self.widgets)?;
         }
@@ -587,30 +426,18 @@ impl __acl::serde::Serialize for ListWidgetsResponse200 {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ListWidgetsResponse200 {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ListWidgetsResponse200;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ListWidgetsResponse200")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ListWidgetsResponse200, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Item>>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ListWidgetsResponse200, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::vec::Vec<Item>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "widgets" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "widgets")?
-                        }
+                        "widgets" => __acl::fields::field(&mut __map, &mut __f0, "widgets")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -627,16 +454,16 @@ impl<'de> __acl::serde::Deserialize<'de> for ListWidgetsResponse200 {
 pub struct Problem {
     pub message: ::std::option::Option<::std::string::String>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Problem {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Problem";
+}
 impl __acl::serde::Serialize for Problem {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.message.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.message.is_some() as usize))?;
         if self.message.is_some() {
             __m.serialize_entry("message", &self.message)?;
         }
@@ -644,44 +471,28 @@ impl __acl::serde::Serialize for Problem {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Problem {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Problem;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Problem")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Problem, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Problem, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "message" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "message")?
-                        }
+                        "message" => __acl::fields::field(&mut __map, &mut __f0, "message")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
-                Ok(Problem { message: __f0.flatten() })
+                Ok(Problem {
+                    message: __f0.flatten(),
+                })
             }
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Problem {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Problem";
 }
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {

@@ -92,10 +92,7 @@ pub struct ExprAdd {
     pub right: ::std::boxed::Box<Expr>,
 }
 impl __acl::serde::Serialize for ExprAdd {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("left", &self.left)?;
@@ -104,22 +101,14 @@ impl __acl::serde::Serialize for ExprAdd {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ExprAdd {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ExprAdd;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ExprAdd")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ExprAdd, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ExprAdd, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::boxed::Box<Expr>> = None;
                 let mut __f1: ::std::option::Option<::std::boxed::Box<Expr>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
@@ -146,10 +135,7 @@ pub struct ExprLit {
     pub lit: f64,
 }
 impl __acl::serde::Serialize for ExprLit {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("lit", &self.lit)?;
@@ -157,22 +143,14 @@ impl __acl::serde::Serialize for ExprLit {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ExprLit {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ExprLit;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ExprLit")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ExprLit, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ExprLit, __A::Error> {
                 let mut __f0: ::std::option::Option<f64> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
@@ -206,19 +184,16 @@ pub struct Node {
     pub parent: ::std::option::Option<::std::boxed::Box<Node>>,
     pub children: ::std::option::Option<::std::vec::Vec<Node>>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Node {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Node";
+}
 impl __acl::serde::Serialize for Node {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    1usize + self.parent.is_some() as usize
-                        + self.children.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.parent.is_some() as usize + self.children.is_some() as usize))?;
         __m.serialize_entry("value", &self.value)?;
         if self.parent.is_some() {
             __m.serialize_entry("parent", &self.parent)?;
@@ -230,38 +205,22 @@ impl __acl::serde::Serialize for Node {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Node {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Node;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Node")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Node, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Node, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::boxed::Box<Node>>,
-                > = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<Node>>,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::boxed::Box<Node>>> = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<::std::vec::Vec<Node>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "value" => __acl::fields::field(&mut __map, &mut __f0, "value")?,
-                        "parent" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "parent")?
-                        }
-                        "children" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "children")?
-                        }
+                        "parent" => __acl::fields::field(&mut __map, &mut __f1, "parent")?,
+                        "children" => __acl::fields::field(&mut __map, &mut __f2, "children")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -274,10 +233,4 @@ impl<'de> __acl::serde::Deserialize<'de> for Node {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Node {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Node";
 }

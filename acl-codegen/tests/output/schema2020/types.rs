@@ -41,19 +41,16 @@ pub struct Event {
     >,
     pub extra: ::std::option::Option<__acl::serde_json::Value>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Event {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#";
+}
 impl __acl::serde::Serialize for Event {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    2usize + self.labels.is_some() as usize
-                        + self.extra.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize + self.labels.is_some() as usize + self.extra.is_some() as usize))?;
         __m.serialize_entry("kind", &self.kind)?;
         __m.serialize_entry("point", &self.point)?;
         if self.labels.is_some() {
@@ -66,37 +63,23 @@ impl __acl::serde::Serialize for Event {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Event {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Event;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Event")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Event, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Event, __A::Error> {
                 let mut __f0: ::std::option::Option<EventKind> = None;
                 let mut __f1: ::std::option::Option<Point> = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = None;
-                let mut __f3: ::std::option::Option<
-                    ::std::option::Option<__acl::serde_json::Value>,
-                > = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<::std::vec::Vec<::std::string::String>>> = None;
+                let mut __f3: ::std::option::Option<::std::option::Option<__acl::serde_json::Value>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "kind" => __acl::fields::field(&mut __map, &mut __f0, "kind")?,
                         "point" => __acl::fields::field(&mut __map, &mut __f1, "point")?,
-                        "labels" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "labels")?
-                        }
+                        "labels" => __acl::fields::field(&mut __map, &mut __f2, "labels")?,
                         "extra" => __acl::fields::field(&mut __map, &mut __f3, "extra")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -111,12 +94,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Event {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Event {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#";
 }
 /// Contract location: `#/properties/kind`.
 ///

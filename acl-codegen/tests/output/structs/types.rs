@@ -60,21 +60,24 @@ pub struct Account {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
 }
+impl Account {
+    fn __default_limit() -> i32 {
+        100
+    }
+    fn __default_active() -> bool {
+        true
+    }
+}
+impl ::acl_runtime::__private::BoundarySchema for Account {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
+}
 impl __acl::serde::Serialize for Account {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    5usize + self.display_name.is_some() as usize
-                        + self.nickname.is_some() as usize
-                        + self.owner.is_some() as usize + self.tags.is_some() as usize
-                        + self.metadata.is_some() as usize,
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(5usize + self.display_name.is_some() as usize + self.nickname.is_some() as usize + self.owner.is_some() as usize + self.tags.is_some() as usize + self.metadata.is_some() as usize))?;
         __m.serialize_entry("id", &self.id)?;
         __m.serialize_entry("type", &self.type_)?;
         if self.display_name.is_some() {
@@ -99,71 +102,36 @@ impl __acl::serde::Serialize for Account {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Account {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Account;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Account")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Account, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Account, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<::std::string::String> = None;
-                let mut __f2: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __f3: ::std::option::Option<
-                    ::std::option::Option<
-                        __acl::chrono::DateTime<__acl::chrono::FixedOffset>,
-                    >,
-                > = None;
-                let mut __f4: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f2: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __f3: ::std::option::Option<::std::option::Option<__acl::chrono::DateTime<__acl::chrono::FixedOffset>>> = None;
+                let mut __f4: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 let mut __f5: ::std::option::Option<i32> = None;
                 let mut __f6: ::std::option::Option<bool> = None;
                 let mut __f7: ::std::option::Option<::std::option::Option<Owner>> = None;
-                let mut __f8: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = None;
-                let mut __f9: ::std::option::Option<
-                    ::std::option::Option<
-                        ::std::collections::BTreeMap<
-                            ::std::string::String,
-                            ::std::string::String,
-                        >,
-                    >,
-                > = None;
+                let mut __f8: ::std::option::Option<::std::option::Option<::std::vec::Vec<::std::string::String>>> = None;
+                let mut __f9: ::std::option::Option<::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "id" => __acl::fields::field(&mut __map, &mut __f0, "id")?,
                         "type" => __acl::fields::field(&mut __map, &mut __f1, "type")?,
-                        "display-name" => {
-                            __acl::fields::field(&mut __map, &mut __f2, "display-name")?
-                        }
-                        "closed_at" => {
-                            __acl::fields::field(&mut __map, &mut __f3, "closed_at")?
-                        }
-                        "nickname" => {
-                            __acl::fields::field(&mut __map, &mut __f4, "nickname")?
-                        }
+                        "display-name" => __acl::fields::field(&mut __map, &mut __f2, "display-name")?,
+                        "closed_at" => __acl::fields::field(&mut __map, &mut __f3, "closed_at")?,
+                        "nickname" => __acl::fields::field(&mut __map, &mut __f4, "nickname")?,
                         "limit" => __acl::fields::field(&mut __map, &mut __f5, "limit")?,
-                        "active" => {
-                            __acl::fields::field(&mut __map, &mut __f6, "active")?
-                        }
+                        "active" => __acl::fields::field(&mut __map, &mut __f6, "active")?,
                         "owner" => __acl::fields::field(&mut __map, &mut __f7, "owner")?,
                         "tags" => __acl::fields::field(&mut __map, &mut __f8, "tags")?,
-                        "metadata" => {
-                            __acl::fields::field(&mut __map, &mut __f9, "metadata")?
-                        }
+                        "metadata" => __acl::fields::field(&mut __map, &mut __f9, "metadata")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -184,20 +152,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Account {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl Account {
-    fn __default_limit() -> i32 {
-        100
-    }
-    fn __default_active() -> bool {
-        true
-    }
-}
-impl ::acl_runtime::__private::BoundarySchema for Account {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Account";
-}
 /// Contract name: `Extensible`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extensible {
@@ -205,19 +159,16 @@ pub struct Extensible {
     /// Properties the contract does not list by name.
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, i64>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Extensible {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
+}
 impl __acl::serde::Serialize for Extensible {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.known.is_some() as usize
-                        + self.additional_properties.len(),
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.known.is_some() as usize + self.additional_properties.len()))?;
         if self.known.is_some() {
             __m.serialize_entry("known", &self.known)?;
         }
@@ -228,29 +179,16 @@ impl __acl::serde::Serialize for Extensible {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Extensible {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Extensible;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Extensible")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Extensible, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __extra = ::std::collections::BTreeMap::<
-                    ::std::string::String,
-                    i64,
-                >::new();
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Extensible, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __extra = ::std::collections::BTreeMap::<::std::string::String, i64>::new();
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "known" => __acl::fields::field(&mut __map, &mut __f0, "known")?,
@@ -268,28 +206,22 @@ impl<'de> __acl::serde::Deserialize<'de> for Extensible {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for Extensible {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Extensible";
-}
 /// Contract name: `Owner`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Owner {
     pub name: ::std::string::String,
     pub email: ::std::option::Option<OwnerEmail>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Owner {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Owner";
+}
 impl __acl::serde::Serialize for Owner {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.email.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.email.is_some() as usize))?;
         __m.serialize_entry("name", &self.name)?;
         if self.email.is_some() {
             __m.serialize_entry("email", &self.email)?;
@@ -298,27 +230,17 @@ impl __acl::serde::Serialize for Owner {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Owner {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Owner;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Owner")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Owner, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Owner, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<::std::option::Option<OwnerEmail>> = None;
-                while let Some(__key) = __map
-                    .next_key_seed(__acl::fields::KnownKey(&["name", "email"]))?
-                {
+                while let Some(__key) = __map.next_key_seed(__acl::fields::KnownKey(&["name", "email"]))? {
                     match __key.as_str() {
                         "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
                         "email" => __acl::fields::field(&mut __map, &mut __f1, "email")?,
@@ -333,12 +255,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Owner {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Owner {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Owner";
 }
 /// Contract location: `#/components/schemas/Owner/properties/email`.
 ///

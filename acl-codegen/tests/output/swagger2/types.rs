@@ -34,16 +34,16 @@ pub struct Pet {
     pub name: PetName,
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Pet {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/definitions/Pet";
+}
 impl __acl::serde::Serialize for Pet {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.tags.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.tags.is_some() as usize))?;
         __m.serialize_entry("name", &self.name)?;
         if self.tags.is_some() {
             __m.serialize_entry("tags", &self.tags)?;
@@ -52,26 +52,16 @@ impl __acl::serde::Serialize for Pet {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Pet {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Pet;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Pet")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Pet, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Pet, __A::Error> {
                 let mut __f0: ::std::option::Option<PetName> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::vec::Vec<::std::string::String>>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "name" => __acl::fields::field(&mut __map, &mut __f0, "name")?,
@@ -88,12 +78,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Pet {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for Pet {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/definitions/Pet";
-}
 /// Contract location: `#/definitions/Pet/properties/name`.
 ///
 /// Rules: maxLength 20.
@@ -108,15 +92,9 @@ pub struct UploadPhotoForm {
     pub caption: ::std::option::Option<::std::string::String>,
 }
 impl __acl::serde::Serialize for UploadPhotoForm {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.caption.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.caption.is_some() as usize))?;
         __m.serialize_entry("file", &self.file)?;
         if self.caption.is_some() {
             __m.serialize_entry("caption", &self.caption)?;
@@ -125,32 +103,20 @@ impl __acl::serde::Serialize for UploadPhotoForm {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for UploadPhotoForm {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = UploadPhotoForm;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "UploadPhotoForm")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<UploadPhotoForm, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<UploadPhotoForm, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
                         "file" => __acl::fields::field(&mut __map, &mut __f0, "file")?,
-                        "caption" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "caption")?
-                        }
+                        "caption" => __acl::fields::field(&mut __map, &mut __f1, "caption")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }

@@ -41,11 +41,14 @@ pub struct Cat {
     pub pet_type: ::std::string::String,
     pub meows: bool,
 }
+impl ::acl_runtime::__private::BoundarySchema for Cat {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
+}
 impl __acl::serde::Serialize for Cat {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("pet_type", &self.pet_type)?;
@@ -54,29 +57,19 @@ impl __acl::serde::Serialize for Cat {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Cat {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Cat;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Cat")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Cat, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Cat, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<bool> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "pet_type" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "pet_type")?
-                        }
+                        "pet_type" => __acl::fields::field(&mut __map, &mut __f0, "pet_type")?,
                         "meows" => __acl::fields::field(&mut __map, &mut __f1, "meows")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -89,12 +82,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Cat {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Cat {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
 }
 /// oneOf whose branches share a recursive property: each nested value is decoded once, not once per branch at every level.
 ///
@@ -162,15 +149,9 @@ pub struct ChainLeft {
     pub left: bool,
 }
 impl __acl::serde::Serialize for ChainLeft {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.next.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.next.is_some() as usize))?;
         if self.next.is_some() {
             __m.serialize_entry("next", &self.next)?;
         }
@@ -179,25 +160,15 @@ impl __acl::serde::Serialize for ChainLeft {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChainLeft {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ChainLeft;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ChainLeft")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ChainLeft, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::boxed::Box<Chain>>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ChainLeft, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::boxed::Box<Chain>>> = None;
                 let mut __f1: ::std::option::Option<bool> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
@@ -224,15 +195,9 @@ pub struct ChainRight {
     pub right: bool,
 }
 impl __acl::serde::Serialize for ChainRight {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(1usize + self.next.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(1usize + self.next.is_some() as usize))?;
         if self.next.is_some() {
             __m.serialize_entry("next", &self.next)?;
         }
@@ -241,25 +206,15 @@ impl __acl::serde::Serialize for ChainRight {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ChainRight {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ChainRight;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ChainRight")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ChainRight, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::boxed::Box<Chain>>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ChainRight, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::boxed::Box<Chain>>> = None;
                 let mut __f1: ::std::option::Option<bool> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
@@ -283,11 +238,14 @@ pub struct Dog {
     pub pet_type: ::std::string::String,
     pub barks: bool,
 }
+impl ::acl_runtime::__private::BoundarySchema for Dog {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
+}
 impl __acl::serde::Serialize for Dog {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
         __m.serialize_entry("pet_type", &self.pet_type)?;
@@ -296,29 +254,19 @@ impl __acl::serde::Serialize for Dog {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Dog {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Dog;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Dog")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Dog, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Dog, __A::Error> {
                 let mut __f0: ::std::option::Option<::std::string::String> = None;
                 let mut __f1: ::std::option::Option<bool> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "pet_type" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "pet_type")?
-                        }
+                        "pet_type" => __acl::fields::field(&mut __map, &mut __f0, "pet_type")?,
                         "barks" => __acl::fields::field(&mut __map, &mut __f1, "barks")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
@@ -331,12 +279,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Dog {
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Dog {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
 }
 /// Contract name: `IdOrName`.
 ///
@@ -509,10 +451,7 @@ pub struct ShapeCircle {
     pub radius: f64,
 }
 impl __acl::serde::Serialize for ShapeCircle {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("radius", &self.radius)?;
@@ -520,30 +459,18 @@ impl __acl::serde::Serialize for ShapeCircle {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ShapeCircle {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ShapeCircle;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ShapeCircle")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ShapeCircle, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ShapeCircle, __A::Error> {
                 let mut __f0: ::std::option::Option<f64> = None;
-                while let Some(__key) = __map
-                    .next_key_seed(__acl::fields::KnownKey(&["radius"]))?
-                {
+                while let Some(__key) = __map.next_key_seed(__acl::fields::KnownKey(&["radius"]))? {
                     match __key.as_str() {
-                        "radius" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "radius")?
-                        }
+                        "radius" => __acl::fields::field(&mut __map, &mut __f0, "radius")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
@@ -563,10 +490,7 @@ pub struct ShapeSquare {
     pub side: f64,
 }
 impl __acl::serde::Serialize for ShapeSquare {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
         let mut __m = __s.serialize_map(::std::option::Option::Some(1usize))?;
         __m.serialize_entry("side", &self.side)?;
@@ -574,26 +498,16 @@ impl __acl::serde::Serialize for ShapeSquare {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for ShapeSquare {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = ShapeSquare;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "ShapeSquare")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<ShapeSquare, __A::Error> {
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<ShapeSquare, __A::Error> {
                 let mut __f0: ::std::option::Option<f64> = None;
-                while let Some(__key) = __map
-                    .next_key_seed(__acl::fields::KnownKey(&["side"]))?
-                {
+                while let Some(__key) = __map.next_key_seed(__acl::fields::KnownKey(&["side"]))? {
                     match __key.as_str() {
                         "side" => __acl::fields::field(&mut __map, &mut __f0, "side")?,
                         _ => __acl::fields::skip(&mut __map)?,

@@ -49,20 +49,16 @@ pub struct Conditional {
         __acl::serde_json::Value,
     >,
 }
+impl ::acl_runtime::__private::BoundarySchema for Conditional {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
+}
 impl __acl::serde::Serialize for Conditional {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(
-                    0usize + self.country.is_some() as usize
-                        + self.postcode.is_some() as usize
-                        + self.additional_properties.len(),
-                ),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.country.is_some() as usize + self.postcode.is_some() as usize + self.additional_properties.len()))?;
         if self.country.is_some() {
             __m.serialize_entry("country", &self.country)?;
         }
@@ -76,40 +72,21 @@ impl __acl::serde::Serialize for Conditional {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Conditional {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Conditional;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Conditional")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Conditional, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __f1: ::std::option::Option<
-                    ::std::option::Option<::std::string::String>,
-                > = None;
-                let mut __extra = ::std::collections::BTreeMap::<
-                    ::std::string::String,
-                    __acl::serde_json::Value,
-                >::new();
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Conditional, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __f1: ::std::option::Option<::std::option::Option<::std::string::String>> = None;
+                let mut __extra = ::std::collections::BTreeMap::<::std::string::String, __acl::serde_json::Value>::new();
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "country" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "country")?
-                        }
-                        "postcode" => {
-                            __acl::fields::field(&mut __map, &mut __f1, "postcode")?
-                        }
+                        "country" => __acl::fields::field(&mut __map, &mut __f0, "country")?,
+                        "postcode" => __acl::fields::field(&mut __map, &mut __f1, "postcode")?,
                         _ => {
                             __extra.insert(__key.0.into_owned(), __map.next_value()?);
                         }
@@ -125,12 +102,6 @@ impl<'de> __acl::serde::Deserialize<'de> for Conditional {
         __deserializer.deserialize_map(__Visitor)
     }
 }
-impl ::acl_runtime::__private::BoundarySchema for Conditional {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Conditional";
-}
 /// Contract name: `NotString`.
 ///
 /// Not enforced here: `not` is not enforced by the generated type.
@@ -142,16 +113,16 @@ pub type NotString = __acl::serde_json::Value;
 pub struct Remote {
     pub address: ::std::option::Option<__acl::serde_json::Value>,
 }
+impl ::acl_runtime::__private::BoundarySchema for Remote {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Remote";
+}
 impl __acl::serde::Serialize for Remote {
-    fn serialize<__S: __acl::serde::Serializer>(
-        &self,
-        __s: __S,
-    ) -> ::std::result::Result<__S::Ok, __S::Error> {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
         use __acl::serde::ser::SerializeMap as _;
-        let mut __m = __s
-            .serialize_map(
-                ::std::option::Option::Some(0usize + self.address.is_some() as usize),
-            )?;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.address.is_some() as usize))?;
         if self.address.is_some() {
             __m.serialize_entry("address", &self.address)?;
         }
@@ -159,42 +130,26 @@ impl __acl::serde::Serialize for Remote {
     }
 }
 impl<'de> __acl::serde::Deserialize<'de> for Remote {
-    fn deserialize<__D: __acl::serde::Deserializer<'de>>(
-        __deserializer: __D,
-    ) -> ::std::result::Result<Self, __D::Error> {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
         struct __Visitor;
         impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
             type Value = Remote;
-            fn expecting(
-                &self,
-                __f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 __acl::fields::expecting_object(__f, "Remote")
             }
-            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(
-                self,
-                mut __map: __A,
-            ) -> ::std::result::Result<Remote, __A::Error> {
-                let mut __f0: ::std::option::Option<
-                    ::std::option::Option<__acl::serde_json::Value>,
-                > = None;
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Remote, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<__acl::serde_json::Value>> = None;
                 while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
                     match __key.as_str() {
-                        "address" => {
-                            __acl::fields::field(&mut __map, &mut __f0, "address")?
-                        }
+                        "address" => __acl::fields::field(&mut __map, &mut __f0, "address")?,
                         _ => __acl::fields::skip(&mut __map)?,
                     }
                 }
-                Ok(Remote { address: __f0.flatten() })
+                Ok(Remote {
+                    address: __f0.flatten(),
+                })
             }
         }
         __deserializer.deserialize_map(__Visitor)
     }
-}
-impl ::acl_runtime::__private::BoundarySchema for Remote {
-    fn contract() -> &'static ::acl_runtime::__private::Contract {
-        &CONTRACT
-    }
-    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Remote";
 }
