@@ -197,6 +197,7 @@ pub fn derive(input: DeriveInput) -> TokenStream {
     let defaults = default.part(OPERATION_KEYS);
     let (defaults_value, mut defaults_ok) =
         each_reads::<OperationConfig>(default, &defaults, &mut errors);
+    let defaults_retry = defaults.get("retry").is_some_and(Value::is_object);
     if let Err(e) =
         layered(&OperationConfig::default(), &[&defaults_value]).and_then(|c| c.validate())
     {
@@ -249,17 +250,54 @@ pub fn derive(input: DeriveInput) -> TokenStream {
                 continue;
             }
         };
-        let retries_set = own.get("retry").is_some_and(Value::is_object);
-        if retries_set && config.retry.max_attempts > 1 && !config.safe_to_repeat(&spec.method) {
+        // Retries asked for in code, on the operation or inherited from `default(...)`,
+        // that the runtime would silently not make: the same mistake either way.
+        let own_retry = own.get("retry").is_some_and(Value::is_object);
+        let inherited = !own.contains_key("retry") && defaults_retry;
+        if (own_retry || inherited)
+            && config.retry.max_attempts > 1
+            && !config.safe_to_repeat(&spec.method)
+        {
+            let (span, whence) = if own_retry {
+                (op.span_of("retry"), "")
+            } else {
+                (id.span(), " (it inherits the retries of `default(...)`)")
+            };
             errors.push(
-                op.span_of("retry"),
+                span,
                 format!(
-                    "`{}` is a {} without an idempotency key: a retried request can do its work twice (a duplicate charge); set `idempotency_key = \"Idempotency-Key\"` or `retry = \"none\"`",
+                    "`{}` is a {} without an idempotency key{whence}: a retried request can do its work twice (a duplicate charge); set `idempotency_key = \"Idempotency-Key\"` or `retry = \"none\"` on it",
                     spec.id, spec.method
                 ),
             );
         }
     }
+    // Operations not named that inherit retries they will not make: said in the docs.
+    let mut unretried = Vec::new();
+    if let (Some(contract), true, true) = (&contract, defaults_retry, defaults_ok) {
+        for spec in contract.ops.iter().filter(|o| !seen.contains(&o.id)) {
+            let mut layers = vec![&defaults_value];
+            layers.extend(contract.doc_operation.as_ref());
+            layers.extend(spec.policy.as_ref());
+            let Ok(mut c) = layered(&OperationConfig::default(), &layers) else {
+                continue;
+            };
+            if c.idempotency_key.is_none() {
+                c.idempotency_key = spec.idempotency_header.clone();
+            }
+            if c.retry.max_attempts > 1 && !c.safe_to_repeat(&spec.method) {
+                unretried.push(format!("`{}` ({})", spec.id, spec.method));
+            }
+        }
+    }
+    let note = if unretried.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Not retried although `default(...)` sets retries (not safe to repeat without an idempotency key): {}.",
+            unretried.join(", ")
+        )
+    };
     let includes = contract.iter().flat_map(|c| &c.files).map(|f| {
         let p = f.display().to_string();
         quote!(
@@ -280,11 +318,34 @@ pub fn derive(input: DeriveInput) -> TokenStream {
         const _: () = {
             // Recompile when the contract changes.
             #(#includes)*
+            #[doc = #note]
             impl ::acl_runtime::__private::Policies for #name {
                 const SYSTEM: &'static str = #system;
                 const DEFAULTS: &'static str = #defaults;
                 const OPERATIONS: &'static [(&'static str, &'static str)] = &[#(#operations),*];
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operations_that_will_not_retry_the_defaults_are_named_in_the_docs() {
+        let out = super::derive(syn::parse_quote! {
+            #[acl(contract = "tests/ui/orders.yaml")]
+            #[acl(default(retry(max_attempts = 4)))]
+            #[acl(op(id = "getOrder", timeout = "2s"))]
+            pub struct P;
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("Not retried although `default(...)` sets retries")
+                && out.contains("`createOrder` (POST)")
+                && out.contains("`updateOrder` (PATCH)")
+                && !out.contains("`getOrder` (GET)"),
+            "{out}"
+        );
     }
 }
