@@ -81,6 +81,9 @@ pub struct Api {
     pub webhooks: Vec<Operation>,
     /// Vendor extensions on the document (`x-acl-*`), for policies.
     pub extensions: BTreeMap<String, Value>,
+    /// Where each event (webhook, callback) carries its name in its body: a JSON pointer
+    /// (`x-acl-event-name: /type`).
+    pub event_name: Option<String>,
     /// The document's policy settings, checked (`{"system": .., "operation": ..}`).
     pub policy: Option<Value>,
 }

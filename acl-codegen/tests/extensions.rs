@@ -212,3 +212,23 @@ fn a_byte_order_mark_is_skipped_in_json_and_yaml() {
     assert!(diags.is_empty(), "{diags:#?}");
     assert_eq!(ops, 1);
 }
+
+#[test]
+fn the_event_name_extension_is_a_json_pointer_or_an_error_at_it() {
+    let with = |line: &str| BASE.replacen("paths:\n", &format!("{line}\npaths:\n"), 1);
+    let (_, _, diags) = check(
+        "event-name-ok.yaml",
+        with("x-acl-event-name: /type").as_bytes(),
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let (_, _, diags) = check(
+        "event-name-bad.yaml",
+        with("x-acl-event-name: type").as_bytes(),
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].starts_with("error[bad-event-name]") && diags[0].contains("#/x-acl-event-name"),
+        "{}",
+        diags[0]
+    );
+}

@@ -114,7 +114,7 @@ pub mod __private {
     pub use crate::patterns::async_reply::Job;
     #[cfg(feature = "client")]
     pub use crate::resilience::config::{OperationConfig, SystemConfig};
-    pub use crate::{from_json, BoundarySchema, Contract};
+    pub use crate::{from_json, from_value, BoundarySchema, Contract};
     pub use base64;
     pub use chrono;
     #[cfg(feature = "schemars")]

@@ -99,6 +99,7 @@ pub fn events_source(api: &Api) -> Result<String, String> {
     let known = names.join(", ");
     let mut variants = Vec::new();
     let mut arms = Vec::new();
+    let mut value_arms = Vec::new();
     let mut name_arms = Vec::new();
     let mut methods = Vec::new();
     let mut dispatch = Vec::new();
@@ -121,6 +122,11 @@ pub fn events_source(api: &Api) -> Result<String, String> {
                 } else {
                     quote!(#name => ::std::result::Result::Ok(Event::#variant(body.to_vec())))
                 });
+                value_arms.push(if json {
+                    quote!(#name => ::acl_runtime::__private::from_value(&value).map(Event::#variant).map_err(|error| __ev::EventError::Invalid { name: #name, error }))
+                } else {
+                    quote!(#name => ::std::result::Result::Ok(Event::#variant(body.to_vec())))
+                });
                 name_arms.push(quote!(Event::#variant(_) => #name));
                 methods.push(quote! {
                     #[doc = #method_doc]
@@ -134,6 +140,7 @@ pub fn events_source(api: &Api) -> Result<String, String> {
             None => {
                 variants.push(quote!(#doc #variant));
                 arms.push(quote!(#name => ::std::result::Result::Ok(Event::#variant)));
+                value_arms.push(quote!(#name => ::std::result::Result::Ok(Event::#variant)));
                 name_arms.push(quote!(Event::#variant => #name));
                 methods.push(quote! {
                     #[doc = #method_doc]
@@ -145,6 +152,28 @@ pub fn events_source(api: &Api) -> Result<String, String> {
             }
         }
     }
+    // Where the contract says each event carries its name (`x-acl-event-name: /type`).
+    let (name_at, dispatch_json) = match &api.event_name {
+        Some(pointer) => (
+            quote! {
+                /// Where each event carries its name in its body (the contract's
+                /// `x-acl-event-name`).
+                pub const NAME_AT: &'static str = #pointer;
+
+                /// Decodes a JSON body by the name it carries at [`Event::NAME_AT`].
+                pub fn decode_json(body: &[u8]) -> ::std::result::Result<Self, __ev::EventError> {
+                    Self::decode_json_at(Self::NAME_AT, body)
+                }
+            },
+            quote! {
+                /// Like [`dispatch`], by the name the body carries at [`Event::NAME_AT`].
+                pub async fn dispatch_json<H: EventHandler>(handler: &H, body: &[u8]) -> ::std::result::Result<(), __ev::HandlerError> {
+                    call(handler, Event::decode_json(body)?).await
+                }
+            },
+        ),
+        None => (TokenStream::new(), TokenStream::new()),
+    };
     let tokens = quote! {
         #[allow(unused_imports)]
         use ::acl_runtime::__private as __acl;
@@ -170,6 +199,19 @@ pub fn events_source(api: &Api) -> Result<String, String> {
                 }
             }
 
+            /// Decodes a JSON body that carries its event's name itself, as the string at
+            /// `pointer` (`/type` for Stripe): the body is read once, then validated
+            /// against the named event's schema.
+            pub fn decode_json_at(pointer: &str, body: &[u8]) -> ::std::result::Result<Self, __ev::EventError> {
+                let (name, value) = __ev::name_at(body, pointer)?;
+                match name.as_str() {
+                    #(#value_arms,)*
+                    _ => ::std::result::Result::Err(__ev::EventError::Unknown { name, known: #known.to_owned() }),
+                }
+            }
+
+            #name_at
+
             /// The event's name.
             pub fn name(&self) -> &'static str {
                 match self {
@@ -189,7 +231,20 @@ pub fn events_source(api: &Api) -> Result<String, String> {
         /// Decodes the event named `name` and calls its method on `handler`. A body that
         /// breaks the contract is `HandlerError::Invalid` (dead-lettered with the path).
         pub async fn dispatch<H: EventHandler>(handler: &H, name: &str, body: &[u8]) -> ::std::result::Result<(), __ev::HandlerError> {
-            match Event::decode(name, body)? {
+            call(handler, Event::decode(name, body)?).await
+        }
+
+        /// Like [`dispatch`], for a body that carries its event's name at `pointer`
+        /// ([`Event::decode_json_at`]).
+        pub async fn dispatch_json_at<H: EventHandler>(handler: &H, pointer: &str, body: &[u8]) -> ::std::result::Result<(), __ev::HandlerError> {
+            call(handler, Event::decode_json_at(pointer, body)?).await
+        }
+
+        #dispatch_json
+
+        /// Calls the method of `event` on `handler`.
+        pub async fn call<H: EventHandler>(handler: &H, event: Event) -> ::std::result::Result<(), __ev::HandlerError> {
+            match event {
                 #(#dispatch,)*
             }
         }

@@ -163,7 +163,28 @@ pub(super) fn lower_document(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
         }
     }
     super::policy::lower_policies(l, root, api);
+    event_name(l, root, api);
 }
+
+/// `x-acl-event-name`: the JSON pointer at which every event's body carries its name.
+fn event_name(l: &mut Lowerer<'_>, root: DocId, api: &mut Api) {
+    let Some(value) = api.extensions.get(EVENT_NAME) else {
+        return;
+    };
+    match value.as_str() {
+        Some(p) if p.starts_with('/') => api.event_name = Some(p.to_string()),
+        _ => l.diag(
+            Severity::Error,
+            "bad-event-name",
+            &(root, format!("/{EVENT_NAME}")),
+            format!("`{EVENT_NAME}` is a JSON pointer into each event's body, such as `/type`"),
+            None,
+        ),
+    }
+}
+
+/// The extension saying where events carry their names.
+pub(super) const EVENT_NAME: &str = "x-acl-event-name";
 
 /// A specification extension (`x-…`): skipped wherever the specs let an object carry
 /// them among its entries (paths, responses, callbacks; webhooks and the callbacks map

@@ -29,8 +29,12 @@ fn read_level(
     let mut op = Map::new();
     let mut system = Map::new();
     for (name, value) in ext {
-        // Pagination is read by `lower::pagination`.
-        if !name.starts_with("x-acl-") || name == super::pagination::EXTENSION {
+        // Pagination (`lower::pagination`) and event names (`lower::openapi`) are not
+        // policies.
+        if !name.starts_with("x-acl-")
+            || name == super::pagination::EXTENSION
+            || name == super::openapi::EVENT_NAME
+        {
             continue;
         }
         let loc = (doc, format!("{base}/{name}"));

@@ -40,6 +40,34 @@ pub enum EventError {
         /// What is wrong, with the JSON path.
         error: crate::boundary::decode::BoundaryError,
     },
+    /// The event's name is not where it should be in the body (not JSON, no string at
+    /// the pointer).
+    #[error("no event name at `{pointer}`: {why}")]
+    NoName {
+        /// The JSON pointer the name is read from (`/type`).
+        pointer: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Reads a JSON body once: the event's name, the string at `pointer` (`/type` for
+/// Stripe), and the body as a value, to decode the event from without reading the
+/// bytes again (what a generated `Event::decode_json` does).
+pub fn name_at(body: &[u8], pointer: &str) -> Result<(String, serde_json::Value), EventError> {
+    let no_name = |why: String| EventError::NoName {
+        pointer: pointer.to_string(),
+        why,
+    };
+    // Bounded like every boundary read (depth), and the body's size is the receiver's.
+    let value: serde_json::Value =
+        crate::boundary::decode::from_json(body).map_err(|e| no_name(e.to_string()))?;
+    let name = match value.pointer(pointer) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => return Err(no_name(format!("not a string: {other}"))),
+        None => return Err(no_name("absent".into())),
+    };
+    Ok((name, value))
 }
 
 impl From<EventError> for HandlerError {

@@ -106,3 +106,55 @@ async fn events_decode_validate_and_dispatch() {
         vec!["paid in_1 1200".to_string(), "ping".into()]
     );
 }
+
+#[tokio::test]
+async fn a_stripe_style_delivery_is_dispatched_by_the_type_in_its_body() {
+    use acl_contract_tests::events::events::{dispatch_json, dispatch_json_at};
+    let ledger = Ledger::default();
+    let body =
+        br#"{"type":"invoice.paid","id":"evt_9","invoice":"in_9","amount":700,"currency":"EUR"}"#;
+    assert_eq!(Event::NAME_AT, "/type");
+    let Event::InvoicePaid(p) = Event::decode_json(body).unwrap() else {
+        panic!("wrong variant")
+    };
+    assert_eq!((p.invoice.as_str(), *p.amount), ("in_9", 700));
+    dispatch_json(&ledger, body).await.unwrap();
+    // A name somewhere else, given at the call.
+    let nested = br#"{"meta":{"event":"ping"}}"#;
+    dispatch_json_at(&ledger, "/meta/event", nested)
+        .await
+        .unwrap();
+    assert_eq!(*ledger.seen.lock().unwrap(), ["paid in_9 700", "ping"]);
+    // The named event's schema still holds, with its path.
+    let bad =
+        br#"{"type":"invoice.paid","id":"evt_9","invoice":"in_9","amount":0,"currency":"EUR"}"#;
+    let e = Event::decode_json(bad).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            EventError::Invalid {
+                name: "invoice.paid",
+                ..
+            }
+        ) && e.to_string().contains("amount"),
+        "{e}"
+    );
+    // No name, a name of the wrong type, an unknown name, a body that is not JSON.
+    for (body, expected) in [
+        (
+            &br#"{"id":"evt_1"}"#[..],
+            "no event name at `/type`: absent",
+        ),
+        (br#"{"type":7}"#, "not a string"),
+        (
+            br#"{"type":"invoice.lost"}"#,
+            "unknown event `invoice.lost`",
+        ),
+        (b"not json", "no event name at `/type`"),
+    ] {
+        let e = Event::decode_json(body).unwrap_err();
+        assert!(e.to_string().contains(expected), "{e}");
+        let h = dispatch_json(&ledger, body).await.unwrap_err();
+        assert!(matches!(h, HandlerError::Invalid(_)), "{h:?}");
+    }
+}

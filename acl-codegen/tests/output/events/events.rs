@@ -95,6 +95,59 @@ impl Event {
             }
         }
     }
+    /// Decodes a JSON body that carries its event's name itself, as the string at
+    /// `pointer` (`/type` for Stripe): the body is read once, then validated
+    /// against the named event's schema.
+    pub fn decode_json_at(
+        pointer: &str,
+        body: &[u8],
+    ) -> ::std::result::Result<Self, __ev::EventError> {
+        let (name, value) = __ev::name_at(body, pointer)?;
+        match name.as_str() {
+            "invoice.paid" => {
+                ::acl_runtime::__private::from_value(&value)
+                    .map(Event::InvoicePaid)
+                    .map_err(|error| __ev::EventError::Invalid {
+                        name: "invoice.paid",
+                        error,
+                    })
+            }
+            "invoice.voided" => {
+                ::acl_runtime::__private::from_value(&value)
+                    .map(Event::InvoiceVoided)
+                    .map_err(|error| __ev::EventError::Invalid {
+                        name: "invoice.voided",
+                        error,
+                    })
+            }
+            "ping" => ::std::result::Result::Ok(Event::Ping),
+            "export.ready" => {
+                ::std::result::Result::Ok(Event::ExportReady(body.to_vec()))
+            }
+            "createSubscription.statusChanged" => {
+                ::acl_runtime::__private::from_value(&value)
+                    .map(Event::CreateSubscriptionStatusChanged)
+                    .map_err(|error| __ev::EventError::Invalid {
+                        name: "createSubscription.statusChanged",
+                        error,
+                    })
+            }
+            _ => {
+                ::std::result::Result::Err(__ev::EventError::Unknown {
+                    name,
+                    known: "invoice.paid, invoice.voided, ping, export.ready, createSubscription.statusChanged"
+                        .to_owned(),
+                })
+            }
+        }
+    }
+    /// Where each event carries its name in its body (the contract's
+    /// `x-acl-event-name`).
+    pub const NAME_AT: &'static str = "/type";
+    /// Decodes a JSON body by the name it carries at [`Event::NAME_AT`].
+    pub fn decode_json(body: &[u8]) -> ::std::result::Result<Self, __ev::EventError> {
+        Self::decode_json_at(Self::NAME_AT, body)
+    }
     /// The event's name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -169,7 +222,30 @@ pub async fn dispatch<H: EventHandler>(
     name: &str,
     body: &[u8],
 ) -> ::std::result::Result<(), __ev::HandlerError> {
-    match Event::decode(name, body)? {
+    call(handler, Event::decode(name, body)?).await
+}
+/// Like [`dispatch`], for a body that carries its event's name at `pointer`
+/// ([`Event::decode_json_at`]).
+pub async fn dispatch_json_at<H: EventHandler>(
+    handler: &H,
+    pointer: &str,
+    body: &[u8],
+) -> ::std::result::Result<(), __ev::HandlerError> {
+    call(handler, Event::decode_json_at(pointer, body)?).await
+}
+/// Like [`dispatch`], by the name the body carries at [`Event::NAME_AT`].
+pub async fn dispatch_json<H: EventHandler>(
+    handler: &H,
+    body: &[u8],
+) -> ::std::result::Result<(), __ev::HandlerError> {
+    call(handler, Event::decode_json(body)?).await
+}
+/// Calls the method of `event` on `handler`.
+pub async fn call<H: EventHandler>(
+    handler: &H,
+    event: Event,
+) -> ::std::result::Result<(), __ev::HandlerError> {
+    match event {
         Event::InvoicePaid(event) => handler.on_invoice_paid(event).await,
         Event::InvoiceVoided(event) => handler.on_invoice_voided(event).await,
         Event::Ping => handler.on_ping().await,
