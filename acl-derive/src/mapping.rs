@@ -34,9 +34,16 @@ struct Container {
 #[derive(Default)]
 struct FieldAttrs {
     from: Option<LitStr>,
+    /// `from(a, b)`: a value object made from several boundary fields (with `with`).
+    from_many: Vec<Ident>,
+    /// `into(a = f, b = g)`: the boundary fields a value object gives back, each by a
+    /// function of the domain field (`fn(&Domain) -> B`, or `-> Result<B, E>`).
+    into_many: Vec<(Ident, Path)>,
     with: Option<Path>,
     default: Option<Span>,
     skip: Option<Span>,
+    /// Where `from(...)`/`into(...)` are written, for errors.
+    many_span: Option<Span>,
 }
 
 fn container_attrs(input: &DeriveInput, dir: Direction, errors: &mut Errors) -> Container {
@@ -103,12 +110,46 @@ fn field_attrs(attrs: &[syn::Attribute], errors: &mut Errors) -> FieldAttrs {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             match name.as_str() {
+                "from" if m.input.peek(syn::token::Paren) => {
+                    f.many_span = Some(m.path.span());
+                    m.parse_nested_meta(|i| {
+                        match i.path.get_ident() {
+                            Some(id) => f.from_many.push(id.clone()),
+                            None => errors.push(i.path.span(), "expected a boundary field name"),
+                        }
+                        Ok(())
+                    })?
+                }
+                "into" if m.input.peek(syn::token::Paren) => {
+                    f.many_span = Some(m.path.span());
+                    m.parse_nested_meta(|i| {
+                        match i.path.get_ident() {
+                            Some(id) => f.into_many.push((id.clone(), i.value()?.parse()?)),
+                            None => errors.push(i.path.span(), "expected a boundary field name"),
+                        }
+                        Ok(())
+                    })?
+                }
                 "from" => f.from = Some(m.value()?.parse()?),
                 "with" => f.with = Some(m.value()?.parse()?),
                 "default" => f.default = Some(m.path.span()),
                 "skip" => f.skip = Some(m.path.span()),
+                "unknown" | "deny_unmapped" | "ignore" => errors.push(
+                    m.path.span(),
+                    format!(
+                        "`{name}` goes on the type, not on a field or variant: \
+                         #[acl(from = path::to::Boundary, {name}{})]",
+                        if name == "unknown" {
+                            " = Domain::Variant"
+                        } else if name == "ignore" {
+                            "(field)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
                 other => {
-                    let known = ["from", "with", "default", "skip"];
+                    let known = ["from", "into", "with", "default", "skip"];
                     let hint = acl_policy::closest(other, &known)
                         .map(|k| format!("; did you mean `{k}`?"))
                         .unwrap_or_default();
@@ -124,8 +165,17 @@ fn field_attrs(attrs: &[syn::Attribute], errors: &mut Errors) -> FieldAttrs {
             errors.add(e);
         }
     }
-    if let (Some(span), true) = (f.default.or(f.skip), f.from.is_some() || f.with.is_some()) {
-        errors.push(span, "a field that is not mapped takes no `from` or `with`");
+    if let (Some(span), true) = (
+        f.default.or(f.skip),
+        f.from.is_some() || f.with.is_some() || f.many_span.is_some(),
+    ) {
+        errors.push(
+            span,
+            "a field that is not mapped takes no `from`, `into` or `with`",
+        );
+    }
+    if let (Some(span), true) = (f.many_span, f.from.is_some()) {
+        errors.push(span, "a field comes from one boundary field (`from = \"name\"`) or from several (`from(a, b)`), not both");
     }
     f
 }
@@ -272,6 +322,79 @@ fn structure(
         if attrs.default.is_some() || attrs.skip.is_some() {
             if dir == Direction::From {
                 inits.push(quote!(#fname: ::std::default::Default::default(),));
+            }
+            continue;
+        }
+        // A value object from several boundary fields (and back into them).
+        let many = match dir {
+            Direction::From => !attrs.from_many.is_empty(),
+            Direction::Into => !attrs.into_many.is_empty(),
+        };
+        let other_way = match dir {
+            Direction::From => !attrs.into_many.is_empty(),
+            Direction::Into => !attrs.from_many.is_empty(),
+        };
+        if other_way && !many {
+            let (this, needs) = match dir {
+                Direction::From => ("FromBoundary", "from(a, b), with = Type::new"),
+                Direction::Into => ("IntoBoundary", "into(a = Type::a, b = Type::b)"),
+            };
+            errors.push(
+                attrs.many_span.unwrap_or(fname.span()),
+                format!("`{fname}` maps several boundary fields one way only: {this} needs `#[acl({needs})]` too"),
+            );
+            continue;
+        }
+        if many {
+            let names: Vec<Ident> = match dir {
+                Direction::From => attrs.from_many.clone(),
+                Direction::Into => attrs.into_many.iter().map(|(n, _)| n.clone()).collect(),
+            };
+            let seg = format!(
+                "{{{}}}",
+                names
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            for n in &names {
+                if used.contains(&n.to_string()) {
+                    errors.push(n.span(), format!("boundary field `{n}` is mapped twice"));
+                }
+                used.push(n.to_string());
+            }
+            let m = quote!(::acl_runtime::__private::mapping);
+            match dir {
+                Direction::From => {
+                    let Some(with) = &attrs.with else {
+                        errors.push(
+                            attrs.many_span.unwrap_or(fname.span()),
+                            format!("`{fname}` is made from several boundary fields: name the function that makes it, `with = Type::new` (its arguments in the order of `from(...)`)"),
+                        );
+                        continue;
+                    };
+                    let vars: Vec<Ident> =
+                        names.iter().map(|n| format_ident!("__b_{}", n)).collect();
+                    for (n, v) in names.iter().zip(&vars) {
+                        pattern.push(quote_spanned!(n.span()=> #n: #v,));
+                    }
+                    inits.push(quote!(#fname: ({
+                        #[allow(unused_imports)]
+                        use #m::Infallible as _;
+                        #m::Out(#with(#(#vars),*)).mapped()
+                    }).map_err(|e| e.at(#seg))?,));
+                }
+                Direction::Into => {
+                    for (n, f) in &attrs.into_many {
+                        let at = n.to_string();
+                        inits.push(quote_spanned!(n.span()=> #n: ({
+                            #[allow(unused_imports)]
+                            use #m::Infallible as _;
+                            #m::Out(#f(&value.#fname)).mapped()
+                        }).map_err(|e| e.at(#at))?,));
+                    }
+                }
             }
             continue;
         }

@@ -251,3 +251,86 @@ fn a_mapped_value_flows_from_a_typed_response() {
     let p = Payment::try_from(c).unwrap();
     assert_eq!(p.status, PaymentStatus::Failed);
 }
+
+/// A value object made of two boundary fields.
+#[derive(Debug, Clone, PartialEq)]
+struct Price {
+    cents: i64,
+    currency: String,
+}
+
+impl Price {
+    fn try_new(
+        amount: types::ChargeAmount,
+        currency: types::ChargeCurrency,
+    ) -> Result<Price, String> {
+        if *amount > 1_000_000 && *currency == "JPY" {
+            return Err(format!(
+                "{} {} is more than a charge may be",
+                *amount, *currency
+            ));
+        }
+        Ok(Price {
+            cents: *amount,
+            currency: currency.to_string(),
+        })
+    }
+
+    fn amount(&self) -> Result<types::ChargeAmount, acl_runtime::Violation> {
+        types::ChargeAmount::new(self.cents)
+    }
+
+    fn currency(&self) -> Result<types::ChargeCurrency, acl_runtime::Violation> {
+        types::ChargeCurrency::new(self.currency.clone())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, FromBoundary, IntoBoundary)]
+#[acl(from = types::Charge, into = types::Charge, deny_unmapped)]
+struct Sale {
+    id: String,
+    #[acl(
+        from(amount, currency),
+        with = Price::try_new,
+        into(amount = Price::amount, currency = Price::currency)
+    )]
+    price: Price,
+    status: types::ChargeStatus,
+    description: Option<String>,
+}
+
+#[test]
+fn a_value_object_is_made_from_several_boundary_fields_and_back() {
+    let charge: types::Charge =
+        serde_json::from_str(r#"{"id":"ch_1","amount":500,"currency":"EUR","status":"pending"}"#)
+            .unwrap();
+    let payment = Sale::try_from(charge.clone()).unwrap();
+    assert_eq!(
+        payment.price,
+        Price {
+            cents: 500,
+            currency: "EUR".into()
+        }
+    );
+    assert_eq!(types::Charge::try_from(payment.clone()).unwrap(), charge);
+    // The maker's error names both source fields.
+    let big: types::Charge = serde_json::from_str(
+        r#"{"id":"ch_2","amount":2000000,"currency":"JPY","status":"pending"}"#,
+    )
+    .unwrap();
+    let e = Sale::try_from(big).unwrap_err();
+    assert!(
+        e.to_string().contains("charge.{amount,currency}") && e.to_string().contains("more than"),
+        "{e}"
+    );
+    // And back: a domain value the contract refuses names the boundary field.
+    let wrong = Sale {
+        price: Price {
+            cents: 5,
+            currency: "euro".into(),
+        },
+        ..payment
+    };
+    let e = types::Charge::try_from(wrong).unwrap_err();
+    assert!(e.to_string().contains("charge.currency"), "{e}");
+}
