@@ -5,59 +5,9 @@
 //!
 //! # Attribute reference
 //!
-//! ## `#[derive(Policies)]`
-//!
-//! | attribute | meaning |
-//! |---|---|
-//! | `#[acl(contract = "contracts/api.yaml")]` | the contract, relative to the crate's `Cargo.toml`; read at compile time (a change recompiles) |
-//! | `#[acl(default(setting = value, ...))]` | settings of the system and of every operation (before the contract's `x-acl-*`) |
-//! | `#[acl(op(id = "operationId", setting = value, ...))]` | one operation's settings (after the contract's); repeat per operation |
-//!
-//! The settings are acl-policy's, under their one name (the same words as the contract's
-//! `x-acl-*` extensions and a service's configuration); the full table with defaults is
-//! in acl-policy's crate docs and the README. Values are literals: durations as text
-//! (`timeout = "5s"`), numbers, bools, words (`backoff = "linear"`); a group is written
-//! as a call (`retry(max_attempts = 3, jitter = "equal")`), and `retry = "none"`,
-//! `breaker = "off"`, `rate_limit = "off"` switch one off. A bare key is `true`
-//! (`fast_clock`).
-//!
-//! - Operation settings (`default` or `op`): `timeout`, `deadline`, `retry(...)`,
-//!   `idempotent`, `idempotency_key`, `max_response_body`.
-//! - System settings (`default` only): `breaker(...)`, `retry_budget(...)`,
-//!   `rate_limit(...)`, `fast_clock`.
-//!
-//! Checked against the contract, layered as the client layers them: an operation id the
-//! contract lacks, a value outside its range, a setting given twice, a system setting in
-//! `op(...)`, retries on an operation that is not safe to repeat (a POST without an
-//! idempotency key), a contract that does not read.
-//!
-//! ## `#[derive(FromBoundary)]` and `#[derive(IntoBoundary)]`
-//!
-//! `TryFrom<Boundary> for Domain` (`FromBoundary`) and `TryFrom<Domain> for Boundary`
-//! (`IntoBoundary`), for structs with named fields and enums of unit variants.
-//!
-//! On the type:
-//!
-//! | attribute | meaning |
-//! |---|---|
-//! | `#[acl(from = types::Pet)]` / `#[acl(into = types::NewPet)]` | the boundary type (a type may derive both) |
-//! | `#[acl(ignore(field, ...))]` | boundary fields the domain does not use |
-//! | `#[acl(deny_unmapped)]` | every boundary field must be used or `ignore`d (checked by the compiler) |
-//! | `#[acl(unknown = Availability::Other)]` | enums: the domain variant for values the contract did not list (the boundary enum's fallback) |
-//!
-//! On a field or variant:
-//!
-//! | attribute | meaning |
-//! |---|---|
-//! | `#[acl(from = "boundary_name")]` | the boundary field or variant of another name |
-//! | `#[acl(with = path::to::fn)]` | converts the value (`fn(B) -> D`, or `-> Result<D, E>` with `E: Display`) |
-//! | `#[acl(default)]` | not mapped: `Default::default()` (`FromBoundary`) |
-//! | `#[acl(skip)]` | not mapped (a variant: refused with a `MappingError` by `IntoBoundary`) |
-//!
-//! Fields map by name; `Option`, `Vec` and maps convert element by element; a required
-//! domain field fed by an absent optional one is a `MappingError` naming the path, never
-//! a panic. Enum mappings are exhaustive `match`es: a boundary variant left out is a
-//! compile error.
+//! Each derive's documentation lists its attributes: [`macro@Policies`],
+//! [`macro@FromBoundary`], [`macro@IntoBoundary`] (re-exported as `acl_runtime::Policies`,
+//! `acl_runtime::FromBoundary`, `acl_runtime::IntoBoundary`).
 //!
 //! # How it works
 //!
@@ -71,24 +21,142 @@ mod policies;
 
 use proc_macro::TokenStream;
 
-/// Policies per operation, checked against the contract. The attributes are listed in
-/// the crate docs ("Attribute reference").
+/// A client's policies as a type, checked against the contract at compile time; apply
+/// with `ClientBuilder::policies::<T>()`.
+///
+/// | attribute | goes on | value | example |
+/// |---|---|---|---|
+/// | `contract` | the type | path of the contract, relative to the crate's `Cargo.toml` (read at compile time; a change recompiles) | `#[acl(contract = "contracts/payments.yaml")]` |
+/// | `default(...)` | the type | settings of the system and of every operation, laid before the contract's `x-acl-*` | `#[acl(default(timeout = "2s", breaker(min_calls = 20)))]` |
+/// | `op(id = "...", ...)` | the type, once per operation | one operation's settings, laid after the contract's | `#[acl(op(id = "createCharge", idempotency_key = "Idempotency-Key"))]` |
+///
+/// Settings (acl-policy's names, the same as the contract's `x-acl-*` and a service's
+/// configuration; defaults in acl-policy's docs):
+///
+/// | setting | in | value | example |
+/// |---|---|---|---|
+/// | `timeout`, `deadline` | `default`, `op` | a duration | `timeout = "500ms"` |
+/// | `retry(...)`: `max_attempts`, `max_total`, `backoff`, `multiplier`, `base`, `max_delay`, `jitter` | `default`, `op` | a group, or `"none"` | `retry(max_attempts = 3, backoff = "linear", jitter = "equal")` |
+/// | `idempotent` | `default`, `op` | a bool (a bare key is `true`) | `idempotent` |
+/// | `idempotency_key` | `default`, `op` | a header name | `idempotency_key = "Idempotency-Key"` |
+/// | `max_response_body` | `default`, `op` | bytes | `max_response_body = 1048576` |
+/// | `breaker(...)`: `window`, `failure_rate`, `slow_call_rate`, `slow_call_duration`, `min_calls`, `consecutive_failures`, `open_for`, `open_multiplier`, `max_open_for`, `half_open_calls` | `default` | a group, or `"off"` | `breaker(failure_rate = 0.5, window = "30s")` |
+/// | `retry_budget(...)`: `ratio`, `min_per_second` | `default` | a group | `retry_budget(ratio = 0.1)` |
+/// | `rate_limit(...)`: `per_second`, `burst` | `default` | a group, or `"off"` | `rate_limit(per_second = 20)` |
+/// | `fast_clock` | `default` | a bool | `fast_clock` |
+///
+/// Compile errors, at what wrote them: an operation the contract lacks (with "did you
+/// mean"), an unknown or misspelt setting, a value out of range, a setting given twice,
+/// a system setting in `op(...)`, and retries on an operation not safe to repeat (a POST
+/// or PATCH without an idempotency key), whether set on it or inherited from
+/// `default(...)`. Operations not named that will not make `default(...)`'s retries are
+/// listed in the impl's docs.
+///
+/// ```
+/// use acl_runtime::Policies;
+///
+/// #[derive(Policies)]
+/// #[acl(contract = "tests/ui/orders.yaml")]
+/// #[acl(default(timeout = "2s", retry(max_attempts = 3), rate_limit(per_second = 20)))]
+/// #[acl(op(id = "createOrder", idempotency_key = "Idempotency-Key"))]
+/// #[acl(op(id = "updateOrder", retry = "none"))]
+/// struct OrderPolicies;
+///
+/// assert!(<OrderPolicies as acl_runtime::client::Policies>::OPERATIONS.len() == 2);
+/// ```
 #[proc_macro_derive(Policies, attributes(acl))]
 pub fn derive_policies(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     policies::derive(input).into()
 }
 
-/// `TryFrom<Boundary> for Domain`: `#[acl(from = path::to::BoundaryType)]`; the
-/// attributes are listed in the crate docs ("Attribute reference").
+/// `TryFrom<Boundary> for Domain`, for structs with named fields and enums of unit
+/// variants; failures are `MappingError`s naming the path (`charge.amount`), never panics.
+///
+/// | attribute | goes on | value | meaning |
+/// |---|---|---|---|
+/// | `from = path` | the type | the boundary type | `#[acl(from = types::Charge)]` (a type deriving both directions also has `into = …`) |
+/// | `deny_unmapped` | the type (struct) | — | every boundary field must be used or ignored (the compiler lists the others) |
+/// | `ignore(a, b)` | the type (struct) | boundary field names | fields the domain does not use |
+/// | `unknown = path` | the type (enum) | a domain variant | where values the contract did not list go (the boundary enum's fallback); without it an open boundary enum's fallback is an unmatched variant (`E0004`) |
+/// | `from = "name"` | a field or variant | a string | the boundary field or variant of another name |
+/// | `with = path` | a field | a function | converts the value: `fn(B) -> D` or `fn(B) -> Result<D, E>` with `E: Display` |
+/// | `from(a, b), with = path` | a field | boundary field names and a function | a value object made from several fields: `with` takes them in that order (`fn(A, B) -> D` or `-> Result<D, E>`); an error is at `{a,b}` |
+/// | `default` | a field | — | not mapped: `Default::default()` |
+/// | `skip` | a field or variant | — | not mapped |
+///
+/// Fields map by name; `Option`, `Vec` and maps convert element by element; a required
+/// domain field fed by an absent optional one is a `MappingError`.
+///
+/// ```
+/// use acl_runtime::FromBoundary;
+///
+/// mod types {
+///     // What acl-codegen generates from the contract (here by hand).
+///     pub struct Charge { pub id: String, pub amount: i64, pub currency: String, pub livemode: bool }
+/// }
+///
+/// struct Money { cents: i64, currency: String }
+/// impl Money {
+///     fn new(cents: i64, currency: String) -> Result<Money, String> {
+///         if currency.len() == 3 { Ok(Money { cents, currency }) } else { Err("not ISO 4217".into()) }
+///     }
+/// }
+///
+/// #[derive(FromBoundary)]
+/// #[acl(from = types::Charge, deny_unmapped, ignore(livemode))]
+/// struct Payment {
+///     #[acl(from = "id")]
+///     reference: String,
+///     #[acl(from(amount, currency), with = Money::new)]
+///     price: Money,
+/// }
+///
+/// let c = types::Charge { id: "ch_1".into(), amount: 500, currency: "EUR".into(), livemode: false };
+/// let p = Payment::try_from(c).unwrap();
+/// assert_eq!((p.reference.as_str(), p.price.cents, p.price.currency.as_str()), ("ch_1", 500, "EUR"));
+/// ```
 #[proc_macro_derive(FromBoundary, attributes(acl))]
 pub fn derive_from_boundary(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     mapping::derive(input, mapping::Direction::From).into()
 }
 
-/// `TryFrom<Domain> for Boundary`: `#[acl(into = path::to::BoundaryType)]`; the
-/// attributes are listed in the crate docs ("Attribute reference").
+/// `TryFrom<Domain> for Boundary`: builds the boundary value with a struct literal, so
+/// every boundary field must be given (mapped, or `ignore`d to its `Default`).
+///
+/// | attribute | goes on | value | meaning |
+/// |---|---|---|---|
+/// | `into = path` | the type | the boundary type | `#[acl(into = types::NewCharge)]` |
+/// | `ignore(a, b)` | the type (struct) | boundary field names | set to `Default::default()` |
+/// | `from = "name"` | a field or variant | a string | the boundary field or variant of another name |
+/// | `with = path` | a field | a function | converts the value: `fn(D) -> B` or `-> Result<B, E>` |
+/// | `into(a = f, b = g)` | a field | boundary field names with functions | a value object given back as several fields: each function takes `&D` and returns the field (or `Result<_, E>`); an error is at that field |
+/// | `skip` | a field or variant | — | not mapped (a skipped variant is a `MappingError`) |
+///
+/// ```
+/// use acl_runtime::IntoBoundary;
+///
+/// mod types {
+///     pub struct NewCharge { pub amount: i64, pub currency: String }
+/// }
+///
+/// struct Money { cents: i64, currency: String }
+/// impl Money {
+///     fn cents(&self) -> i64 { self.cents }
+///     fn code(&self) -> String { self.currency.clone() }
+/// }
+///
+/// #[derive(IntoBoundary)]
+/// #[acl(into = types::NewCharge)]
+/// struct Payment {
+///     #[acl(into(amount = Money::cents, currency = Money::code))]
+///     price: Money,
+/// }
+///
+/// let b = types::NewCharge::try_from(Payment { price: Money { cents: 5, currency: "EUR".into() } }).unwrap();
+/// assert_eq!((b.amount, b.currency.as_str()), (5, "EUR"));
+/// ```
 #[proc_macro_derive(IntoBoundary, attributes(acl))]
 pub fn derive_into_boundary(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

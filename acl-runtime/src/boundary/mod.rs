@@ -235,6 +235,20 @@ macro_rules! try_from_plain {
 
 try_from_plain!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool);
 
+/// The plain value out of a checked one (`String::from(name)`), which is also how the
+/// mapping derives turn a checked boundary field into a plain domain field.
+macro_rules! plain_from_checked {
+    ($($t:ty),*) => {$(
+        impl<R> From<Checked<$t, R>> for $t {
+            fn from(checked: Checked<$t, R>) -> $t {
+                checked.value
+            }
+        }
+    )*};
+}
+
+plain_from_checked!(String, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool);
+
 impl<T: Serialize, R: Rule> TryFrom<Vec<T>> for Checked<Vec<T>, R> {
     type Error = Violation;
     fn try_from(value: Vec<T>) -> Result<Self, Violation> {

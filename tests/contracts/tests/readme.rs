@@ -22,3 +22,44 @@ fn the_readme_shows_the_compiled_client_example() {
         "README.md must show examples/readme_client.rs between its markers, as is:\n{shown}"
     );
 }
+
+#[test]
+fn the_readme_shows_each_setup_as_its_crate_has_it() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    for setup in ["setup-types", "setup-client", "setup-webhooks"] {
+        let crate_dir = dir.join("examples").join(setup);
+        let read = |p: &str| std::fs::read_to_string(crate_dir.join(p)).unwrap();
+        let cargo = read("Cargo.toml");
+        let deps = cargo
+            .split("# README: dependencies begin\n")
+            .nth(1)
+            .and_then(|rest| rest.split("# README: dependencies end").next())
+            .expect("the manifest has its markers");
+        // The README's lines are the manifest's without the workspace's `path`.
+        let deps: String = deps
+            .lines()
+            .map(|l| match l.find("path = \"") {
+                Some(a) => match l[a + 8..].find("\", ") {
+                    Some(b) => format!("{}{}\n", &l[..a], &l[a + 8 + b + 3..]),
+                    None => format!("{l}\n"),
+                },
+                None => format!("{l}\n"),
+            })
+            .collect();
+        assert!(
+            deps.contains("acl-runtime = ") && deps.contains("acl-codegen = "),
+            "{deps}"
+        );
+        for shown in [
+            format!("```toml\n{deps}```"),
+            format!("```rust\n// build.rs\n{}```", read("build.rs")),
+            format!("```rust\n// src/main.rs\n{}```", read("src/main.rs")),
+        ] {
+            assert!(
+                readme.contains(&shown),
+                "README.md must show examples/{setup} as it is:\n{shown}"
+            );
+        }
+    }
+}

@@ -1,0 +1,5 @@
+fn main() -> Result<(), acl_codegen::Error> {
+    acl_codegen::Builder::new("../contracts/petstore.yaml")
+        .module("petstore")
+        .generate()
+}
