@@ -504,9 +504,28 @@ fn enumeration(
     if let (Direction::From, Some(unknown)) = (dir, &c.unknown) {
         arms.push(quote!(_ => Ok(#unknown),));
     }
+    // Without `unknown = …`, an open boundary enum (a generated one keeps values the
+    // contract does not list) gets an error that says so, at the boundary type, next to
+    // rustc's non-exhaustive match.
+    let probe = match (dir, &c.unknown) {
+        (Direction::From, None) => {
+            let m = quote!(::acl_runtime::__private::mapping);
+            let span = boundary.span();
+            quote_spanned! {span=>
+                {
+                    #[allow(unused_imports)]
+                    use #m::{ViaAny as _, ViaOpen as _};
+                    #m::require_unknown_mapped(
+                        (&#m::UnknownProbe::<#boundary>(::std::marker::PhantomData)).unknown_probe(),
+                    );
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
     // Exhaustive: a boundary variant (or the fallback for unknown values) left out is a
     // compile error at the boundary type's name.
     let m = quote_spanned!(boundary.span()=> match);
     let scrutinee = Ident::new("value", boundary.span());
-    quote!(#m #scrutinee { #(#arms)* })
+    quote!(#probe #m #scrutinee { #(#arms)* })
 }

@@ -759,7 +759,12 @@ impl Emitter<'_> {
         } else {
             TokenStream::new()
         };
-        let schema = self.boundary_schema(def);
+        let mut schema = self.boundary_schema(def);
+        if e.open {
+            // The mapping derives tell a mapping without `unknown = …` how to fix it.
+            let name = ident(&def.name);
+            schema.extend(quote!(impl __acl::mapping::OpenEnum for #name {}));
+        }
         let schemars = self.enum_schemars(def, e);
         match e.repr {
             EnumRepr::String => {

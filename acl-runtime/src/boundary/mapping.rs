@@ -215,6 +215,54 @@ pub mod support {
             .collect()
     }
 
+    /// A boundary enum that keeps values the contract does not list (an open enum's
+    /// fallback variant): generated open enums implement it, so a mapping that does not
+    /// say where those values go can be told how to fix it.
+    pub trait OpenEnum {}
+
+    /// What the mapping derives ask of a boundary enum mapped without `unknown = …`;
+    /// resolved by [`ViaOpen`] (an [`OpenEnum`]: the fallback is unmapped) or [`ViaAny`].
+    pub struct UnknownProbe<T>(pub std::marker::PhantomData<T>);
+
+    /// The boundary enum is open and the mapping names no `unknown` variant.
+    pub struct UnknownNotMapped;
+
+    /// Nothing to say: a closed enum, or one the mapping handles.
+    pub struct UnknownFine;
+
+    /// Picked for an [`OpenEnum`] (no autoref needed, so it wins).
+    pub trait ViaOpen {
+        /// The verdict.
+        fn unknown_probe(&self) -> UnknownNotMapped {
+            UnknownNotMapped
+        }
+    }
+    impl<T: OpenEnum> ViaOpen for UnknownProbe<T> {}
+
+    /// Picked for any other enum.
+    pub trait ViaAny {
+        /// The verdict.
+        fn unknown_probe(&self) -> UnknownFine {
+            UnknownFine
+        }
+    }
+    impl<T> ViaAny for &UnknownProbe<T> {}
+
+    /// Holds when the mapping of a boundary enum covers the values the contract does not
+    /// list.
+    #[diagnostic::on_unimplemented(
+        message = "the boundary enum keeps values the contract does not list, and this mapping does not say where they go",
+        label = "add `unknown = Domain::Variant` here: #[acl(from = …, unknown = Domain::Other)]",
+        note = "the contract's enum may grow; acl keeps new values in its fallback variant instead of failing to decode"
+    )]
+    pub trait UnknownMapped {}
+    impl UnknownMapped for UnknownFine {}
+
+    /// Compiles when `verdict` is [`UnknownFine`].
+    pub fn require_unknown_mapped<T: UnknownMapped>(verdict: T) {
+        let _ = verdict;
+    }
+
     /// Each value of a map converted; an error names its key.
     pub fn map<K, B, D, M>(items: impl IntoIterator<Item = (K, B)>) -> Result<M, MappingError>
     where

@@ -227,6 +227,7 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeEventStatus {
         )
     }
 }
+impl __acl::mapping::OpenEnum for ChargeEventStatus {}
 /// Contract name: `ChargeStatus`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeStatus {
@@ -290,6 +291,7 @@ impl ::acl_runtime::__private::BoundarySchema for ChargeStatus {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ChargeStatus";
 }
+impl __acl::mapping::OpenEnum for ChargeStatus {}
 /// Contract name: `Error`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error {

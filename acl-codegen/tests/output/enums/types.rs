@@ -96,6 +96,7 @@ impl ::acl_runtime::__private::BoundarySchema for MaybeColor {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeColor";
 }
+impl __acl::mapping::OpenEnum for MaybeColor {}
 /// Contract name: `Mixed`.
 ///
 /// Rules: one of `1`, `"one"`, `true`.
@@ -158,6 +159,7 @@ impl ::acl_runtime::__private::BoundarySchema for Priority {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Priority";
 }
+impl __acl::mapping::OpenEnum for Priority {}
 /// GitHub's reaction names, which differ only in symbols.
 ///
 /// Contract name: `Reaction`.
@@ -242,6 +244,7 @@ impl ::acl_runtime::__private::BoundarySchema for Reaction {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Reaction";
 }
+impl __acl::mapping::OpenEnum for Reaction {}
 /// Contract name: `Status`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -305,6 +308,7 @@ impl ::acl_runtime::__private::BoundarySchema for Status {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Status";
 }
+impl __acl::mapping::OpenEnum for Status {}
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
     /// The value of [`super::Kind`].

@@ -164,6 +164,7 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody
         )
     }
 }
+impl __acl::mapping::OpenEnum for CreateSubscriptionStatusChangedBodyStatus {}
 /// Contract name: `InvoicePaid`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvoicePaid {
