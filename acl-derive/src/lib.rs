@@ -76,7 +76,7 @@ pub fn derive_policies(input: TokenStream) -> TokenStream {
 /// | attribute | goes on | value | meaning |
 /// |---|---|---|---|
 /// | `from = path` | the type | the boundary type | `#[acl(from = types::Charge)]` (a type deriving both directions also has `into = …`) |
-/// | `deny_unmapped` | the type (struct) | — | every boundary field must be used or ignored (the compiler lists the others) |
+/// | `deny_unmapped` | the type (struct) | — | every boundary field must be used or ignored: each one left out is an error at `deny_unmapped` ("missing field `livemode`"); use it, or add it to `ignore(...)` |
 /// | `ignore(a, b)` | the type (struct) | boundary field names | fields the domain does not use |
 /// | `unknown = path` | the type (enum) | a domain variant | where values the contract did not list go (the boundary enum's fallback); without it an open boundary enum's fallback is an unmatched variant (`E0004`) |
 /// | `from = "name"` | a field or variant | a string | the boundary field or variant of another name |

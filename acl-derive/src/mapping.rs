@@ -434,11 +434,12 @@ fn structure(
     }
     match dir {
         Direction::From => {
-            // `deny_unmapped`: a second pattern, without `..`, over every field the
-            // mapping uses or ignores; the compiler names what it leaves out.
+            // `deny_unmapped`: a struct literal of the boundary type, never evaluated,
+            // with every field the mapping uses or ignores; the compiler names each one
+            // it leaves out ("missing field `livemode` in initializer of `Charge`"), at
+            // `deny_unmapped`. (A pattern without `..` would say the same, with
+            // suggestions to edit the attribute into a pattern.)
             let coverage = c.deny_unmapped.map(|at| {
-                // Every token at `deny_unmapped`, so the compiler reports (and suggests)
-                // there rather than inside the derive's expansion.
                 let names = used
                     .iter()
                     .map(|u| Ident::new(u, at))
@@ -451,8 +452,11 @@ fn structure(
                         t
                     })
                     .collect();
-                let value = Ident::new("value", Span::call_site());
-                quote_spanned!(at=> let #path { #(#names: _,)* } = &#value;)
+                quote_spanned!(at=>
+                    let _ = || -> #path {
+                        #path { #(#names: ::std::unreachable!(),)* }
+                    };
+                )
             });
             quote! {
                 #coverage
