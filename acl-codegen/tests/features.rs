@@ -18,6 +18,7 @@ paths:
       tags: [pets]
       parameters:
         - {name: kind, in: query, schema: {$ref: '#/components/schemas/PetKind'}}
+        - {name: page, in: query, schema: {type: integer}}
       responses:
         '200':
           description: ok
@@ -170,6 +171,14 @@ fn each_tag_and_the_types_only_it_reaches_sit_behind_a_feature() {
         cfg_above(&client, "pub fn health").as_deref(),
         Some("feature = \"untagged\"")
     );
+    // An operation's every method (a paginated one has two) is behind its features.
+    for method in ["pub fn list_pets<", "pub fn list_pets_all<"] {
+        assert_eq!(
+            cfg_above(&client, method).as_deref(),
+            Some("feature = \"pets\""),
+            "{method}"
+        );
+    }
     // For build.rs, the including crate declares the features: the section is written
     // next to the module.
     let out = dir.join("out");

@@ -192,12 +192,14 @@ pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Resul
     let mut specs = Vec::new();
     let mut names = Names::default();
     for (index, op) in api.operations.iter().enumerate() {
-        let (spec, method, extra) = operation(op, index, &mut names);
+        let (spec, op_methods, extra) = operation(op, index, &mut names);
         specs.push(spec);
         // With per-tag features, the method and its types compile with its tags'
         // features; its `OperationSpec` (static data) always does, so indices hold.
         let gate = gates.map(|g| g.op(index)).unwrap_or_default();
-        methods.push(quote!(#gate #method));
+        for method in op_methods {
+            methods.push(quote!(#gate #method));
+        }
         for item in extra {
             items.push(super::features::gate_items(item, &gate)?);
         }
@@ -361,7 +363,7 @@ fn operation(
     op: &Operation,
     index: usize,
     names: &mut Names,
-) -> (TokenStream, TokenStream, Vec<TokenStream>) {
+) -> (TokenStream, Vec<TokenStream>, Vec<TokenStream>) {
     let all_name = op
         .pagination
         .as_ref()
@@ -420,13 +422,13 @@ fn operation(
         let r = self.core.request(#index) #(#calls)* #accept;
         #body_call
     };
-    let mut method = quote! {
+    let mut methods = vec![quote! {
         #docs
         pub fn #name<'__a>(&'__a self, #(#args),*) -> __c::Call<'__a, #response, #error> {
             #request
             #send
         }
-    };
+    }];
     if let (Some(all), Some(p), false) = (all_name, &op.pagination, streaming || untyped) {
         let item = ty(&p.item);
         let doc = format!(
@@ -435,7 +437,7 @@ fn operation(
              cursor to resume from).",
             p.source
         );
-        method.extend(quote! {
+        methods.push(quote! {
             #[doc = #doc]
             pub fn #all<'__a>(&'__a self, #(#args),*) -> __c::Paginated<'__a, #item, #error> {
                 #request
@@ -443,7 +445,7 @@ fn operation(
             }
         });
     }
-    (operation_spec(op), method, items)
+    (operation_spec(op), methods, items)
 }
 
 /// The operation as static data for the runtime (`__c::OperationSpec`).
