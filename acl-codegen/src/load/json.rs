@@ -305,4 +305,44 @@ mod tests {
         assert_eq!(ours.len(), 1);
         assert_eq!(ours["/a/b~0~1\"c/1/d"], (2, 24));
     }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let key = || proptest::string::string_regex("[a-z~/\"\\\\é ]{0,6}").unwrap();
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i32>().prop_map(serde_json::Value::from),
+            proptest::string::string_regex("[a-zé\"\\\\\n]{0,5}")
+                .unwrap()
+                .prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(key(), inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn positions_of_any_json_agree_with_the_yaml_readers(value in json(), pretty in proptest::bool::ANY) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            let all = super::super::yaml::positions(&text);
+            let wanted: HashSet<&str> = all.keys().map(String::as_str).collect();
+            let ours = super::positions(&text, &wanted);
+            for (pointer, pos) in &all {
+                if pointer.contains('\u{0}') {
+                    continue;
+                }
+                proptest::prop_assert_eq!(ours.get(pointer), Some(pos), "{} in {}", pointer, text);
+            }
+        }
+    }
 }

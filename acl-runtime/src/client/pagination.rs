@@ -695,4 +695,37 @@ mod tests {
         assert_eq!(link_next(""), None);
         assert_eq!(link_next("<unterminated; rel=next"), None);
     }
+
+    proptest::proptest! {
+        /// Any list of links, however spaced and quoted: the first whose `rel` holds
+        /// `next` is found, and nothing panics on what a vendor may send.
+        #[test]
+        fn the_first_next_link_is_found(
+            links in proptest::collection::vec(
+                (
+                    "[a-z0-9/?=&.:-]{1,20}",
+                    proptest::sample::subsequence(vec!["next", "prev", "last", "first"], 1..3),
+                    proptest::bool::ANY,
+                    " {0,2}",
+                ),
+                0..5,
+            ),
+            noise in "[ -~]{0,40}",
+        ) {
+            let text: Vec<String> = links
+                .iter()
+                .map(|(target, rels, quoted, space)| {
+                    let rel = rels.join(" ");
+                    let rel = if *quoted || rels.len() > 1 { format!("\"{rel}\"") } else { rel };
+                    format!("<https://a.example/{target}>;{space}rel={rel}")
+                })
+                .collect();
+            let expected = links
+                .iter()
+                .find(|(_, rels, _, _)| rels.contains(&"next"))
+                .map(|(target, ..)| format!("https://a.example/{target}"));
+            proptest::prop_assert_eq!(link_next(&text.join(", ")), expected);
+            let _ = link_next(&noise);
+        }
+    }
 }
