@@ -470,8 +470,12 @@ impl Generated {
         if !self.has_client() {
             return Ok(None);
         }
-        let body =
-            emit::client::client_source(&self.api, self.gates().as_ref()).map_err(Error::Emit)?;
+        let body = emit::client::client_source(
+            &self.api,
+            self.gates().as_ref(),
+            self.settings.embed_contract,
+        )
+        .map_err(Error::Emit)?;
         Ok(Some(self.module_file("Typed client", &body)))
     }
 
@@ -532,8 +536,12 @@ impl Generated {
             .replace("#![allow(", "#![allow(\n        ")
             .replace(")]", ",\n    )]");
         let client = if self.has_client() {
-            let body = emit::client::client_source(&self.api, self.gates().as_ref())
-                .map_err(Error::Emit)?;
+            let body = emit::client::client_source(
+                &self.api,
+                self.gates().as_ref(),
+                self.settings.embed_contract,
+            )
+            .map_err(Error::Emit)?;
             format!("/// The typed client: one method per operation, each through the resilience pipeline.\npub mod client {{\n    {lints}\n{body}}}\n")
         } else {
             String::new()

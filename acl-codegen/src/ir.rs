@@ -571,6 +571,8 @@ pub struct Content {
     pub media_type: String,
     /// Its schema's type (`None` when no schema is given).
     pub ty: Option<TypeRef>,
+    /// Where its schema is in the contract (for test doubles that answer from it).
+    pub schema_at: Option<Origin>,
 }
 
 /// Which statuses a response covers.
@@ -642,6 +644,8 @@ pub struct ResponseHeader {
     pub required: bool,
     /// Documentation.
     pub docs: Docs,
+    /// Where its schema is in the contract.
+    pub schema_at: Option<Origin>,
 }
 
 /// An authentication scheme.

@@ -35,7 +35,9 @@ static API: ApiSpec = ApiSpec {
         security: None,
         headers: &[],
         pagination: None,
+        responses: &[],
     }],
+    contract: None,
 };
 
 struct Client {

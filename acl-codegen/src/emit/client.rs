@@ -186,7 +186,11 @@ fn response_content(r: &Response) -> Option<(&Content, Media)> {
 }
 
 /// Emits the `client` module of `api`.
-pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Result<String, String> {
+pub fn client_source(
+    api: &Api,
+    gates: Option<&super::features::Gates>,
+    embed_contract: bool,
+) -> Result<String, String> {
     let mut items = Vec::new();
     let mut methods = Vec::new();
     let mut specs = Vec::new();
@@ -254,6 +258,11 @@ pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Resul
     });
     let security = security_tokens(&api.security);
     let title_doc = format!(" A client for {}.", api.title.replace('\n', " "));
+    let contract = if embed_contract {
+        quote!(Some(&super::types::CONTRACT))
+    } else {
+        quote!(None)
+    };
     let tokens = quote! {
         #[allow(unused_imports)]
         use ::acl_runtime::__private as __acl;
@@ -268,6 +277,7 @@ pub fn client_source(api: &Api, gates: Option<&super::features::Gates>) -> Resul
             schemes: &[#(#schemes),*],
             security: #security,
             operations: &[#(#specs),*],
+            contract: #contract,
         };
 
         #[doc = #title_doc]
@@ -522,6 +532,42 @@ fn operation_spec(op: &Operation) -> TokenStream {
         }
         None => quote!(None),
     };
+    let responses = op.responses.iter().flat_map(|r| {
+        let status = match &r.status {
+            Status::Code(c) => c.to_string(),
+            Status::Range(d) => format!("{d}XX"),
+            Status::Default => "default".to_string(),
+        };
+        let at = |o: &Option<crate::ir::Origin>| {
+            o.as_ref()
+                .map(|o| {
+                    format!(
+                        "{}#{}",
+                        super::types::document_uri(o.doc),
+                        fragment(&o.pointer)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let headers = r.headers.iter().map(|h| {
+            let (name, schema, required) = (&h.name, at(&h.schema_at), h.required);
+            quote!((#name, #schema, #required))
+        });
+        let headers = quote!(&[#(#headers),*]);
+        let bodies: Vec<TokenStream> = if r.contents.is_empty() {
+            vec![quote!(__c::ResponseSpec { status: #status, media: "", schema: "", headers: #headers })]
+        } else {
+            r.contents
+                .iter()
+                .map(|c| {
+                    let media = &c.media_type;
+                    let schema = at(&c.schema_at);
+                    quote!(__c::ResponseSpec { status: #status, media: #media, schema: #schema, headers: #headers })
+                })
+                .collect()
+        };
+        bodies
+    });
     quote! {
         __c::OperationSpec {
             id: #id,
@@ -532,8 +578,24 @@ fn operation_spec(op: &Operation) -> TokenStream {
             security: #security,
             headers: &[#(#headers),*],
             pagination: #pagination,
+            responses: &[#(#responses),*],
         }
     }
+}
+
+/// A JSON pointer as a URI fragment: what RFC 3986 does not allow there is
+/// percent-encoded (`{petId}` → `%7BpetId%7D`).
+fn fragment(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for b in pointer.bytes() {
+        let ok = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b);
+        if ok {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// What a method returns.

@@ -10,8 +10,8 @@ use super::names::{camel, snake, Namespace};
 use super::{Loc, Lowerer};
 use crate::diagnostics::Severity;
 use crate::ir::{
-    Additional, Api, Content, Docs, Field, Method, Operation, ParamLocation, Parameter, Primitive,
-    RequestBody, Response, ResponseHeader, SecurityRequirement, SecurityScheme, Server,
+    Additional, Api, Content, Docs, Field, Method, Operation, Origin, ParamLocation, Parameter,
+    Primitive, RequestBody, Response, ResponseHeader, SecurityRequirement, SecurityScheme, Server,
     ServerVariable, Status, StructDef, TypeKind, TypeRef,
 };
 use crate::load::{escape, DocId};
@@ -702,6 +702,7 @@ fn swagger_body_parameter(
             .map(|m| Content {
                 media_type: m,
                 ty: Some(ty.clone()),
+                schema_at: None,
             })
             .collect(),
         docs: docs_of(pmap),
@@ -835,6 +836,7 @@ fn form_body(
             .map(|m| Content {
                 media_type: m,
                 ty: Some(TypeRef::Named(name.clone())),
+                schema_at: None,
             })
             .collect(),
         docs: Docs::default(),
@@ -861,8 +863,12 @@ fn contents(l: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str
     content
         .iter()
         .map(|(media, m)| {
+            let sloc = (loc.0, format!("{}/content/{}/schema", loc.1, escape(media)));
+            let schema_at = m.get("schema").map(|_| Origin {
+                doc: sloc.0,
+                pointer: sloc.1.clone(),
+            });
             let ty = m.get("schema").map(|_| {
-                let sloc = (loc.0, format!("{}/content/{}/schema", loc.1, escape(media)));
                 let h = if many && !media.contains("json") {
                     format!("{hint}{}", camel(media, ""))
                 } else {
@@ -873,6 +879,7 @@ fn contents(l: &mut Lowerer<'_>, loc: &Loc, map: &Map<String, Value>, hint: &str
             Content {
                 media_type: media.clone(),
                 ty,
+                schema_at,
             }
         })
         .collect()
@@ -890,6 +897,10 @@ fn response(
     let contents = if ctx.swagger {
         match r.get("schema") {
             Some(_) => {
+                let schema_at = Origin {
+                    doc: rloc.0,
+                    pointer: format!("{}/schema", rloc.1),
+                };
                 let ty = l.schema_type(&(rloc.0, format!("{}/schema", rloc.1)), hint);
                 let mut media = strings(op.get("produces"));
                 if media.is_empty() {
@@ -903,6 +914,7 @@ fn response(
                     .map(|m| Content {
                         media_type: m,
                         ty: Some(ty.clone()),
+                        schema_at: Some(schema_at.clone()),
                     })
                     .collect()
             }
@@ -919,18 +931,20 @@ fn response(
                 continue;
             };
             let hint = format!("{hint}{}", camel(name, "Header"));
-            let ty = if h.contains_key("schema") {
-                l.schema_type(&(hloc.0, format!("{}/schema", hloc.1)), &hint)
+            let (ty, schema_at) = if h.contains_key("schema") {
+                let at = (hloc.0, format!("{}/schema", hloc.1));
+                (l.schema_type(&at, &hint), Some(at))
             } else if h.contains_key("type") {
-                l.schema_type(&hloc, &hint)
+                (l.schema_type(&hloc, &hint), Some(hloc.clone()))
             } else {
-                TypeRef::Primitive(Primitive::String)
+                (TypeRef::Primitive(Primitive::String), None)
             };
             headers.push(ResponseHeader {
                 name: name.clone(),
                 ty,
                 required: h.get("required") == Some(&Value::Bool(true)),
                 docs: docs_of(&h),
+                schema_at: schema_at.map(|(doc, pointer)| Origin { doc, pointer }),
             });
         }
     }

@@ -63,6 +63,22 @@ pub struct ApiSpec {
     pub security: &'static [&'static [&'static str]],
     /// Every operation, in the order generated methods refer to them.
     pub operations: &'static [OperationSpec],
+    /// The contract's documents (`types::CONTRACT`), when embedded: what test doubles
+    /// answer from (`acl_runtime::testing`).
+    pub contract: Option<&'static crate::Contract>,
+}
+
+/// A documented response of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseSpec {
+    /// The status as the contract writes it: `"200"`, `"2XX"`, `"default"`.
+    pub status: &'static str,
+    /// The media type (empty when the response has no body).
+    pub media: &'static str,
+    /// Where its schema is in [`ApiSpec::contract`] (`uri#pointer`; empty for none).
+    pub schema: &'static str,
+    /// Its declared headers: name, where the schema is (empty for none), required.
+    pub headers: &'static [(&'static str, &'static str, bool)],
 }
 
 /// One operation.
@@ -86,6 +102,8 @@ pub struct OperationSpec {
     pub headers: &'static [&'static str],
     /// How its results are paged, when they are (the generated `…_all` method).
     pub pagination: Option<Pagination>,
+    /// Its documented responses, in the contract's order.
+    pub responses: &'static [ResponseSpec],
 }
 
 /// A generated client, made from a [`Core`].

@@ -1,5 +1,8 @@
 //! Test doubles from the contract (feature `testing`): values generated from the
-//! contract's own schemas ([`data`]), for the code that consumes the boundary types and
-//! for test vendors.
+//! contract's own schemas ([`data`]), and the vendor itself, in-process ([`MockVendor`]):
+//! documented answers, scripted faults, recorded calls.
 
 pub mod data;
+pub mod mock;
+
+pub use mock::{Fault, MockVendor, RecordedCall, Script};

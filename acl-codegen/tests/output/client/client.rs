@@ -49,6 +49,43 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &["X-Request-Id"],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/200/content/application~1json/schema",
+                    headers: &[
+                        (
+                            "X-Next-Cursor",
+                            "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/200/headers/X-Next-Cursor/schema",
+                            false,
+                        ),
+                        (
+                            "X-Total-Count",
+                            "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/200/headers/X-Total-Count/schema",
+                            true,
+                        ),
+                    ],
+                },
+                __c::ResponseSpec {
+                    status: "429",
+                    media: "",
+                    schema: "",
+                    headers: &[
+                        (
+                            "Retry-After",
+                            "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/429/headers/Retry-After/schema",
+                            false,
+                        ),
+                    ],
+                },
+                __c::ResponseSpec {
+                    status: "default",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/default/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "createCharge",
@@ -59,6 +96,26 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &["Idempotency-Key"],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "201",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/post/responses/201/content/application~1json/schema",
+                    headers: &[],
+                },
+                __c::ResponseSpec {
+                    status: "400",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/post/responses/400/content/application~1json/schema",
+                    headers: &[],
+                },
+                __c::ResponseSpec {
+                    status: "5XX",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/post/responses/5XX/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "searchCharges",
@@ -69,6 +126,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1search/post/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "getCharge",
@@ -79,6 +144,20 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: Some(&[&["bearer"]]),
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1%7BchargeId%7D/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+                __c::ResponseSpec {
+                    status: "404",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1%7BchargeId%7D/get/responses/404/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "post_charges_by_chargeId_refunds",
@@ -89,6 +168,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: Some(&[&["basic"]]),
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "202",
+                    media: "",
+                    schema: "",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "getReports",
@@ -99,6 +186,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: Some(&[]),
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "text/csv",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1reports~1%7Bids%7D/get/responses/200/content/text~1csv/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "downloadFile",
@@ -109,6 +204,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/octet-stream",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1files~1%7Bname%7D/get/responses/200/content/application~1octet-stream/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "uploadFile",
@@ -119,6 +222,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: Some(&[&["oauth"]]),
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1files~1%7Bname%7D/put/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "streamChargeEvents",
@@ -129,8 +240,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "text/event-stream",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1events/get/responses/200/content/text~1event-stream/schema",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for Payments.
 ///

@@ -33,8 +33,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "201",
+                    media: "",
+                    schema: "",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for Billing events.
 ///

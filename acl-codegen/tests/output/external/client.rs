@@ -33,8 +33,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1widgets~1%7Bid%7D/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for External.
 ///

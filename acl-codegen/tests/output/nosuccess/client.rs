@@ -33,6 +33,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "401",
+                    media: "",
+                    schema: "",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "createDeployment",
@@ -43,6 +51,20 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "400",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1deployments/post/responses/400/content/application~1json/schema",
+                    headers: &[],
+                },
+                __c::ResponseSpec {
+                    status: "403",
+                    media: "",
+                    schema: "",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "health",
@@ -53,8 +75,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "default",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1health/get/responses/default/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for Cluster.
 ///

@@ -40,6 +40,20 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     has_more: Some("/has_more"),
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+                __c::ResponseSpec {
+                    status: "400",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/responses/400/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listEvents",
@@ -57,6 +71,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     has_more: None,
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1events/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listRepos",
@@ -70,6 +92,20 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                 items: "",
                 next: __c::NextPage::LinkHeader,
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1repos/get/responses/200/content/application~1json/schema",
+                    headers: &[
+                        (
+                            "Link",
+                            "https://acl.invalid/contract/0.json#/paths/~1repos/get/responses/200/headers/Link/schema",
+                            false,
+                        ),
+                    ],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listCalls",
@@ -85,6 +121,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     next: "/next_page_uri",
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1calls/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listDags",
@@ -102,6 +146,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     total: Some("/total_entries"),
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1dags/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listAssets",
@@ -120,6 +172,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     total_pages: None,
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1assets/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listTokens",
@@ -137,6 +197,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     has_more: None,
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1tokens/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listVaults",
@@ -152,6 +220,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     next: "/nextLink",
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1vaults/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listWidgets",
@@ -169,6 +245,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     total: None,
                 },
             }),
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1widgets/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "listLogs",
@@ -179,8 +263,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "200",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1logs/get/responses/200/content/application~1json/schema",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for Pages.
 ///

@@ -33,6 +33,14 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "201",
+                    media: "application/json",
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1pets/post/responses/201/schema",
+                    headers: &[],
+                },
+            ],
         },
         __c::OperationSpec {
             id: "uploadPhoto",
@@ -43,8 +51,17 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
             security: None,
             headers: &[],
             pagination: None,
+            responses: &[
+                __c::ResponseSpec {
+                    status: "204",
+                    media: "",
+                    schema: "",
+                    headers: &[],
+                },
+            ],
         },
     ],
+    contract: Some(&super::types::CONTRACT),
 };
 /// A client for Legacy.
 ///

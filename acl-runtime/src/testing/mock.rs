@@ -1,0 +1,529 @@
+//! [`MockVendor`]: the external system of a generated client, in-process, from its
+//! contract: every operation answers with a documented success whose body satisfies the
+//! contract (generated from the schema, deterministic for a seed), scripts inject the
+//! faults a resilience policy must survive, and every call is recorded for assertions.
+//!
+//! ```no_run
+//! # fn example(api: &'static acl_runtime::client::ApiSpec) {
+//! use acl_runtime::testing::{Fault, MockVendor};
+//! let vendor = MockVendor::new(api);
+//! vendor.on("createPet").times(2).fail(Fault::Status(503)); // then the contract's answer
+//! vendor.on("getPet").respond(404);
+//! // ClientBuilder::transport(vendor.clone()), then calls; then:
+//! let keys: Vec<_> = vendor.calls("createPet").iter().map(|c| c.header("idempotency-key")).collect();
+//! # let _ = keys;
+//! # }
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::data::Generator;
+use crate::client::{ApiSpec, OperationSpec, ResponseSpec};
+use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
+
+/// A fault the vendor answers with instead of its normal response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// This status, with the documented body for it when there is one.
+    Status(u16),
+    /// `429 Too Many Requests` with `Retry-After` (whole seconds, rounded up).
+    RateLimited {
+        /// What `Retry-After` says.
+        retry_after: Duration,
+    },
+    /// The connection is reset after the request was sent.
+    Reset,
+    /// The connection is refused: the request never left.
+    Refused,
+    /// The normal response, after this delay.
+    Latency(Duration),
+    /// A documented success whose body breaks the contract (`{"acl-mock": "invalid"}`
+    /// where the schema wants something else, or not JSON at all).
+    InvalidBody,
+    /// No answer, ever (the client's timeout decides).
+    Hang,
+}
+
+/// What the vendor does for one call.
+#[derive(Debug, Clone)]
+enum Action {
+    Respond { status: u16, body: Option<Value> },
+    Fail(Fault),
+}
+
+/// One call as the vendor saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedCall {
+    /// The operation id.
+    pub operation: &'static str,
+    /// The method.
+    pub method: String,
+    /// The path and query as sent.
+    pub target: String,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// The status answered (`None`: a transport fault or a hang).
+    pub status: Option<u16>,
+}
+
+impl RecordedCall {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+struct State {
+    scripts: HashMap<&'static str, VecDeque<(Option<u32>, Action)>>,
+    calls: Vec<RecordedCall>,
+}
+
+struct Inner {
+    api: &'static ApiSpec,
+    data: Option<Generator>,
+    seed: u64,
+    state: Mutex<State>,
+}
+
+/// A vendor that serves a generated client's contract in-process (a [`Transport`]).
+/// Clones share their scripts and records.
+#[derive(Clone)]
+pub struct MockVendor {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MockVendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockVendor")
+            .field("system", &self.inner.api.system)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The script of one operation, being written: [`Script::times`] then what happens.
+#[must_use = "a script does nothing until `respond`, `respond_with` or `fail`"]
+pub struct Script<'v> {
+    vendor: &'v MockVendor,
+    operation: &'static str,
+    times: Option<u32>,
+}
+
+impl Script<'_> {
+    /// For the next `n` calls only (then what comes next in the script, or the contract's
+    /// normal answer). Without it, for every call from now on.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Answer with `status` and the contract's body for it (generated from its schema).
+    pub fn respond(self, status: u16) {
+        self.push(Action::Respond { status, body: None });
+    }
+
+    /// Answer with `status` and this JSON body.
+    pub fn respond_with(self, status: u16, body: Value) {
+        self.push(Action::Respond {
+            status,
+            body: Some(body),
+        });
+    }
+
+    /// Answer with a fault.
+    pub fn fail(self, fault: Fault) {
+        self.push(Action::Fail(fault));
+    }
+
+    fn push(self, action: Action) {
+        let mut state = self.vendor.lock();
+        state
+            .scripts
+            .entry(self.operation)
+            .or_default()
+            .push_back((self.times, action));
+    }
+}
+
+impl MockVendor {
+    /// The vendor of the contract a generated client was made from
+    /// (`MockVendor::new(&petstore::client::API)`).
+    pub fn new(api: &'static ApiSpec) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                api,
+                data: api.contract.and_then(|c| Generator::new(c).ok()),
+                seed: 0,
+                state: Mutex::new(State {
+                    scripts: HashMap::new(),
+                    calls: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// The same vendor with other generated data (the default seed is 0).
+    pub fn seed(self, seed: u64) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            api: shared.api,
+            data: shared.data.clone(),
+            seed: shared.seed,
+            state: Mutex::new(State {
+                scripts: HashMap::new(),
+                calls: Vec::new(),
+            }),
+        });
+        Self {
+            inner: Arc::new(Inner { seed, ..inner }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Scripts the operation `operation_id`.
+    ///
+    /// # Panics
+    /// When the contract has no such operation: a test that scripts a typo would pass for
+    /// the wrong reason.
+    pub fn on(&self, operation_id: &str) -> Script<'_> {
+        let op = self
+            .inner
+            .api
+            .operations
+            .iter()
+            .find(|o| o.id == operation_id)
+            .unwrap_or_else(|| {
+                panic!("MockVendor::on: the contract has no operation `{operation_id}`")
+            });
+        Script {
+            vendor: self,
+            operation: op.id,
+            times: None,
+        }
+    }
+
+    /// The calls of `operation_id` so far, in order.
+    pub fn calls(&self, operation_id: &str) -> Vec<RecordedCall> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.operation == operation_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Every call so far, in order.
+    pub fn all_calls(&self) -> Vec<RecordedCall> {
+        self.lock().calls.clone()
+    }
+
+    /// The body the contract documents for `status` of `op` (generated), or none.
+    fn body_for(
+        &self,
+        op: &'static OperationSpec,
+        status: u16,
+    ) -> (Option<&'static ResponseSpec>, Option<Value>) {
+        let documented = documented(op, status);
+        let body = documented
+            .filter(|r| !r.schema.is_empty() && is_json(r.media))
+            .and_then(|r| {
+                let data = self.inner.data.as_ref()?;
+                data.value(r.schema, self.inner.seed).ok()
+            });
+        (documented, body)
+    }
+
+    /// What the vendor answers `op` with: the script's next step, or the contract's
+    /// first documented success.
+    fn next_action(&self, op: &'static OperationSpec) -> Action {
+        let mut state = self.lock();
+        if let Some(queue) = state.scripts.get_mut(op.id) {
+            while let Some((times, action)) = queue.front_mut() {
+                match times {
+                    Some(0) => {
+                        queue.pop_front();
+                    }
+                    Some(n) => {
+                        *n -= 1;
+                        let action = action.clone();
+                        return action;
+                    }
+                    None => return action.clone(),
+                }
+            }
+        }
+        let status = op
+            .responses
+            .iter()
+            .filter_map(|r| r.status.parse::<u16>().ok())
+            .find(|s| (200..300).contains(s))
+            .or_else(|| {
+                op.responses
+                    .iter()
+                    .any(|r| r.status == "2XX")
+                    .then_some(200)
+            })
+            .unwrap_or(200);
+        Action::Respond { status, body: None }
+    }
+
+    fn answer(
+        &self,
+        op: &'static OperationSpec,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let action = self.next_action(op);
+        let (parts, body) = request.into_parts();
+        let mut call = RecordedCall {
+            operation: op.id,
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: parts.headers,
+            body,
+            status: None,
+        };
+        let respond = |status: u16, body: Option<Value>, call: &mut RecordedCall| {
+            let (documented, generated) = self.body_for(op, status);
+            let body = body.or(generated);
+            call.status = Some(status);
+            let mut b = http::Response::builder().status(status);
+            // The headers the contract requires of this response, generated too.
+            for (name, schema, required) in documented.map(|r| r.headers).unwrap_or(&[]) {
+                if !*required {
+                    continue;
+                }
+                let value = self
+                    .inner
+                    .data
+                    .as_ref()
+                    .filter(|_| !schema.is_empty())
+                    .and_then(|d| d.value(schema, self.inner.seed).ok());
+                let text = match value {
+                    Some(Value::String(s)) => s,
+                    Some(Value::Null) | None => "x".to_string(),
+                    Some(other) => other.to_string(),
+                };
+                if let Ok(v) = http::HeaderValue::from_str(&text) {
+                    b = b.header(*name, v);
+                }
+            }
+            let bytes = match body {
+                Some(v) => {
+                    let media = documented
+                        .map(|r| r.media)
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or("application/json");
+                    b = b.header(http::header::CONTENT_TYPE, media);
+                    Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+                }
+                None => Bytes::new(),
+            };
+            b.body(bytes).map_err(|e| TransportError {
+                kind: TransportErrorKind::Request,
+                message: e.to_string(),
+            })
+        };
+        let fault = |kind, message: &str| TransportError {
+            kind,
+            message: message.to_string(),
+        };
+        let result: Result<(Option<Duration>, http::Response<Bytes>), Option<TransportError>> =
+            match action {
+                Action::Respond { status, body } => respond(status, body, &mut call)
+                    .map(|r| (None, r))
+                    .map_err(Some),
+                Action::Fail(Fault::Status(status)) => respond(status, None, &mut call)
+                    .map(|r| (None, r))
+                    .map_err(Some),
+                Action::Fail(Fault::RateLimited { retry_after }) => respond(429, None, &mut call)
+                    .map(|mut r| {
+                        let secs =
+                            retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                        r.headers_mut()
+                            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+                        (None, r)
+                    })
+                    .map_err(Some),
+                Action::Fail(Fault::Latency(d)) => {
+                    let status = match self.next_normal(op) {
+                        Action::Respond { status, .. } => status,
+                        Action::Fail(_) => 200,
+                    };
+                    respond(status, None, &mut call)
+                        .map(|r| (Some(d), r))
+                        .map_err(Some)
+                }
+                Action::Fail(Fault::InvalidBody) => {
+                    let status = match self.next_normal(op) {
+                        Action::Respond { status, .. } => status,
+                        Action::Fail(_) => 200,
+                    };
+                    call.status = Some(status);
+                    // A value of the wrong shape for any schema but "anything": an object
+                    // where a list is due, a string where an object is; else not JSON.
+                    let (documented, generated) = self.body_for(op, status);
+                    let bad = match generated {
+                        Some(Value::Object(_)) => Value::String("acl-mock: not an object".into()),
+                        Some(_) => serde_json::json!({"acl-mock": "invalid"}),
+                        None => Value::Null,
+                    };
+                    let media = documented
+                        .map(|r| r.media)
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or("application/json");
+                    let body = if bad.is_null() {
+                        Bytes::from_static(b"<html>not json</html>")
+                    } else {
+                        Bytes::from(serde_json::to_vec(&bad).unwrap_or_default())
+                    };
+                    http::Response::builder()
+                        .status(status)
+                        .header(http::header::CONTENT_TYPE, media)
+                        .body(body)
+                        .map(|r| (None, r))
+                        .map_err(|e| Some(fault(TransportErrorKind::Request, &e.to_string())))
+                }
+                Action::Fail(Fault::Reset) => Err(Some(fault(
+                    TransportErrorKind::Reset,
+                    "connection reset by the mock vendor",
+                ))),
+                Action::Fail(Fault::Refused) => Err(Some(fault(
+                    TransportErrorKind::Connect,
+                    "connection refused by the mock vendor",
+                ))),
+                Action::Fail(Fault::Hang) => Err(None),
+            };
+        self.lock().calls.push(call);
+        Box::pin(async move {
+            match result {
+                Ok((delay, response)) => {
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    Ok(response)
+                }
+                Err(Some(e)) => Err(e),
+                Err(None) => std::future::pending().await,
+            }
+        })
+    }
+
+    /// The contract's normal answer for `op` (ignoring scripts).
+    fn next_normal(&self, op: &'static OperationSpec) -> Action {
+        let status = op
+            .responses
+            .iter()
+            .filter_map(|r| r.status.parse::<u16>().ok())
+            .find(|s| (200..300).contains(s))
+            .unwrap_or(200);
+        Action::Respond { status, body: None }
+    }
+
+    /// The operation `method` and `path` (without the base URL's path) are for.
+    fn route(&self, method: &str, path: &str) -> Option<&'static OperationSpec> {
+        let api: &'static ApiSpec = self.inner.api;
+        api.operations
+            .iter()
+            .find(|op| op.method.eq_ignore_ascii_case(method) && matches_template(op.path, path))
+    }
+}
+
+impl Transport for MockVendor {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
+        let path = request.uri().path().to_string();
+        let method = request.method().to_string();
+        // The base URL may carry a path (`/v1`): the longest suffix that is a route.
+        let found = suffixes(&path).find_map(|p| self.route(&method, p));
+        match found {
+            Some(op) => self.answer(op, request),
+            None => Box::pin(async move {
+                http::Response::builder()
+                    .status(404)
+                    .header(http::header::CONTENT_TYPE, "text/plain")
+                    .body(Bytes::from(format!("the contract has no {method} {path}")))
+                    .map_err(|e| TransportError {
+                        kind: TransportErrorKind::Request,
+                        message: e.to_string(),
+                    })
+            }),
+        }
+    }
+}
+
+/// `/v1/pets/1`, `/pets/1`, `/1`: the path, then without each leading segment.
+fn suffixes(path: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(path);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        rest = current.get(1..).and_then(|r| r.find('/').map(|i| &r[i..]));
+        Some(current)
+    })
+}
+
+/// Whether `path` fills the template (`/pets/{petId}`): one segment per variable.
+fn matches_template(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+}
+
+/// The documented response for `status`: the code, then its range, then `default`.
+fn documented(op: &'static OperationSpec, status: u16) -> Option<&'static ResponseSpec> {
+    let code = status.to_string();
+    let range = format!("{}XX", status / 100);
+    op.responses
+        .iter()
+        .find(|r| r.status == code)
+        .or_else(|| {
+            op.responses
+                .iter()
+                .find(|r| r.status.eq_ignore_ascii_case(&range))
+        })
+        .or_else(|| op.responses.iter().find(|r| r.status == "default"))
+}
+
+fn is_json(media: &str) -> bool {
+    let m = media.to_ascii_lowercase();
+    m.is_empty() || m == "application/json" || m.ends_with("+json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_templates_under_a_base_path() {
+        assert!(matches_template("/pets/{petId}", "/pets/rex"));
+        assert!(!matches_template("/pets/{petId}", "/pets"));
+        assert!(!matches_template("/pets/{petId}", "/pets/rex/toys"));
+        assert!(matches_template("/pets", "/pets/"));
+        let all: Vec<&str> = suffixes("/v1/pets/rex").collect();
+        assert_eq!(all, ["/v1/pets/rex", "/pets/rex", "/rex"]);
+    }
+}

@@ -1,0 +1,215 @@
+//! `acl_runtime::testing::MockVendor` with the generated clients of the snapshot
+//! contracts: every operation answers with a body its schema accepts, and each fault
+//! reaches the client as the class, attempts and elapsed time its policy says.
+
+use std::time::{Duration, Instant};
+
+use acl_contract_tests as snapshots;
+use acl_contract_tests::client::client::*;
+use acl_contract_tests::client::types;
+use acl_runtime::client::{http, Bytes};
+use acl_runtime::client::{ApiSpec, CallOptions, Error};
+use acl_runtime::resilience::classify::FailureClass;
+use acl_runtime::testing::{Fault, MockVendor};
+use acl_runtime::transport::Transport;
+
+/// Sends one request per operation straight to the vendor and checks each answer
+/// against the schema the contract documents for its status.
+async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> usize {
+    let vendor = MockVendor::new(api);
+    let contract = api.contract.expect("the contract is embedded");
+    let mut checked = 0;
+    for op in api.operations {
+        let path = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x1" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let request = http::Request::builder()
+            .method(op.method)
+            .uri(format!("http://mock.invalid{path}"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = vendor.send(request).await.unwrap();
+        let status = response.status().as_u16();
+        assert!((200..300).contains(&status), "{}: {status}", op.id);
+        // An operation that documents no success gets a bare 200 (any 2xx is one).
+        let Some(spec) = op
+            .responses
+            .iter()
+            .find(|r| r.status == status.to_string() || r.status == "2XX")
+        else {
+            assert!(
+                !op.responses.iter().any(|r| r.status.starts_with('2')),
+                "{}: {status} is not documented",
+                op.id
+            );
+            continue;
+        };
+        if spec.schema.is_empty() || !spec.media.contains("json") {
+            continue;
+        }
+        let body: serde_json::Value = serde_json::from_slice(response.body())
+            .unwrap_or_else(|e| panic!("{}: the body is not JSON: {e}", op.id));
+        let verdict =
+            acl_runtime::boundary::raw::validate_at(contract, spec.schema, &body).unwrap();
+        assert!(
+            verdict.is_ok(),
+            "{}: {body} breaks the contract: {verdict:?}",
+            op.id
+        );
+        checked += 1;
+    }
+    assert_eq!(vendor.all_calls().len(), api.operations.len());
+    checked
+}
+
+#[tokio::test]
+async fn every_operation_of_every_snapshot_client_answers_within_its_contract() {
+    let apis: [&'static ApiSpec; 5] = [
+        &snapshots::client::client::API,
+        &snapshots::pagination::client::API,
+        &snapshots::swagger2::client::API,
+        &snapshots::nosuccess::client::API,
+        &snapshots::events::client::API,
+    ];
+    let mut checked = 0;
+    for api in apis {
+        checked += every_operation_answers_within_its_contract(api).await;
+    }
+    assert!(checked >= 15, "{checked} bodies checked");
+}
+
+fn client(vendor: &MockVendor) -> Client {
+    Client::builder()
+        .base_url("http://mock.invalid/v1")
+        .transport(vendor.clone())
+        .api_key("key")
+        .bearer_token("token")
+        .basic_auth("user", "pass")
+        .build()
+        .unwrap()
+}
+
+fn new_charge() -> types::NewCharge {
+    serde_json::from_str(r#"{"amount": 500, "currency": "EUR"}"#).unwrap()
+}
+
+#[tokio::test]
+async fn the_contract_answers_decode_and_scripted_statuses_arrive_typed() {
+    let vendor = MockVendor::new(&API);
+    let c = client(&vendor);
+    // The generated success decodes into the generated types.
+    let ListChargesResponse::Ok { body, headers } = c
+        .list_charges(&ListChargesOptions::default())
+        .await
+        .unwrap();
+    let _ = (body, headers);
+    let GetChargeResponse::Ok(charge) = c.get_charge("ch_1").await.unwrap();
+    assert!(*charge.amount >= 1, "{charge:?}");
+    // A scripted 404, once; then the contract's answer again.
+    vendor.on("getCharge").times(1).respond(404);
+    let e = c.get_charge("ch_2").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Status {
+                status: 404,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.class(), FailureClass::Permanent);
+    assert!(c.get_charge("ch_3").await.is_ok());
+    let targets: Vec<String> = vendor
+        .calls("getCharge")
+        .iter()
+        .map(|c| c.target.clone())
+        .collect();
+    assert_eq!(
+        targets,
+        ["/v1/charges/ch_1", "/v1/charges/ch_2", "/v1/charges/ch_3"]
+    );
+}
+
+#[tokio::test]
+async fn faults_reach_the_client_as_its_policy_says() {
+    let vendor = MockVendor::new(&API);
+    let c = client(&vendor);
+
+    // Two 503s, then the contract's answer: retried with one idempotency key.
+    vendor.on("createCharge").times(2).fail(Fault::Status(503));
+    let created = c
+        .create_charge(
+            &CreateChargeOptions::default(),
+            CreateChargeBody::Json(new_charge()),
+        )
+        .with_meta()
+        .await
+        .unwrap();
+    assert_eq!(created.meta.attempts, 3);
+    let calls = vendor.calls("createCharge");
+    let keys: Vec<_> = calls
+        .iter()
+        .map(|c| c.header("idempotency-key").unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    assert_eq!(calls[0].json().unwrap()["currency"], "EUR");
+
+    // A 429 with Retry-After: honoured before the next attempt.
+    vendor.on("getCharge").times(1).fail(Fault::RateLimited {
+        retry_after: Duration::from_secs(1),
+    });
+    let started = Instant::now();
+    c.get_charge("ch_1").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A body that breaks the contract: invalid data, never retried.
+    vendor.on("getCharge").times(1).fail(Fault::InvalidBody);
+    let e = c.get_charge("ch_1").await.unwrap_err();
+    assert!(matches!(e, Error::InvalidBody { .. }), "{e:?}");
+    assert_eq!(e.class(), FailureClass::InvalidData);
+
+    // Latency past the timeout, and a vendor that never answers: timeouts.
+    let hurried = c.with_options(
+        CallOptions::new()
+            .timeout(Duration::from_millis(100))
+            .no_retry(),
+    );
+    vendor
+        .on("getCharge")
+        .times(1)
+        .fail(Fault::Latency(Duration::from_secs(5)));
+    let e = hurried.get_charge("ch_1").await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { attempts: 1, .. }), "{e:?}");
+    vendor.on("getCharge").times(1).fail(Fault::Hang);
+    let e = hurried.get_charge("ch_1").await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { attempts: 1, .. }), "{e:?}");
+
+    // A refused connection is retried (nothing left); a reset POST without a key is not.
+    vendor.on("getCharge").times(1).fail(Fault::Refused);
+    let r = c.get_charge("ch_1").with_meta().await.unwrap();
+    assert_eq!(r.meta.attempts, 2);
+    vendor
+        .on("post_charges_by_chargeId_refunds")
+        .fail(Fault::Reset);
+    let e = c
+        .post_charges_by_charge_id_refunds("ch_1", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { attempts: 1, .. }), "{e:?}");
+}
+
+#[test]
+#[should_panic(expected = "no operation `getChrage`")]
+fn scripting_an_operation_the_contract_lacks_is_a_test_bug() {
+    MockVendor::new(&API).on("getChrage").respond(200);
+}
