@@ -49,6 +49,15 @@ pub enum Fault {
     Hang,
 }
 
+/// A fault the contract implies for an operation ([`MockVendor::scenarios`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// What it is (`documented 404`, `connection reset`).
+    pub name: String,
+    /// The fault to script: `vendor.on(op).times(n).fail(scenario.fault)`.
+    pub fault: Fault,
+}
+
 /// What the vendor does for one call.
 #[derive(Debug, Clone)]
 enum Action {
@@ -228,9 +237,75 @@ impl MockVendor {
             .collect()
     }
 
+    /// Forgets every script and every recorded call: the contract's answers again.
+    pub fn reset(&self) {
+        let mut state = self.lock();
+        state.scripts.clear();
+        state.calls.clear();
+    }
+
     /// Every call so far, in order.
     pub fn all_calls(&self) -> Vec<RecordedCall> {
         self.lock().calls.clone()
+    }
+
+    /// The fault scenarios the contract implies for `operation_id`, to run a client
+    /// through in a loop: each documented error status (429 with a `Retry-After`), a
+    /// 503 and a 500 when the contract documents none, a refused and a reset connection,
+    /// a hang (the client's timeout), and a success whose body breaks the contract.
+    ///
+    /// # Panics
+    /// When the contract has no such operation.
+    pub fn scenarios(&self, operation_id: &str) -> Vec<Scenario> {
+        let op = self.on(operation_id).operation;
+        let op = self
+            .inner
+            .api
+            .operations
+            .iter()
+            .find(|o| o.id == op)
+            .expect("found by `on`");
+        let mut out = Vec::new();
+        let mut statuses: Vec<u16> = op
+            .responses
+            .iter()
+            .filter_map(|r| r.status.parse::<u16>().ok())
+            .filter(|s| *s >= 400)
+            .collect();
+        statuses.dedup();
+        for status in &statuses {
+            let fault = if *status == 429 {
+                Fault::RateLimited {
+                    retry_after: Duration::from_secs(1),
+                }
+            } else {
+                Fault::Status(*status)
+            };
+            out.push(Scenario {
+                name: format!("documented {status}"),
+                fault,
+            });
+        }
+        for status in [500, 503] {
+            if !statuses.contains(&status) {
+                out.push(Scenario {
+                    name: format!("undocumented {status}"),
+                    fault: Fault::Status(status),
+                });
+            }
+        }
+        for (name, fault) in [
+            ("connection refused", Fault::Refused),
+            ("connection reset", Fault::Reset),
+            ("no answer", Fault::Hang),
+            ("a body that breaks the contract", Fault::InvalidBody),
+        ] {
+            out.push(Scenario {
+                name: name.to_string(),
+                fault,
+            });
+        }
+        out
     }
 
     /// The body the contract documents for `status` of `op` (generated), or none.
@@ -469,6 +544,60 @@ impl Transport for MockVendor {
                         message: e.to_string(),
                     })
             }),
+        }
+    }
+}
+
+/// A [`MockVendor`] on a loopback port ([`MockVendor::serve`]); the server stops when
+/// this is dropped.
+#[cfg(feature = "axum")]
+#[derive(Debug)]
+pub struct Served {
+    /// `http://127.0.0.1:<port>`: the base URL to give the client (with the contract's
+    /// base path, if its operations are under one).
+    pub base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[cfg(feature = "axum")]
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(feature = "axum")]
+impl MockVendor {
+    /// Serves the vendor over real HTTP on a free loopback port, for tests that go
+    /// through a real transport (reqwest, another language's client). The same scripts
+    /// and records apply; a transport fault (`Reset`, `Refused`) closes nothing over
+    /// HTTP and answers 502 instead, and requests are read up to 8 MiB.
+    pub async fn serve(&self) -> std::io::Result<Served> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let vendor = self.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let vendor = vendor.clone();
+            async move { vendor.over_http(request).await }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Served {
+            base_url: format!("http://{addr}"),
+            task,
+        })
+    }
+
+    async fn over_http(&self, request: axum::extract::Request) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let (parts, body) = request.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, 8 << 20).await else {
+            return (http::StatusCode::PAYLOAD_TOO_LARGE, "over 8 MiB").into_response();
+        };
+        match self.send(http::Request::from_parts(parts, body)).await {
+            Ok(response) => response.map(axum::body::Body::from),
+            Err(e) => (http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         }
     }
 }

@@ -5,4 +5,6 @@
 pub mod data;
 pub mod mock;
 
-pub use mock::{Fault, MockVendor, RecordedCall, Script};
+#[cfg(feature = "axum")]
+pub use mock::Served;
+pub use mock::{Fault, MockVendor, RecordedCall, Scenario, Script};

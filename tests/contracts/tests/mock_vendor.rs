@@ -213,3 +213,81 @@ async fn faults_reach_the_client_as_its_policy_says() {
 fn scripting_an_operation_the_contract_lacks_is_a_test_bug() {
     MockVendor::new(&API).on("getChrage").respond(200);
 }
+
+#[tokio::test]
+async fn the_scenarios_of_an_operation_each_end_as_the_policy_says() {
+    let vendor = MockVendor::new(&API);
+    let c = client(&vendor).with_options(CallOptions::new().timeout(Duration::from_millis(200)));
+    let scenarios = vendor.scenarios("getCharge");
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"documented 404"), "{names:?}");
+    assert!(names.contains(&"undocumented 503"), "{names:?}");
+    for scenario in scenarios {
+        // Every attempt meets the fault: what does the client end with?
+        vendor
+            .on("getCharge")
+            .times(10)
+            .fail(scenario.fault.clone());
+        let e = c.get_charge("ch_1").await.unwrap_err();
+        let (class, attempts) = (e.class(), vendor.calls("getCharge").len());
+        match scenario.name.as_str() {
+            "documented 404" => assert!(class == FailureClass::Permanent && attempts == 1),
+            "undocumented 500" | "undocumented 503" | "connection refused" | "connection reset"
+            | "no answer" => {
+                // A GET is safe to repeat: the contract's 3 attempts.
+                assert!(
+                    class == FailureClass::Transient && attempts == 3,
+                    "{} {class:?} {attempts}",
+                    scenario.name
+                )
+            }
+            "a body that breaks the contract" => {
+                assert!(class == FailureClass::InvalidData && attempts == 1)
+            }
+            other => panic!("a scenario this test does not expect: {other}"),
+        }
+        // Back to normal for the next one.
+        vendor.reset();
+    }
+}
+
+#[tokio::test]
+async fn served_on_loopback_the_vendor_answers_a_client_over_real_http() {
+    let vendor = MockVendor::new(&API);
+    let served = vendor.serve().await.unwrap();
+    // The default transport (reqwest), over 127.0.0.1.
+    let c = Client::builder()
+        .base_url(format!("{}/v1", served.base_url))
+        .api_key("key")
+        .bearer_token("token")
+        .build()
+        .unwrap();
+    vendor.on("createCharge").times(1).fail(Fault::Status(503));
+    c.create_charge(
+        &CreateChargeOptions::default(),
+        CreateChargeBody::Json(new_charge()),
+    )
+    .await
+    .unwrap();
+    let GetChargeResponse::Ok(_) = c.get_charge("ch_9").await.unwrap();
+    let calls = vendor.calls("createCharge");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        calls[0].header("idempotency-key"),
+        calls[1].header("idempotency-key")
+    );
+    assert_eq!(calls[0].header("x-api-key").as_deref(), Some("key"));
+    assert_eq!(vendor.calls("getCharge")[0].target, "/v1/charges/ch_9");
+    // Dropped, it stops accepting connections (within a second).
+    let addr = served.base_url.trim_start_matches("http://").to_string();
+    drop(served);
+    let mut refused = false;
+    for _ in 0..20 {
+        if tokio::net::TcpStream::connect(&addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "{addr} still accepts");
+}
