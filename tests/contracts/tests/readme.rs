@@ -3,8 +3,18 @@
 
 #[test]
 fn the_readme_shows_the_compiled_client_example() {
+    shown_as_compiled("examples/readme_client.rs");
+}
+
+#[test]
+fn the_readme_shows_the_compiled_mock_vendor_example() {
+    shown_as_compiled("examples/readme_mock.rs");
+}
+
+/// The lines of `file` between its markers, unindented, appear verbatim in the README.
+fn shown_as_compiled(file: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = std::fs::read_to_string(dir.join("examples/readme_client.rs")).unwrap();
+    let example = std::fs::read_to_string(dir.join(file)).unwrap();
     let readme = std::fs::read_to_string(dir.join("../../README.md")).unwrap();
     let body = example
         .split("// README: begin\n")
@@ -19,7 +29,7 @@ fn the_readme_shows_the_compiled_client_example() {
     assert!(shown.lines().count() > 20, "{shown}");
     assert!(
         readme.contains(&format!("```rust\n{shown}```")),
-        "README.md must show examples/readme_client.rs between its markers, as is:\n{shown}"
+        "README.md must show {file} between its markers, as is:\n{shown}"
     );
 }
 
