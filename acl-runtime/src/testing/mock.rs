@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::data::Generator;
-use crate::client::{ApiSpec, OperationSpec, ResponseSpec};
+use crate::client::{ApiSpec, KeyIn, OperationSpec, ResponseSpec, SchemeSpec};
 use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 
 /// A fault the vendor answers with instead of its normal response.
@@ -514,12 +514,65 @@ impl MockVendor {
         Action::Respond { status, body: None }
     }
 
+    /// Whether `request` carries the credentials of one of `op`'s security alternatives
+    /// (an empty alternative, or none at all, asks for nothing).
+    fn authorized(&self, op: &OperationSpec, request: &http::Request<Bytes>) -> bool {
+        let api = self.inner.api;
+        let alternatives = op.security.unwrap_or(api.security);
+        if alternatives.is_empty() || alternatives.iter().any(|a| a.is_empty()) {
+            return true;
+        }
+        let headers = request.headers();
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let has = |scheme: &str| -> bool {
+            let Some((_, spec)) = api.schemes.iter().find(|(n, _)| *n == scheme) else {
+                return true;
+            };
+            match spec {
+                SchemeSpec::ApiKey { name, location } => match location {
+                    KeyIn::Header => headers.get(*name).is_some_and(|v| !v.is_empty()),
+                    KeyIn::Query => request.uri().query().is_some_and(|q| {
+                        q.split('&').any(|pair| {
+                            pair.split_once('=')
+                                .is_some_and(|(k, v)| k == *name && !v.is_empty())
+                        })
+                    }),
+                    KeyIn::Cookie => headers
+                        .get_all(http::header::COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .any(|c| {
+                            c.split(';')
+                                .any(|kv| kv.trim().starts_with(&format!("{name}=")))
+                        }),
+                },
+                SchemeSpec::Bearer | SchemeSpec::OAuth2 { .. } => authorization
+                    .strip_prefix("Bearer ")
+                    .is_some_and(|t| !t.trim().is_empty()),
+                SchemeSpec::Basic => authorization.strip_prefix("Basic ").is_some_and(|b| {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.trim())
+                        .is_ok_and(|raw| raw.contains(&b':'))
+                }),
+                SchemeSpec::Other => true,
+            }
+        };
+        alternatives.iter().any(|alt| alt.iter().all(|s| has(s)))
+    }
+
     /// The operation `method` and `path` (without the base URL's path) are for.
     fn route(&self, method: &str, path: &str) -> Option<&'static OperationSpec> {
         let api: &'static ApiSpec = self.inner.api;
+        // A concrete path wins over a template (`/charges/events` over
+        // `/charges/{chargeId}`), as OpenAPI says.
         api.operations
             .iter()
-            .find(|op| op.method.eq_ignore_ascii_case(method) && matches_template(op.path, path))
+            .filter(|op| op.method.eq_ignore_ascii_case(method) && matches_template(op.path, path))
+            .min_by_key(|op| op.path.matches('{').count())
     }
 }
 
@@ -530,9 +583,57 @@ impl Transport for MockVendor {
     ) -> BoxFuture<'_, Result<http::Response<Bytes>, TransportError>> {
         let path = request.uri().path().to_string();
         let method = request.method().to_string();
+        // An OAuth2 client-credentials token endpoint of the contract: a token.
+        let uri = request.uri().to_string();
+        let token_endpoint = self.inner.api.schemes.iter().any(
+            |(_, s)| matches!(s, SchemeSpec::OAuth2 { token_url: Some(t) } if uri.starts_with(t)),
+        );
+        if token_endpoint {
+            return Box::pin(async {
+                http::Response::builder()
+                    .status(200)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(Bytes::from_static(
+                        br#"{"access_token":"acl-mock-token","token_type":"bearer","expires_in":3600}"#,
+                    ))
+                    .map_err(|e| TransportError {
+                        kind: TransportErrorKind::Request,
+                        message: e.to_string(),
+                    })
+            });
+        }
         // The base URL may carry a path (`/v1`): the longest suffix that is a route.
         let found = suffixes(&path).find_map(|p| self.route(&method, p));
         match found {
+            // Without the credentials the operation's security asks for: 401, as the
+            // vendor would, whatever the script says.
+            Some(op) if !self.authorized(op, &request) => {
+                self.lock().calls.push(RecordedCall {
+                    operation: op.id,
+                    method,
+                    target: request
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    headers: request.headers().clone(),
+                    body: request.body().clone(),
+                    status: Some(401),
+                });
+                Box::pin(async {
+                    http::Response::builder()
+                        .status(401)
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .header(http::header::WWW_AUTHENTICATE, "Bearer")
+                        .body(Bytes::from_static(
+                            br#"{"error":"unauthorized","detail":"the credentials the operation's security asks for are missing"}"#,
+                        ))
+                        .map_err(|e| TransportError {
+                            kind: TransportErrorKind::Request,
+                            message: e.to_string(),
+                        })
+                })
+            }
             Some(op) => self.answer(op, request),
             None => Box::pin(async move {
                 http::Response::builder()

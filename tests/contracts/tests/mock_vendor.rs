@@ -8,7 +8,7 @@ use acl_contract_tests as snapshots;
 use acl_contract_tests::client::client::*;
 use acl_contract_tests::client::types;
 use acl_runtime::client::{http, Bytes};
-use acl_runtime::client::{ApiSpec, CallOptions, Error};
+use acl_runtime::client::{ApiSpec, CallOptions, Error, KeyIn, SchemeSpec};
 use acl_runtime::resilience::classify::FailureClass;
 use acl_runtime::testing::{Fault, MockVendor};
 use acl_runtime::transport::Transport;
@@ -26,9 +26,42 @@ async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> u
             .map(|s| if s.starts_with('{') { "x1" } else { s })
             .collect::<Vec<_>>()
             .join("/");
-        let request = http::Request::builder()
-            .method(op.method)
-            .uri(format!("http://mock.invalid{path}"))
+        // The credentials of the operation's first security alternative.
+        let mut request = http::Request::builder().method(op.method);
+        let mut query = String::new();
+        let alternative = op
+            .security
+            .unwrap_or(api.security)
+            .first()
+            .copied()
+            .unwrap_or(&[]);
+        for name in alternative {
+            let spec = api.schemes.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+            request = match spec {
+                Some(SchemeSpec::ApiKey {
+                    name,
+                    location: KeyIn::Header,
+                }) => request.header(name, "k"),
+                Some(SchemeSpec::ApiKey {
+                    name,
+                    location: KeyIn::Query,
+                }) => {
+                    query = format!("?{name}=k");
+                    request
+                }
+                Some(SchemeSpec::ApiKey {
+                    name,
+                    location: KeyIn::Cookie,
+                }) => request.header("cookie", format!("{name}=k")),
+                Some(SchemeSpec::Basic) => request.header("authorization", "Basic dXNlcjpwYXNz"),
+                Some(SchemeSpec::Bearer | SchemeSpec::OAuth2 { .. }) => {
+                    request.header("authorization", "Bearer t")
+                }
+                _ => request,
+            };
+        }
+        let request = request
+            .uri(format!("http://mock.invalid{path}{query}"))
             .body(Bytes::new())
             .unwrap();
         let response = vendor.send(request).await.unwrap();
@@ -290,4 +323,43 @@ async fn served_on_loopback_the_vendor_answers_a_client_over_real_http() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(refused, "{addr} still accepts");
+}
+
+#[tokio::test]
+async fn calls_without_the_credentials_the_operation_asks_for_get_401() {
+    let vendor = MockVendor::new(&API);
+    let anonymous = Client::builder()
+        .base_url("http://mock.invalid/v1")
+        .transport(vendor.clone())
+        .build()
+        .unwrap();
+    // getCharge asks for a bearer token: none sent.
+    vendor.on("getCharge").respond(200);
+    let e = anonymous.get_charge("ch_1").await.unwrap_err();
+    assert_eq!(e.class(), FailureClass::Permanent, "{e:?}");
+    assert_eq!(vendor.calls("getCharge")[0].status, Some(401));
+    // With it (and the operations whose alternative is empty need nothing).
+    client(&vendor).get_charge("ch_1").await.unwrap();
+    // OAuth2 client credentials: the contract's token endpoint answers too.
+    let oauth = Client::builder()
+        .base_url("http://mock.invalid/v1")
+        .transport(vendor.clone())
+        .credential(
+            "oauth",
+            acl_runtime::client::Credential::ClientCredentials {
+                client_id: "id".into(),
+                client_secret: "secret".into(),
+                scopes: vec![],
+                token_url: None,
+            },
+        )
+        .build()
+        .unwrap();
+    let form = acl_runtime::client::Multipart::new().file("file", "a.txt", "text/plain", "hello");
+    oauth.upload_file("a.txt", form).await.unwrap();
+    let upload = vendor.calls("uploadFile");
+    assert_eq!(
+        upload[0].header("authorization").as_deref(),
+        Some("Bearer acl-mock-token")
+    );
 }
