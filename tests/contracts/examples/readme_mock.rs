@@ -20,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_url("https://api.example.com/v1")
         .transport(vendor.clone()) // in-process; or `vendor.serve().await?.base_url` over HTTP
         .api_key("test")
+        .bearer_token("test") // without the credentials an operation asks for: 401
         .build()?;
 
     // Two 503s, then the contract's answer: the client retries with one idempotency key.
