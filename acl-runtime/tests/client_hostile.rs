@@ -36,6 +36,8 @@ static API: ApiSpec = ApiSpec {
         headers: &[],
         pagination: None,
         responses: &[],
+        required: &[],
+        body: (false, &[]),
     }],
     contract: None,
 };

@@ -28,6 +28,8 @@ static API: ApiSpec = ApiSpec {
         headers: &[],
         pagination: None,
         responses: &[],
+        required: &[],
+        body: (false, &[]),
     }],
     contract: None,
 };

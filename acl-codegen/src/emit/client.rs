@@ -568,6 +568,34 @@ fn operation_spec(op: &Operation) -> TokenStream {
         };
         bodies
     });
+    let required = op.parameters.iter().filter(|p| p.required).map(|p| {
+        let (location, name) = (location_word(p.location), &p.name);
+        quote!((#location, #name))
+    });
+    let (body_required, bodies) = match &op.request_body {
+        Some(b) => (
+            b.required,
+            b.contents
+                .iter()
+                .map(|c| {
+                    let media = &c.media_type;
+                    let schema = c
+                        .schema_at
+                        .as_ref()
+                        .map(|o| {
+                            format!(
+                                "{}#{}",
+                                super::types::document_uri(o.doc),
+                                fragment(&o.pointer)
+                            )
+                        })
+                        .unwrap_or_default();
+                    quote!((#media, #schema))
+                })
+                .collect(),
+        ),
+        None => (false, Vec::new()),
+    };
     quote! {
         __c::OperationSpec {
             id: #id,
@@ -579,6 +607,8 @@ fn operation_spec(op: &Operation) -> TokenStream {
             headers: &[#(#headers),*],
             pagination: #pagination,
             responses: &[#(#responses),*],
+            required: &[#(#required),*],
+            body: (#body_required, &[#(#bodies),*]),
         }
     }
 }

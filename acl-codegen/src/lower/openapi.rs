@@ -702,7 +702,10 @@ fn swagger_body_parameter(
             .map(|m| Content {
                 media_type: m,
                 ty: Some(ty.clone()),
-                schema_at: None,
+                schema_at: Some(Origin {
+                    doc: ploc.0,
+                    pointer: format!("{}/schema", ploc.1),
+                }),
             })
             .collect(),
         docs: docs_of(pmap),

@@ -104,6 +104,11 @@ pub struct OperationSpec {
     pub pagination: Option<Pagination>,
     /// Its documented responses, in the contract's order.
     pub responses: &'static [ResponseSpec],
+    /// Its required parameters: where (`path`, `query`, `header`, `cookie`) and name.
+    pub required: &'static [(&'static str, &'static str)],
+    /// Its request body: whether one is required, and per media type where its schema is
+    /// in [`ApiSpec::contract`] (empty for none).
+    pub body: (bool, &'static [(&'static str, &'static str)]),
 }
 
 /// A generated client, made from a [`Core`].

@@ -514,6 +514,129 @@ impl MockVendor {
         Action::Respond { status, body: None }
     }
 
+    /// What is wrong with `request` for `op`: a required parameter or body missing, a
+    /// body that is not JSON, or (with feature `raw-validation`) one its schema refuses.
+    fn violation(&self, op: &OperationSpec, request: &http::Request<Bytes>) -> Option<String> {
+        let query = request.uri().query().unwrap_or_default();
+        for (location, name) in op.required {
+            let present = match *location {
+                "query" => query.split('&').any(|pair| {
+                    let key = pair.split('=').next().unwrap_or_default();
+                    percent_encoding::percent_decode_str(key).decode_utf8_lossy() == *name
+                        || key.starts_with(&format!("{name}["))
+                }),
+                "header" => request.headers().contains_key(*name),
+                "cookie" => request
+                    .headers()
+                    .get_all(http::header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|c| {
+                        c.split(';')
+                            .any(|kv| kv.trim().starts_with(&format!("{name}=")))
+                    }),
+                _ => true,
+            };
+            if !present {
+                return Some(format!("{location} parameter `{name}` is required"));
+            }
+        }
+        let (required, bodies) = op.body;
+        let body = request.body();
+        if body.is_empty() {
+            return required.then(|| "the request body is required".to_string());
+        }
+        let media = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let declared = bodies.iter().find(|(m, _)| m.eq_ignore_ascii_case(&media));
+        let Some((_, schema)) = declared else {
+            if bodies.is_empty() || media.starts_with("multipart/") {
+                return None;
+            }
+            return Some(format!(
+                "the body's media type `{media}` is not one the operation takes"
+            ));
+        };
+        if !is_json(&media) {
+            return None;
+        }
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return Some(format!("the body is not JSON: {e}")),
+        };
+        #[cfg(feature = "raw-validation")]
+        if let (Some(contract), false) = (self.inner.api.contract, schema.is_empty()) {
+            if let Ok(Err(violations)) = crate::boundary::raw::validate_at(contract, schema, &value)
+            {
+                if let Some(v) = violations.first() {
+                    return Some(format!("body{}: {}", v.instance_path, v.message));
+                }
+            }
+        }
+        let _ = (schema, value);
+        None
+    }
+
+    /// Answers `request` with the documented 422 (or 400) for the violation `why`.
+    fn refuse(
+        &self,
+        op: &'static OperationSpec,
+        request: http::Request<Bytes>,
+        why: String,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let status = if documented(op, 422).is_some_and(|r| r.status == "422") {
+            422
+        } else {
+            400
+        };
+        let (documented, generated) = self.body_for(op, status);
+        let body = generated
+            .unwrap_or_else(|| serde_json::json!({"error": "invalid request", "detail": why}));
+        let media = documented
+            .map(|r| r.media)
+            .filter(|m| !m.is_empty())
+            .unwrap_or("application/json");
+        let (parts, request_body) = request.into_parts();
+        self.lock().calls.push(RecordedCall {
+            operation: op.id,
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: parts.headers,
+            body: request_body,
+            status: Some(status),
+        });
+        let header: String = why
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .take(500)
+            .collect();
+        let response = http::Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, media)
+            .header("x-acl-mock-violation", header)
+            .body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+            .map_err(|e| TransportError {
+                kind: TransportErrorKind::Request,
+                message: e.to_string(),
+            });
+        Box::pin(async move { response })
+    }
+
     /// Whether `request` carries the credentials of one of `op`'s security alternatives
     /// (an empty alternative, or none at all, asks for nothing).
     fn authorized(&self, op: &OperationSpec, request: &http::Request<Bytes>) -> bool {
@@ -634,7 +757,12 @@ impl Transport for MockVendor {
                         })
                 })
             }
-            Some(op) => self.answer(op, request),
+            // A request the contract refuses: its documented 422 (or 400), the violation
+            // named in `x-acl-mock-violation`, as the vendor would answer.
+            Some(op) => match self.violation(op, &request) {
+                Some(why) => self.refuse(op, request, why),
+                None => self.answer(op, request),
+            },
             None => Box::pin(async move {
                 http::Response::builder()
                     .status(404)

@@ -10,6 +10,7 @@ use acl_contract_tests::client::types;
 use acl_runtime::client::{http, Bytes};
 use acl_runtime::client::{ApiSpec, CallOptions, Error, KeyIn, SchemeSpec};
 use acl_runtime::resilience::classify::FailureClass;
+use acl_runtime::testing::data::Generator;
 use acl_runtime::testing::{Fault, MockVendor};
 use acl_runtime::transport::Transport;
 
@@ -60,13 +61,50 @@ async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> u
                 _ => request,
             };
         }
+        // Its required parameters, and a body its schema accepts (generated).
+        let mut cookies = Vec::new();
+        for (location, name) in op.required {
+            match *location {
+                "query" => {
+                    query.push(if query.is_empty() { '?' } else { '&' });
+                    query.push_str(&format!("{name}=1"));
+                }
+                "header" => request = request.header(*name, "1"),
+                "cookie" => cookies.push(format!("{name}=1")),
+                _ => {}
+            }
+        }
+        if !cookies.is_empty() {
+            request = request.header("cookie", cookies.join("; "));
+        }
+        let mut body = Bytes::new();
+        if let Some((media, schema)) = op
+            .body
+            .1
+            .iter()
+            .find(|(m, s)| m.contains("json") && !s.is_empty())
+        {
+            let value = Generator::new(contract).unwrap().value(schema, 1).unwrap();
+            body = Bytes::from(serde_json::to_vec(&value).unwrap());
+            request = request.header("content-type", *media);
+        } else if op.body.0 {
+            if let Some((media, _)) = op.body.1.first() {
+                request = request.header("content-type", *media);
+                body = Bytes::from_static(b"x");
+            }
+        }
         let request = request
             .uri(format!("http://mock.invalid{path}{query}"))
-            .body(Bytes::new())
+            .body(body)
             .unwrap();
         let response = vendor.send(request).await.unwrap();
         let status = response.status().as_u16();
-        assert!((200..300).contains(&status), "{}: {status}", op.id);
+        assert!(
+            (200..300).contains(&status),
+            "{}: {status} {:?}",
+            op.id,
+            response.headers().get("x-acl-mock-violation")
+        );
         // An operation that documents no success gets a bare 200 (any 2xx is one).
         let Some(spec) = op
             .responses
@@ -361,5 +399,51 @@ async fn calls_without_the_credentials_the_operation_asks_for_get_401() {
     assert_eq!(
         upload[0].header("authorization").as_deref(),
         Some("Bearer acl-mock-token")
+    );
+}
+
+#[tokio::test]
+async fn requests_the_contract_refuses_get_the_documented_400_with_the_violation() {
+    let vendor = MockVendor::new(&API);
+    let c = client(&vendor);
+    // A body its schema refuses (amount below its minimum), sent as is.
+    let transport: &dyn Transport = &vendor;
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("http://mock.invalid/v1/charges")
+        .header("x-api-key", "k")
+        .header("idempotency-key", "k-1")
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(br#"{"amount": 0, "currency": "EUR"}"#))
+        .unwrap();
+    let response = transport.send(request).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let why = response.headers()["x-acl-mock-violation"].to_str().unwrap();
+    assert!(why.contains("/amount") && why.contains("minimum"), "{why}");
+    // The documented 400 arrives typed through the client.
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("http://mock.invalid/v1/charges")
+        .header("x-api-key", "k")
+        .header("idempotency-key", "k-2")
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(b"{not json"))
+        .unwrap();
+    let response = transport.send(request).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers()["x-acl-mock-violation"]
+        .to_str()
+        .unwrap()
+        .contains("not JSON"));
+    // What the generated client sends passes.
+    c.create_charge(
+        &CreateChargeOptions::default(),
+        CreateChargeBody::Json(new_charge()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        vendor.calls("createCharge").last().unwrap().status,
+        Some(201)
     );
 }

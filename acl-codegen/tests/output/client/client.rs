@@ -86,6 +86,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "createCharge",
@@ -116,6 +118,20 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("header", "Idempotency-Key")],
+            body: (
+                true,
+                &[
+                    (
+                        "application/json",
+                        "https://acl.invalid/contract/0.json#/paths/~1charges/post/requestBody/content/application~1json/schema",
+                    ),
+                    (
+                        "application/x-www-form-urlencoded",
+                        "https://acl.invalid/contract/0.json#/paths/~1charges/post/requestBody/content/application~1x-www-form-urlencoded/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "searchCharges",
@@ -134,6 +150,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (
+                true,
+                &[
+                    (
+                        "application/json",
+                        "https://acl.invalid/contract/0.json#/paths/~1charges~1search/post/requestBody/content/application~1json/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "getCharge",
@@ -158,6 +184,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "chargeId")],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "post_charges_by_chargeId_refunds",
@@ -176,6 +204,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "chargeId")],
+            body: (
+                false,
+                &[
+                    (
+                        "text/plain",
+                        "https://acl.invalid/contract/0.json#/paths/~1charges~1%7BchargeId%7D~1refunds/post/requestBody/content/text~1plain/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "getReports",
@@ -194,6 +232,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "ids")],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "downloadFile",
@@ -212,6 +252,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "name")],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "uploadFile",
@@ -230,6 +272,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "name")],
+            body: (
+                true,
+                &[
+                    (
+                        "multipart/form-data",
+                        "https://acl.invalid/contract/0.json#/paths/~1files~1%7Bname%7D/put/requestBody/content/multipart~1form-data/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "streamChargeEvents",
@@ -248,6 +300,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
     ],
     contract: Some(&super::types::CONTRACT),

@@ -41,6 +41,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (
+                true,
+                &[
+                    (
+                        "application/json",
+                        "https://acl.invalid/contract/0.json#/paths/~1subscriptions/post/requestBody/content/application~1json/schema",
+                    ),
+                ],
+            ),
         },
     ],
     contract: Some(&super::types::CONTRACT),

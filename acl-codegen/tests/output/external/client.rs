@@ -41,6 +41,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "id")],
+            body: (false, &[]),
         },
     ],
     contract: Some(&super::types::CONTRACT),

@@ -41,6 +41,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "name")],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "createDeployment",
@@ -65,6 +67,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (
+                true,
+                &[
+                    (
+                        "application/json",
+                        "https://acl.invalid/contract/0.json#/paths/~1deployments/post/requestBody/content/application~1json/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "health",
@@ -83,6 +95,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
     ],
     contract: Some(&super::types::CONTRACT),

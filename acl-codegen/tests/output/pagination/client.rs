@@ -54,6 +54,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listEvents",
@@ -79,6 +81,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listRepos",
@@ -106,6 +110,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     ],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listCalls",
@@ -129,6 +135,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listDags",
@@ -154,6 +162,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listAssets",
@@ -180,6 +190,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listTokens",
@@ -205,6 +217,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listVaults",
@@ -228,6 +242,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listWidgets",
@@ -253,6 +269,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
         __c::OperationSpec {
             id: "listLogs",
@@ -271,6 +289,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (false, &[]),
         },
     ],
     contract: Some(&super::types::CONTRACT),

@@ -41,6 +41,16 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[],
+            body: (
+                true,
+                &[
+                    (
+                        "application/json",
+                        "https://acl.invalid/contract/0.json#/paths/~1pets/post/parameters/0/schema",
+                    ),
+                ],
+            ),
         },
         __c::OperationSpec {
             id: "uploadPhoto",
@@ -59,6 +69,8 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
+            required: &[("path", "id")],
+            body: (true, &[("multipart/form-data", "")]),
         },
     ],
     contract: Some(&super::types::CONTRACT),
