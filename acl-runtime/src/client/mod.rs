@@ -669,6 +669,16 @@ impl Core {
         self.shared.operations[0].system()
     }
 
+    /// The contract this client was generated from.
+    pub fn api(&self) -> &'static ApiSpec {
+        self.shared.api
+    }
+
+    /// The settings operation number `op` was built with.
+    pub fn policy(&self, op: usize) -> &OperationConfig {
+        &self.shared.configs[op]
+    }
+
     /// The base URL.
     pub fn base_url(&self) -> &str {
         &self.shared.base

@@ -80,6 +80,8 @@ pub struct RecordedCall {
     pub body: Bytes,
     /// The status answered (`None`: a transport fault or a hang).
     pub status: Option<u16>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl RecordedCall {
@@ -308,6 +310,15 @@ impl MockVendor {
         out
     }
 
+    /// A value for the schema at `schema` (generated with the vendor's seed).
+    pub fn data(&self, schema: &str) -> Option<Value> {
+        self.inner
+            .data
+            .as_ref()?
+            .value(schema, self.inner.seed)
+            .ok()
+    }
+
     /// The body the contract documents for `status` of `op` (generated), or none.
     fn body_for(
         &self,
@@ -376,6 +387,7 @@ impl MockVendor {
             headers: parts.headers,
             body,
             status: None,
+            at: std::time::Instant::now(),
         };
         let respond = |status: u16, body: Option<Value>, call: &mut RecordedCall| {
             let (documented, generated) = self.body_for(op, status);
@@ -613,6 +625,7 @@ impl MockVendor {
             headers: parts.headers,
             body: request_body,
             status: Some(status),
+            at: std::time::Instant::now(),
         });
         let header: String = why
             .chars()
@@ -742,6 +755,7 @@ impl Transport for MockVendor {
                     headers: request.headers().clone(),
                     body: request.body().clone(),
                     status: Some(401),
+                    at: std::time::Instant::now(),
                 });
                 Box::pin(async {
                     http::Response::builder()

@@ -1,10 +1,14 @@
 //! Test doubles from the contract (feature `testing`): values generated from the
 //! contract's own schemas ([`data`]), and the vendor itself, in-process ([`MockVendor`]):
-//! documented answers, scripted faults, recorded calls.
+//! documented answers, scripted faults, recorded calls; and [`check_policies`], which
+//! runs a client through the faults its contract implies and reports where its policy
+//! contradicts the contract.
 
 pub mod data;
 pub mod mock;
+pub mod policies;
 
 #[cfg(feature = "axum")]
 pub use mock::Served;
 pub use mock::{Fault, MockVendor, RecordedCall, Scenario, Script};
+pub use policies::{check_policies, Finding};

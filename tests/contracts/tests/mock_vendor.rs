@@ -447,3 +447,61 @@ async fn requests_the_contract_refuses_get_the_documented_400_with_the_violation
         Some(201)
     );
 }
+
+#[tokio::test]
+async fn check_policies_finds_where_a_policy_contradicts_the_contract() {
+    use acl_runtime::testing::check_policies;
+    // acl's policies from the contract: nothing to report.
+    let vendor = MockVendor::new(&API);
+    let c = client(&vendor);
+    let findings = check_policies(c.core(), &vendor).await;
+    assert!(findings.is_empty(), "{findings:#?}");
+    // A retry budget that allows none: every operation safe to repeat meets a 503 without
+    // the retries its policy promises. That is what the check is for.
+    let vendor = MockVendor::new(&API);
+    let starved = Client::builder()
+        .base_url("http://mock.invalid/v1")
+        .transport(vendor.clone())
+        .api_key("key")
+        .bearer_token("token")
+        .basic_auth("user", "pass")
+        .system(|s| {
+            s.retry_budget.ratio = 0.0;
+            s.retry_budget.min_per_second = 0;
+        })
+        .build()
+        .unwrap();
+    let findings = check_policies(starved.core(), &vendor).await;
+    let ops: Vec<&str> = findings.iter().map(|f| f.operation).collect();
+    assert!(
+        ops.contains(&"getCharge") && ops.contains(&"listCharges"),
+        "{findings:#?}"
+    );
+    assert!(
+        !ops.contains(&"post_charges_by_chargeId_refunds"),
+        "a POST without a key is not retried by design"
+    );
+    assert!(
+        findings.iter().all(|f| f.scenario == "503"),
+        "{findings:#?}"
+    );
+    assert!(
+        findings[0].to_string().contains("not retried"),
+        "{}",
+        findings[0]
+    );
+    // One attempt allowed on getCharge: not retrying is then the policy itself.
+    let vendor = MockVendor::new(&API);
+    let strict = Client::builder()
+        .base_url("http://mock.invalid/v1")
+        .transport(vendor.clone())
+        .api_key("key")
+        .bearer_token("token")
+        .basic_auth("user", "pass")
+        .operation("getCharge", |o| o.retry.max_attempts = 1)
+        .build()
+        .unwrap();
+    let findings = check_policies(strict.core(), &vendor).await;
+    // With one attempt allowed, not retrying is the policy, not a contradiction.
+    assert!(findings.is_empty(), "{findings:#?}");
+}
