@@ -83,12 +83,10 @@ pub async fn check_policies(core: &Core, vendor: &MockVendor) -> Vec<Finding> {
                         )));
                     }
                 }
-                Fault::Status(status) => {
-                    if attempts > 1 {
-                        findings.push(finding(format!(
-                            "retried ({attempts} attempts) although {status} is a client error the contract documents"
-                        )));
-                    }
+                Fault::Status(status) if attempts > 1 => {
+                    findings.push(finding(format!(
+                        "retried ({attempts} attempts) although {status} is a client error the contract documents"
+                    )));
                 }
                 Fault::RateLimited { retry_after } => {
                     if let [first, second, ..] = calls.as_slice() {
