@@ -15,6 +15,15 @@ use serde_json::{Map, Number, Value};
 
 use crate::Contract;
 
+/// The rule an invalid value breaks ([`Generator::invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// Where in the value (a JSON pointer; for `required`, the missing member).
+    pub pointer: String,
+    /// The keyword: `required`, `type`, `maxLength`, `minimum`, ...
+    pub rule: &'static str,
+}
+
 /// A schema no value was generated for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no value for {schema}: {why}")]
@@ -136,6 +145,39 @@ impl Generator {
             }
         }
         true
+    }
+
+    /// A value for the schema at `schema_ref` that breaks exactly one of its rules the
+    /// generated types enforce (`required`, `type`, `minLength`/`maxLength`,
+    /// `minimum`/`maximum`, `minItems`/`maxItems`), and which: `None` when the schema has
+    /// no such rule to break (or no valid value to start from).
+    pub fn invalid(&self, schema_ref: &str, seed: u64) -> Option<(Value, Broken)> {
+        let mut value = self.value(schema_ref, seed).ok()?;
+        let (doc, schema) = self.resolve(schema_ref, 0).ok()?;
+        let mut sites = Vec::new();
+        let mut walk = Walk {
+            g: self,
+            rng: &mut fastrand::Rng::with_seed(seed),
+        };
+        walk.sites(schema, doc, &value, String::new(), 0, &mut sites);
+        if sites.is_empty() {
+            return None;
+        }
+        let (pointer, rule, replacement) = sites.swap_remove(seed as usize % sites.len());
+        let broken = Broken {
+            pointer: pointer.clone(),
+            rule,
+        };
+        match replacement {
+            // `None`: remove the member at `pointer` (a required property).
+            None => {
+                let (parent, key) = pointer.rsplit_once('/')?;
+                let key = key.replace("~1", "/").replace("~0", "~");
+                value.pointer_mut(parent)?.as_object_mut()?.remove(&key);
+            }
+            Some(v) => *value.pointer_mut(&pointer)? = v,
+        }
+        Some((value, broken))
     }
 
     /// The document and schema `reference` names, relative to document `from`.
@@ -455,6 +497,139 @@ impl<'g> Walk<'g, '_> {
             }
         }
         Ok(out)
+    }
+
+    /// Places in `value` where one enforced rule of `schema` can be broken: (pointer,
+    /// rule, what to put there; `None` removes the member).
+    fn sites(
+        &mut self,
+        schema: &Value,
+        doc: usize,
+        value: &Value,
+        at: String,
+        depth: u32,
+        out: &mut Vec<(String, &'static str, Option<Value>)>,
+    ) {
+        if depth > 16 {
+            return;
+        }
+        let Value::Object(s) = schema else { return };
+        if let Some(Value::String(r)) = s.get("$ref") {
+            if let Ok((d, target)) = self.g.resolve(r, doc) {
+                self.sites(target, d, value, at.clone(), depth + 1, out);
+            }
+            return;
+        }
+        if s.contains_key("allOf") {
+            if let Ok(merged) = self.flatten(schema, doc, &at, depth) {
+                let merged = Value::Object(merged);
+                self.sites(&merged, doc, value, at, depth + 1, out);
+            }
+            return;
+        }
+        if s.contains_key("oneOf")
+            || s.contains_key("anyOf")
+            || s.contains_key("enum")
+            || s.contains_key("const")
+        {
+            // Which branch a value takes, and open enums, make a break uncertain.
+            return;
+        }
+        let types: Vec<&str> = match s.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let nullable = types.contains(&"null");
+        let num = |k: &str| s.get(k).and_then(Value::as_f64);
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(required)) = s.get("required") {
+                    for r in required.iter().filter_map(Value::as_str) {
+                        if map.contains_key(r) {
+                            out.push((format!("{at}/{}", escape(r)), "required", None));
+                        }
+                    }
+                }
+                if let Some(Value::Object(props)) = s.get("properties") {
+                    for (k, v) in map {
+                        if let Some(p) = props.get(k) {
+                            self.sites(p, doc, v, format!("{at}/{}", escape(k)), depth + 1, out);
+                        }
+                    }
+                }
+                if types == ["object"] {
+                    out.push((at, "type", Some(Value::from(7))));
+                }
+            }
+            Value::String(text) => {
+                let len = text.chars().count() as f64;
+                if let Some(max) = num("maxLength") {
+                    out.push((
+                        at.clone(),
+                        "maxLength",
+                        Some(Value::from("a".repeat(max as usize + 1))),
+                    ));
+                }
+                if num("minLength").is_some_and(|m| m >= 1.0 && len >= 1.0) {
+                    out.push((at.clone(), "minLength", Some(Value::from(""))));
+                }
+                if !nullable && types.iter().all(|t| *t == "string") && !types.is_empty() {
+                    out.push((at, "type", Some(Value::from(true))));
+                }
+            }
+            Value::Number(_) => {
+                let integer = types.contains(&"integer");
+                let whole = |f: f64| {
+                    if integer {
+                        Value::from(f as i64)
+                    } else {
+                        Value::from(f)
+                    }
+                };
+                if let Some(max) =
+                    num("maximum").filter(|_| s.get("exclusiveMaximum") != Some(&Value::Bool(true)))
+                {
+                    out.push((at.clone(), "maximum", Some(whole(max.floor() + 1.0))));
+                }
+                if let Some(min) =
+                    num("minimum").filter(|_| s.get("exclusiveMinimum") != Some(&Value::Bool(true)))
+                {
+                    out.push((at.clone(), "minimum", Some(whole(min.ceil() - 1.0))));
+                }
+                if !nullable
+                    && !types.is_empty()
+                    && types.iter().all(|t| *t == "integer" || *t == "number")
+                {
+                    out.push((at, "type", Some(Value::from("not a number"))));
+                }
+            }
+            Value::Array(items) => {
+                if let Some(max) = num("maxItems") {
+                    if let Some(first) = items.first() {
+                        let longer = vec![first.clone(); max as usize + 1];
+                        if s.get("uniqueItems") != Some(&Value::Bool(true)) {
+                            out.push((at.clone(), "maxItems", Some(Value::Array(longer))));
+                        }
+                    }
+                }
+                if num("minItems").is_some_and(|m| m >= 1.0) {
+                    out.push((at.clone(), "minItems", Some(Value::Array(Vec::new()))));
+                }
+                if let Some(item) = s.get("items").filter(|i| i.is_object()) {
+                    if let Some(first) = items.first() {
+                        self.sites(item, doc, first, format!("{at}/0"), depth + 1, out);
+                    }
+                }
+            }
+            Value::Bool(_) => {
+                if !nullable && types == ["boolean"] {
+                    out.push((at, "type", Some(Value::from("yes"))));
+                }
+            }
+            Value::Null => {}
+        }
+        let _ = &mut self.rng;
     }
 
     fn object(

@@ -7,6 +7,7 @@
 pub mod data;
 pub mod mock;
 pub mod policies;
+pub mod strategy;
 
 #[cfg(feature = "axum")]
 pub use mock::Served;

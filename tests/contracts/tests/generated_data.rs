@@ -43,7 +43,7 @@ fn generated_values_pass_the_original_schema() {
         ("swagger2", &snapshots::swagger2::types::CONTRACT),
         ("unions", &snapshots::unions::types::CONTRACT),
     ];
-    let (mut generated, mut declined) = (0, Vec::new());
+    let (mut generated, mut declined, mut broke) = (0, Vec::new(), 0);
     for (name, contract) in contracts {
         let g = Generator::new(contract).unwrap();
         let schemas = named(contract);
@@ -63,12 +63,25 @@ fn generated_values_pass_the_original_schema() {
                     }
                     Err(e) => declined.push(format!("{name}: {e}")),
                 }
+                // And a value that breaks one rule is refused for it.
+                if let Some((bad, broken)) = g.invalid(schema, seed) {
+                    let verdict =
+                        acl_runtime::boundary::raw::validate_at(contract, schema, &bad).unwrap();
+                    assert!(
+                        verdict.is_err(),
+                        "{name}: {schema}: {bad} breaks `{}` at {} but passes",
+                        broken.rule,
+                        broken.pointer
+                    );
+                    broke += 1;
+                }
             }
         }
     }
     declined.dedup();
     println!("{generated} values generated; declined: {declined:#?}");
     assert!(generated > 600, "{generated}");
+    assert!(broke > 300, "{broke} invalid values");
     assert!(
         declined.len() * 10 <= generated / 20,
         "the generator declines too often: {declined:#?}"
@@ -207,4 +220,45 @@ fn generated_values_pass_the_schemas_of_every_dev_contract() {
         }
     }
     println!("{}", report.join("\n"));
+}
+
+mod strategies {
+    use acl_contract_tests as snapshots;
+    use acl_runtime::testing::strategy;
+    use proptest::prelude::*;
+    use snapshots::client::types;
+
+    /// A decoding error is about the member at `pointer` (`/amount` → `amount`).
+    fn names(error: &str, pointer: &str) -> bool {
+        let last = pointer.rsplit('/').next().unwrap_or_default();
+        last.is_empty() || error.contains(last)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn valid_charges_decode_and_round_trip(charge in strategy::valid::<types::Charge>()) {
+            let text = serde_json::to_vec(&charge).unwrap();
+            let back: types::Charge = acl_runtime::from_json(&text).unwrap();
+            prop_assert_eq!(back, charge);
+        }
+
+        #[test]
+        fn valid_new_charges_decode(new in strategy::valid::<types::NewCharge>()) {
+            prop_assert!(*new.amount >= 1);
+        }
+
+        #[test]
+        fn each_invalid_charge_fails_at_its_rule((value, broken) in strategy::invalid::<types::Charge>()) {
+            let e = acl_runtime::from_value::<types::Charge>(&value).unwrap_err().to_string();
+            prop_assert!(names(&e, &broken.pointer), "{} at {}: {}", broken.rule, broken.pointer, e);
+        }
+
+        #[test]
+        fn each_invalid_new_charge_fails_at_its_rule((value, broken) in strategy::invalid::<types::NewCharge>()) {
+            let e = acl_runtime::from_value::<types::NewCharge>(&value).unwrap_err().to_string();
+            prop_assert!(names(&e, &broken.pointer), "{} at {}: {}", broken.rule, broken.pointer, e);
+        }
+    }
 }
