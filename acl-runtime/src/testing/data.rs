@@ -43,6 +43,9 @@ pub struct Generator {
 /// Nesting beyond which only what is required is generated, and the hard bound.
 const SHALLOW: u32 = 3;
 const MAX_DEPTH: u32 = 48;
+/// The largest string, list or object a schema may ask for (a contract comes from
+/// outside: `minLength: 1000000000` is refused, not allocated).
+const MAX_SIZE: u64 = 1 << 16;
 
 impl Generator {
     /// A generator for `contract`'s documents.
@@ -65,6 +68,7 @@ impl Generator {
         Walk {
             g: self,
             rng: &mut rng,
+            nodes: 0,
         }
         .value(schema, doc, schema_ref, 0)
     }
@@ -72,9 +76,22 @@ impl Generator {
     /// Whether `value` looks like it fits `schema` (types, `const`/`enum`, required and
     /// unknown properties, recursively while shallow): a quick check, `true` when unsure.
     fn plausibly(&self, schema: &Value, doc: usize, value: &Value, depth: u32) -> bool {
-        if depth > 8 {
+        self.plausibly_within(schema, doc, value, depth, &mut 10_000)
+    }
+
+    /// [`Generator::plausibly`] spending at most `budget` schema nodes (then: unsure).
+    fn plausibly_within(
+        &self,
+        schema: &Value,
+        doc: usize,
+        value: &Value,
+        depth: u32,
+        budget: &mut u32,
+    ) -> bool {
+        if depth > 8 || *budget == 0 {
             return true;
         }
+        *budget -= 1;
         let s = match schema {
             Value::Bool(b) => return *b,
             Value::Object(s) => s,
@@ -82,7 +99,7 @@ impl Generator {
         };
         if let Some(Value::String(r)) = s.get("$ref") {
             return match self.resolve(r, doc) {
-                Ok((d, target)) => self.plausibly(target, d, value, depth + 1),
+                Ok((d, target)) => self.plausibly_within(target, d, value, depth + 1, budget),
                 Err(_) => true,
             };
         }
@@ -95,7 +112,7 @@ impl Generator {
         if let Some(Value::Array(parts)) = s.get("allOf") {
             if !parts
                 .iter()
-                .all(|p| self.plausibly(p, doc, value, depth + 1))
+                .all(|p| self.plausibly_within(p, doc, value, depth + 1, budget))
             {
                 return false;
             }
@@ -104,7 +121,7 @@ impl Generator {
             if let Some(Value::Array(branches)) = s.get(key) {
                 if !branches
                     .iter()
-                    .any(|b| self.plausibly(b, doc, value, depth + 1))
+                    .any(|b| self.plausibly_within(b, doc, value, depth + 1, budget))
                 {
                     return false;
                 }
@@ -132,7 +149,7 @@ impl Generator {
             for (k, v) in map {
                 match props.and_then(|p| p.get(k)) {
                     Some(p) => {
-                        if !self.plausibly(p, doc, v, depth + 1) {
+                        if !self.plausibly_within(p, doc, v, depth + 1, budget) {
                             return false;
                         }
                     }
@@ -158,6 +175,7 @@ impl Generator {
         let mut walk = Walk {
             g: self,
             rng: &mut fastrand::Rng::with_seed(seed),
+            nodes: 0,
         };
         walk.sites(schema, doc, &value, String::new(), 0, &mut sites);
         if sites.is_empty() {
@@ -212,7 +230,13 @@ impl Generator {
 struct Walk<'g, 'r> {
     g: &'g Generator,
     rng: &'r mut fastrand::Rng,
+    /// Schema nodes visited for this value: bounded, so that a schema whose required
+    /// members refer back to it twice cannot make 2^depth of them.
+    nodes: u32,
 }
+
+/// The most schema nodes one value may take.
+const MAX_NODES: u32 = 100_000;
 
 impl<'g> Walk<'g, '_> {
     fn value(
@@ -377,6 +401,13 @@ impl<'g> Walk<'g, '_> {
             return Err(DataError {
                 schema: at.to_string(),
                 why: "`allOf` and `$ref` nest without end".into(),
+            });
+        }
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(DataError {
+                schema: at.to_string(),
+                why: "`allOf` and `$ref` branch out too far".into(),
             });
         }
         let Value::Object(s) = schema else {
@@ -564,7 +595,7 @@ impl<'g> Walk<'g, '_> {
             }
             Value::String(text) => {
                 let len = text.chars().count() as f64;
-                if let Some(max) = num("maxLength") {
+                if let Some(max) = num("maxLength").filter(|m| *m < MAX_SIZE as f64) {
                     out.push((
                         at.clone(),
                         "maxLength",
@@ -605,7 +636,7 @@ impl<'g> Walk<'g, '_> {
                 }
             }
             Value::Array(items) => {
-                if let Some(max) = num("maxItems") {
+                if let Some(max) = num("maxItems").filter(|m| *m < MAX_SIZE as f64) {
                     if let Some(first) = items.first() {
                         let longer = vec![first.clone(); max as usize + 1];
                         if s.get("uniqueItems") != Some(&Value::Bool(true)) {
@@ -629,7 +660,6 @@ impl<'g> Walk<'g, '_> {
             }
             Value::Null => {}
         }
-        let _ = &mut self.rng;
     }
 
     fn object(
@@ -673,7 +703,16 @@ impl<'g> Walk<'g, '_> {
                 out.insert(name.to_string(), v);
             }
         }
-        let min = s.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = s.get("minProperties").and_then(Value::as_u64).unwrap_or(0);
+        if min > MAX_SIZE {
+            return Err(DataError {
+                schema: at.to_string(),
+                why: format!(
+                    "`minProperties` {min} is over the {MAX_SIZE} a generated value may have"
+                ),
+            });
+        }
+        let min = min as usize;
         let mut n = 0;
         while out.len() < min {
             let v = match s.get("additionalProperties") {
@@ -699,7 +738,14 @@ impl<'g> Walk<'g, '_> {
         at: &str,
         depth: u32,
     ) -> Result<Value, DataError> {
-        let min = s.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = s.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+        if min > MAX_SIZE {
+            return Err(DataError {
+                schema: at.to_string(),
+                why: format!("`minItems` {min} is over the {MAX_SIZE} a generated value may have"),
+            });
+        }
+        let min = min as usize;
         let max = s
             .get("maxItems")
             .and_then(Value::as_u64)
@@ -752,7 +798,14 @@ impl<'g> Walk<'g, '_> {
     }
 
     fn string(&mut self, s: &Map<String, Value>, at: &str) -> Result<Value, DataError> {
-        let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+        if min > MAX_SIZE {
+            return Err(DataError {
+                schema: at.to_string(),
+                why: format!("`minLength` {min} is over the {MAX_SIZE} a generated value may have"),
+            });
+        }
+        let min = min as usize;
         let max = s
             .get("maxLength")
             .and_then(Value::as_u64)
@@ -1025,5 +1078,37 @@ mod tests {
             .value("https://acl.invalid/contract/0.json#/nope", 1)
             .unwrap_err();
         assert!(e.to_string().contains("no schema there"), "{e}");
+    }
+
+    #[test]
+    fn sizes_a_hostile_schema_asks_for_are_refused_not_allocated() {
+        static HUGE: &str = r##"{"$defs": {
+            "s": {"type": "string", "minLength": 1000000000},
+            "a": {"type": "array", "minItems": 1000000000},
+            "o": {"type": "object", "minProperties": 1000000000},
+            "r": {"type": "string", "pattern": "^a{1000000000}$"},
+            "loop": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/$defs/loop"}}},
+            "tree": {"type": "object", "required": ["l", "r"], "properties": {"l": {"$ref": "#/$defs/tree"}, "r": {"$ref": "#/$defs/tree"}}}
+        }}"##;
+        let contract: &'static Contract = Box::leak(Box::new(Contract {
+            documents: Box::leak(Box::new([("https://acl.invalid/contract/0.json", HUGE)])),
+            dialect: "2020-12",
+        }));
+        let g = Generator::new(contract).unwrap();
+        for name in ["s", "a", "o", "loop", "tree"] {
+            let at = format!("https://acl.invalid/contract/0.json#/$defs/{name}");
+            let e = g.value(&at, 1).unwrap_err();
+            assert!(
+                e.why.contains("over the")
+                    || e.why.contains("without end")
+                    || e.why.contains("too large"),
+                "{name}: {e}"
+            );
+        }
+        // A pattern's repetition is bounded: a short string, not a gigabyte.
+        let r = g
+            .value("https://acl.invalid/contract/0.json#/$defs/r", 1)
+            .unwrap();
+        assert!(r.as_str().unwrap().len() <= 64, "{r}");
     }
 }
