@@ -164,6 +164,32 @@ impl Generator {
         true
     }
 
+    /// The example the contract gives for the schema at `schema_ref`: the media type's
+    /// `example` or first `examples` entry (when the reference ends in `/schema`), else
+    /// the schema's own `example` or first `examples`. Vendors' examples do not always
+    /// fit their schemas: check before relying on one.
+    pub fn example(&self, schema_ref: &str) -> Option<Value> {
+        let first_example = |v: &Value| -> Option<Value> {
+            if let Some(e) = v.get("example") {
+                return Some(e.clone());
+            }
+            match v.get("examples")? {
+                Value::Object(named) => named.values().next().and_then(|e| e.get("value")).cloned(),
+                Value::Array(list) => list.first().cloned(),
+                _ => None,
+            }
+        };
+        if let Some(media) = schema_ref.strip_suffix("/schema") {
+            if let Ok((_, m)) = self.resolve(media, 0) {
+                if let Some(e) = first_example(m) {
+                    return Some(e);
+                }
+            }
+        }
+        let (_, schema) = self.resolve(schema_ref, 0).ok()?;
+        first_example(schema)
+    }
+
     /// A value for the schema at `schema_ref` that breaks exactly one of its rules the
     /// generated types enforce (`required`, `type`, `minLength`/`maxLength`,
     /// `minimum`/`maximum`, `minItems`/`maxItems`), and which: `None` when the schema has

@@ -310,6 +310,19 @@ impl MockVendor {
         out
     }
 
+    /// Whether `value` fits the schema at `schema` (always, without `raw-validation`).
+    fn fits(&self, schema: &'static str, value: &Value) -> bool {
+        #[cfg(feature = "raw-validation")]
+        if let Some(contract) = self.inner.api.contract {
+            return matches!(
+                crate::boundary::raw::validate_at(contract, schema, value),
+                Ok(Ok(()))
+            );
+        }
+        let _ = (schema, value);
+        true
+    }
+
     /// A value for the schema at `schema` (generated with the vendor's seed).
     pub fn data(&self, schema: &str) -> Option<Value> {
         self.inner
@@ -330,7 +343,11 @@ impl MockVendor {
             .filter(|r| !r.schema.is_empty() && is_json(r.media))
             .and_then(|r| {
                 let data = self.inner.data.as_ref()?;
-                data.value(r.schema, self.inner.seed).ok()
+                // The contract's own example when it has one (and, with raw-validation,
+                // when it fits the schema), else a generated value.
+                data.example(r.schema)
+                    .filter(|e| self.fits(r.schema, e))
+                    .or_else(|| data.value(r.schema, self.inner.seed).ok())
             });
         (documented, body)
     }

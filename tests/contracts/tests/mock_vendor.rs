@@ -505,3 +505,18 @@ async fn check_policies_finds_where_a_policy_contradicts_the_contract() {
     // With one attempt allowed, not retrying is the policy, not a contradiction.
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+#[tokio::test]
+async fn the_contracts_own_example_is_the_answer_when_it_fits() {
+    use acl_contract_tests::pagination::client as pages;
+    let vendor = MockVendor::new(&pages::API);
+    let c = pages::Client::builder()
+        .base_url("http://mock.invalid")
+        .transport(vendor.clone())
+        .build()
+        .unwrap();
+    let pages::ListTokensResponse::Ok(page) = c.list_tokens(&Default::default()).await.unwrap();
+    let results = page.results.unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].id.as_str(), "ex1");
+}
