@@ -3,20 +3,20 @@
 //! one rule the types enforce, with which, so the code that maps boundary values into
 //! the domain can be property-tested against what the vendor may send.
 //!
-//! ```no_run
-//! # #[derive(Debug, serde::Deserialize)] struct Charge;
-//! # impl acl_runtime::BoundarySchema for Charge {
-//! #     fn contract() -> &'static acl_runtime::Contract { unimplemented!() }
-//! #     const SCHEMA_REF: &'static str = "";
-//! # }
+//! ```
 //! use acl_runtime::testing::strategy;
+//! use acl_runtime::BoundarySchema;
 //! use proptest::prelude::*;
 //!
-//! proptest! {
-//!     #[test]
-//!     fn any_charge_maps(charge in strategy::valid::<Charge>()) {
-//!         let _ = charge; // e.g. prop_assert!(Payment::try_from(charge).is_ok())
-//!     }
+//! /// For any generated type `T` (`types::Charge`): every valid value decodes, and every
+//! /// value that breaks a rule is refused.
+//! fn holds_for<T: BoundarySchema + serde::de::DeserializeOwned + std::fmt::Debug>() {
+//!     proptest!(|(_value in strategy::valid::<T>())| {
+//!         // e.g. prop_assert!(Payment::try_from(_value).is_ok());
+//!     });
+//!     proptest!(|((bad, broken) in strategy::invalid::<T>())| {
+//!         prop_assert!(acl_runtime::from_value::<T>(&bad).is_err(), "{}", broken.rule);
+//!     });
 //! }
 //! ```
 
