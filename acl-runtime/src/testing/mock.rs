@@ -371,19 +371,10 @@ impl MockVendor {
                 }
             }
         }
-        let status = op
-            .responses
-            .iter()
-            .filter_map(|r| r.status.parse::<u16>().ok())
-            .find(|s| (200..300).contains(s))
-            .or_else(|| {
-                op.responses
-                    .iter()
-                    .any(|r| r.status == "2XX")
-                    .then_some(200)
-            })
-            .unwrap_or(200);
-        Action::Respond { status, body: None }
+        Action::Respond {
+            status: success_status(op),
+            body: None,
+        }
     }
 
     fn answer(
@@ -442,10 +433,7 @@ impl MockVendor {
                 }
                 None => Bytes::new(),
             };
-            b.body(bytes).map_err(|e| TransportError {
-                kind: TransportErrorKind::Request,
-                message: e.to_string(),
-            })
+            b.body(bytes).map_err(request_error)
         };
         let fault = |kind, message: &str| TransportError {
             kind,
@@ -469,19 +457,13 @@ impl MockVendor {
                     })
                     .map_err(Some),
                 Action::Fail(Fault::Latency(d)) => {
-                    let status = match self.next_normal(op) {
-                        Action::Respond { status, .. } => status,
-                        Action::Fail(_) => 200,
-                    };
+                    let status = success_status(op);
                     respond(status, None, &mut call)
                         .map(|r| (Some(d), r))
                         .map_err(Some)
                 }
                 Action::Fail(Fault::InvalidBody) => {
-                    let status = match self.next_normal(op) {
-                        Action::Respond { status, .. } => status,
-                        Action::Fail(_) => 200,
-                    };
+                    let status = success_status(op);
                     call.status = Some(status);
                     // A value of the wrong shape for any schema but "anything": an object
                     // where a list is due, a string where an object is; else not JSON.
@@ -530,17 +512,6 @@ impl MockVendor {
                 Err(None) => std::future::pending().await,
             }
         })
-    }
-
-    /// The contract's normal answer for `op` (ignoring scripts).
-    fn next_normal(&self, op: &'static OperationSpec) -> Action {
-        let status = op
-            .responses
-            .iter()
-            .filter_map(|r| r.status.parse::<u16>().ok())
-            .find(|s| (200..300).contains(s))
-            .unwrap_or(200);
-        Action::Respond { status, body: None }
     }
 
     /// What is wrong with `request` for `op`: a required parameter or body missing, a
@@ -660,10 +631,7 @@ impl MockVendor {
             .header(http::header::CONTENT_TYPE, media)
             .header("x-acl-mock-violation", header)
             .body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
-            .map_err(|e| TransportError {
-                kind: TransportErrorKind::Request,
-                message: e.to_string(),
-            });
+            .map_err(request_error);
         Box::pin(async move { response })
     }
 
@@ -749,10 +717,7 @@ impl Transport for MockVendor {
                     .body(Bytes::from_static(
                         br#"{"access_token":"acl-mock-token","token_type":"bearer","expires_in":3600}"#,
                     ))
-                    .map_err(|e| TransportError {
-                        kind: TransportErrorKind::Request,
-                        message: e.to_string(),
-                    })
+                    .map_err(request_error)
             });
         }
         // The base URL may carry a path (`/v1`): the longest suffix that is a route.
@@ -782,10 +747,7 @@ impl Transport for MockVendor {
                         .body(Bytes::from_static(
                             br#"{"error":"unauthorized","detail":"the credentials the operation's security asks for are missing"}"#,
                         ))
-                        .map_err(|e| TransportError {
-                            kind: TransportErrorKind::Request,
-                            message: e.to_string(),
-                        })
+                        .map_err(request_error)
                 })
             }
             // A request the contract refuses: its documented 422 (or 400), the violation
@@ -799,10 +761,7 @@ impl Transport for MockVendor {
                     .status(404)
                     .header(http::header::CONTENT_TYPE, "text/plain")
                     .body(Bytes::from(format!("the contract has no {method} {path}")))
-                    .map_err(|e| TransportError {
-                        kind: TransportErrorKind::Request,
-                        message: e.to_string(),
-                    })
+                    .map_err(request_error)
             }),
         }
     }
@@ -880,6 +839,23 @@ fn matches_template(template: &str, path: &str) -> bool {
         && t.iter()
             .zip(&p)
             .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+}
+
+/// The status of `op`'s normal answer: its first documented 2xx (200 for `2XX` or none).
+fn success_status(op: &OperationSpec) -> u16 {
+    op.responses
+        .iter()
+        .filter_map(|r| r.status.parse::<u16>().ok())
+        .find(|s| (200..300).contains(s))
+        .unwrap_or(200)
+}
+
+/// A response built here that HTTP refuses, as the transport error it would be.
+fn request_error(e: http::Error) -> TransportError {
+    TransportError {
+        kind: TransportErrorKind::Request,
+        message: e.to_string(),
+    }
 }
 
 /// The documented response for `status`: the code, then its range, then `default`.
