@@ -283,7 +283,8 @@ impl Generator {
     }
 }
 
-/// OpenAPI 3.0 / Swagger schemas are JSON Schema draft-04 plus `nullable` and `file`:
+/// OpenAPI 3.0 / Swagger schemas are JSON Schema draft-04 plus `nullable`, `file` and
+/// (on Swagger parameters) a boolean `required`:
 /// rewrite those so a standard validator reads them the way the contract means them.
 fn normalize_openapi30(v: &mut Value) {
     let mut stack = vec![v];
@@ -316,6 +317,11 @@ fn normalize_openapi30(v: &mut Value) {
                 }
                 if map.get("type").and_then(Value::as_str) == Some("file") {
                     map.remove("type");
+                }
+                // A Swagger 2.0 parameter is its own schema but says `required: true`
+                // (draft-03's form): no later draft reads a boolean there.
+                if matches!(map.get("required"), Some(Value::Bool(_))) {
+                    map.remove("required");
                 }
                 for (k, child) in map.iter_mut() {
                     if !matches!(

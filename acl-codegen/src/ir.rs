@@ -41,6 +41,25 @@ pub struct Origin {
     pub pointer: String,
 }
 
+impl Origin {
+    /// Where this is in the embedded contract (`Contract::documents`): the document's
+    /// URI, `#`, and the pointer as a URI fragment (what RFC 3986 does not allow there
+    /// percent-encoded: `{petId}` → `%7BpetId%7D`).
+    pub fn schema_uri(&self) -> String {
+        let mut out = crate::emit::types::document_uri(self.doc);
+        out.push('#');
+        for b in self.pointer.bytes() {
+            let ok = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b);
+            if ok {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+}
+
 /// Documentation taken from the contract.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Docs {
@@ -532,6 +551,18 @@ pub enum ParamLocation {
     Cookie,
 }
 
+impl ParamLocation {
+    /// As OpenAPI's `in` writes it: `path`, `query`, `header`, `cookie`.
+    pub fn word(self) -> &'static str {
+        match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Header => "header",
+            ParamLocation::Cookie => "cookie",
+        }
+    }
+}
+
 /// One parameter.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Parameter {
@@ -551,6 +582,8 @@ pub struct Parameter {
     pub explode: bool,
     /// Documentation.
     pub docs: Docs,
+    /// Where its schema is in the contract (for test doubles that check requests).
+    pub schema_at: Option<Origin>,
 }
 
 /// A request body.
@@ -584,6 +617,17 @@ pub enum Status {
     Range(u8),
     /// `default`.
     Default,
+}
+
+impl Status {
+    /// As the contract writes it: `200`, `2XX`, `default`.
+    pub fn text(&self) -> String {
+        match self {
+            Status::Code(c) => c.to_string(),
+            Status::Range(d) => format!("{d}XX"),
+            Status::Default => "default".to_string(),
+        }
+    }
 }
 
 /// Which side of a call a documented response is on: the one rule, read by the client

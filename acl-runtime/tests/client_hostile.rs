@@ -36,7 +36,7 @@ static API: ApiSpec = ApiSpec {
         headers: &[],
         pagination: None,
         responses: &[],
-        required: &[],
+        parameters: &[],
         body: (false, &[]),
     }],
     contract: None,

@@ -533,21 +533,9 @@ fn operation_spec(op: &Operation) -> TokenStream {
         None => quote!(None),
     };
     let responses = op.responses.iter().flat_map(|r| {
-        let status = match &r.status {
-            Status::Code(c) => c.to_string(),
-            Status::Range(d) => format!("{d}XX"),
-            Status::Default => "default".to_string(),
-        };
+        let status = r.status.text();
         let at = |o: &Option<crate::ir::Origin>| {
-            o.as_ref()
-                .map(|o| {
-                    format!(
-                        "{}#{}",
-                        super::types::document_uri(o.doc),
-                        fragment(&o.pointer)
-                    )
-                })
-                .unwrap_or_default()
+            o.as_ref().map(crate::ir::Origin::schema_uri).unwrap_or_default()
         };
         let headers = r.headers.iter().map(|h| {
             let (name, schema, required) = (&h.name, at(&h.schema_at), h.required);
@@ -568,9 +556,15 @@ fn operation_spec(op: &Operation) -> TokenStream {
         };
         bodies
     });
-    let required = op.parameters.iter().filter(|p| p.required).map(|p| {
-        let (location, name) = (location_word(p.location), &p.name);
-        quote!((#location, #name))
+    let parameters = op.parameters.iter().map(|p| {
+        let (location, name, required, explode) =
+            (p.location.word(), &p.name, p.required, p.explode);
+        let schema = p
+            .schema_at
+            .as_ref()
+            .map(crate::ir::Origin::schema_uri)
+            .unwrap_or_default();
+        quote!(__c::ParamSpec { location: #location, name: #name, required: #required, schema: #schema, explode: #explode })
     });
     let (body_required, bodies) = match &op.request_body {
         Some(b) => (
@@ -582,13 +576,7 @@ fn operation_spec(op: &Operation) -> TokenStream {
                     let schema = c
                         .schema_at
                         .as_ref()
-                        .map(|o| {
-                            format!(
-                                "{}#{}",
-                                super::types::document_uri(o.doc),
-                                fragment(&o.pointer)
-                            )
-                        })
+                        .map(crate::ir::Origin::schema_uri)
                         .unwrap_or_default();
                     quote!((#media, #schema))
                 })
@@ -607,25 +595,10 @@ fn operation_spec(op: &Operation) -> TokenStream {
             headers: &[#(#headers),*],
             pagination: #pagination,
             responses: &[#(#responses),*],
-            required: &[#(#required),*],
+            parameters: &[#(#parameters),*],
             body: (#body_required, &[#(#bodies),*]),
         }
     }
-}
-
-/// A JSON pointer as a URI fragment: what RFC 3986 does not allow there is
-/// percent-encoded (`{petId}` → `%7BpetId%7D`).
-fn fragment(pointer: &str) -> String {
-    let mut out = String::with_capacity(pointer.len());
-    for b in pointer.bytes() {
-        let ok = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b);
-        if ok {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// What a method returns.
@@ -775,7 +748,7 @@ fn parameters(
             out.docs.push(format!(
                 "- `{}`: {} parameter `{}`{}",
                 a,
-                location_word(p.location),
+                p.location.word(),
                 p.name,
                 p.docs
                     .description
@@ -790,11 +763,7 @@ fn parameters(
             let t = ty(&p.ty);
             let docs = doc_attrs(
                 &p.docs,
-                &[format!(
-                    "The {} parameter `{}`.",
-                    location_word(p.location),
-                    p.name
-                )],
+                &[format!("The {} parameter `{}`.", p.location.word(), p.name)],
             );
             option_fields.push(quote! {
                 #docs
@@ -930,15 +899,6 @@ fn accept(op: &Operation) -> TokenStream {
             quote!(.accept(#m))
         })
         .unwrap_or_default()
-}
-
-fn location_word(l: ParamLocation) -> &'static str {
-    match l {
-        ParamLocation::Path => "path",
-        ParamLocation::Query => "query",
-        ParamLocation::Header => "header",
-        ParamLocation::Cookie => "cookie",
-    }
 }
 
 fn first_line(text: &str) -> String {

@@ -579,7 +579,7 @@ fn operation(
             continue;
         };
         let hint = format!("{type_base}{}", camel(&pname, "Param"));
-        let ty = parameter_type(l, &ploc, &pmap, &hint, ctx);
+        let (ty, schema_at) = parameter_type(l, &ploc, &pmap, &hint, ctx);
         let (style, explode) = parameter_style(&pmap, location, ctx);
         parameters.push(Parameter {
             rust_name: param_names.claim(&snake(&pname, "param")),
@@ -591,6 +591,7 @@ fn operation(
             style,
             explode,
             docs: docs_of(&pmap),
+            schema_at: schema_at.map(|(doc, pointer)| Origin { doc, pointer }),
         });
     }
 
@@ -720,24 +721,27 @@ fn parameter_type(
     pmap: &Map<String, Value>,
     hint: &str,
     ctx: &OpContext,
-) -> TypeRef {
+) -> (TypeRef, Option<Loc>) {
+    // A Swagger 2.0 parameter is its own schema (its boolean `required` is dropped from
+    // the embedded document, see `normalize_openapi30`).
     if ctx.swagger {
-        l.schema_type(ploc, hint)
+        (l.schema_type(ploc, hint), Some(ploc.clone()))
     } else if pmap.contains_key("schema") {
-        l.schema_type(&(ploc.0, format!("{}/schema", ploc.1)), hint)
+        let at = (ploc.0, format!("{}/schema", ploc.1));
+        (l.schema_type(&at, hint), Some(at))
     } else if let Some(content) = pmap.get("content").and_then(Value::as_object) {
         match content.keys().next() {
-            Some(media) => l.schema_type(
-                &(
+            Some(media) => {
+                let at = (
                     ploc.0,
                     format!("{}/content/{}/schema", ploc.1, escape(media)),
-                ),
-                hint,
-            ),
-            None => TypeRef::Primitive(Primitive::String),
+                );
+                (l.schema_type(&at, hint), Some(at))
+            }
+            None => (TypeRef::Primitive(Primitive::String), None),
         }
     } else {
-        TypeRef::Primitive(Primitive::String)
+        (TypeRef::Primitive(Primitive::String), None)
     }
 }
 
@@ -999,6 +1003,7 @@ fn match_path_variables(
                 style: "simple".into(),
                 explode: false,
                 docs: Docs::default(),
+                schema_at: None,
             });
         }
     }

@@ -81,6 +81,22 @@ pub struct ResponseSpec {
     pub headers: &'static [(&'static str, &'static str, bool)],
 }
 
+/// A parameter of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// Where: `path`, `query`, `header` or `cookie`.
+    pub location: &'static str,
+    /// The name on the wire.
+    pub name: &'static str,
+    /// Whether it must be sent (path parameters always).
+    pub required: bool,
+    /// Where its schema is in [`ApiSpec::contract`] (`uri#pointer`; empty for none).
+    pub schema: &'static str,
+    /// `explode` (defaults applied): a list as repeated `name=` pairs rather than one
+    /// comma-separated value.
+    pub explode: bool,
+}
+
 /// One operation.
 #[derive(Debug)]
 pub struct OperationSpec {
@@ -104,8 +120,8 @@ pub struct OperationSpec {
     pub pagination: Option<Pagination>,
     /// Its documented responses, in the contract's order.
     pub responses: &'static [ResponseSpec],
-    /// Its required parameters: where (`path`, `query`, `header`, `cookie`) and name.
-    pub required: &'static [(&'static str, &'static str)],
+    /// Its parameters, in the contract's order.
+    pub parameters: &'static [ParamSpec],
     /// Its request body: whether one is required, and per media type where its schema is
     /// in [`ApiSpec::contract`] (empty for none).
     pub body: (bool, &'static [(&'static str, &'static str)]),

@@ -190,6 +190,27 @@ impl Generator {
         first_example(schema)
     }
 
+    /// The media type's example named `name` (its `examples` map, a `$ref` to
+    /// `components/examples` followed), for the schema at `schema_ref` (`…/schema`).
+    pub fn named_example(&self, schema_ref: &str, name: &str) -> Option<Value> {
+        let media = schema_ref.strip_suffix("/schema")?;
+        let (_, m) = self.resolve(media, 0).ok()?;
+        let mut entry = m.get("examples")?.get(name)?;
+        // One hop through a reference: `{"$ref": "#/components/examples/Cat"}`.
+        let resolved;
+        if let Some(Value::String(r)) = entry.get("$ref") {
+            let base = schema_ref.split('#').next().unwrap_or_default();
+            let target = if r.starts_with('#') {
+                format!("{base}{r}")
+            } else {
+                r.clone()
+            };
+            resolved = self.resolve(&target, 0).ok()?.1;
+            entry = resolved;
+        }
+        entry.get("value").cloned()
+    }
+
     /// A value for the schema at `schema_ref` that breaks exactly one of its rules the
     /// generated types enforce (`required`, `type`, `minLength`/`maxLength`,
     /// `minimum`/`maximum`, `minItems`/`maxItems`), and which: `None` when the schema has

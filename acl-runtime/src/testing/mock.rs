@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::data::Generator;
-use crate::client::{ApiSpec, KeyIn, OperationSpec, ResponseSpec, SchemeSpec};
+use crate::client::{ApiSpec, KeyIn, OperationSpec, ParamSpec, ResponseSpec, SchemeSpec};
 use crate::transport::{BoxFuture, Transport, TransportError, TransportErrorKind};
 
 /// A fault the vendor answers with instead of its normal response.
@@ -99,16 +99,55 @@ impl RecordedCall {
     }
 }
 
+/// At most this many calls are kept for [`MockVendor::calls`] (the oldest go first), so
+/// a vendor serving for hours holds bounded memory.
+pub const MAX_RECORDED_CALLS: usize = 10_000;
+
 struct State {
     scripts: HashMap<&'static str, VecDeque<(Option<u32>, Action)>>,
-    calls: Vec<RecordedCall>,
+    calls: VecDeque<RecordedCall>,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            scripts: HashMap::new(),
+            calls: VecDeque::new(),
+        }
+    }
+
+    fn record(&mut self, call: RecordedCall, keep: bool) {
+        if !keep {
+            return;
+        }
+        if self.calls.len() >= MAX_RECORDED_CALLS {
+            self.calls.pop_front();
+        }
+        self.calls.push_back(call);
+    }
+}
+
+/// Which body a success is answered with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Choice {
+    /// The contract's first example that fits, else generated data.
+    Example,
+    /// Generated data, never the example (`Prefer: dynamic=true`).
+    Generated,
+    /// The media type's example of this name (`Prefer: example=name`).
+    Named(String),
 }
 
 struct Inner {
     api: &'static ApiSpec,
     data: Option<Generator>,
     seed: u64,
+    explain: bool,
+    record: bool,
     state: Mutex<State>,
+    /// Bodies already generated, by schema and choice: a served vendor answers the
+    /// same operation many times, and generating a large schema's value is not free.
+    bodies: Mutex<HashMap<(&'static str, Choice), Option<Value>>>,
 }
 
 /// A vendor that serves a generated client's contract in-process (a [`Transport`]).
@@ -179,28 +218,51 @@ impl MockVendor {
                 api,
                 data: api.contract.and_then(|c| Generator::new(c).ok()),
                 seed: 0,
-                state: Mutex::new(State {
-                    scripts: HashMap::new(),
-                    calls: Vec::new(),
-                }),
+                explain: false,
+                record: true,
+                state: Mutex::new(State::new()),
+                bodies: Mutex::new(HashMap::new()),
             }),
+        }
+    }
+
+    /// The same vendor with a setting changed (scripts and records start empty when
+    /// the vendor was shared).
+    fn with(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            api: shared.api,
+            data: shared.data.clone(),
+            seed: shared.seed,
+            explain: shared.explain,
+            record: shared.record,
+            state: Mutex::new(State::new()),
+            bodies: Mutex::new(HashMap::new()),
+        });
+        change(&mut inner);
+        inner.bodies = Mutex::new(HashMap::new());
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
     /// The same vendor with other generated data (the default seed is 0).
     pub fn seed(self, seed: u64) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            api: shared.api,
-            data: shared.data.clone(),
-            seed: shared.seed,
-            state: Mutex::new(State {
-                scripts: HashMap::new(),
-                calls: Vec::new(),
-            }),
-        });
-        Self {
-            inner: Arc::new(Inner { seed, ..inner }),
-        }
+        self.with(|inner| inner.seed = seed)
+    }
+
+    /// Requests the contract refuses are answered with an RFC 9457 problem
+    /// (`application/problem+json`) whose `detail` names the violation, instead of the
+    /// operation's documented 422/400 body: what a person trying the API with curl wants
+    /// (the `acl-codegen mock` command). The violation is in `x-acl-mock-violation`
+    /// either way.
+    pub fn explain_violations(self) -> Self {
+        self.with(|inner| inner.explain = true)
+    }
+
+    /// Keeps no calls for [`MockVendor::calls`] (a long-running shared vendor). By
+    /// default the last [`MAX_RECORDED_CALLS`] are kept.
+    pub fn without_records(self) -> Self {
+        self.with(|inner| inner.record = false)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -248,7 +310,7 @@ impl MockVendor {
 
     /// Every call so far, in order.
     pub fn all_calls(&self) -> Vec<RecordedCall> {
-        self.lock().calls.clone()
+        self.lock().calls.iter().cloned().collect()
     }
 
     /// The fault scenarios the contract implies for `operation_id`, to run a client
@@ -323,6 +385,23 @@ impl MockVendor {
         true
     }
 
+    /// A text for parameter `p` that its schema accepts (generated with the vendor's
+    /// seed; a list comma-separated; `1` when the contract gives no schema).
+    pub fn parameter_text(&self, p: &ParamSpec) -> String {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match (!p.schema.is_empty())
+            .then(|| self.data(p.schema))
+            .flatten()
+        {
+            Some(Value::Array(items)) => items.iter().map(text).collect::<Vec<_>>().join(","),
+            Some(Value::Null) | None => "1".to_string(),
+            Some(v) => text(&v),
+        }
+    }
+
     /// A value for the schema at `schema` (generated with the vendor's seed).
     pub fn data(&self, schema: &str) -> Option<Value> {
         self.inner
@@ -332,29 +411,46 @@ impl MockVendor {
             .ok()
     }
 
-    /// The body the contract documents for `status` of `op` (generated), or none.
+    /// The body the contract documents for `status` of `op` (its example or generated
+    /// data, as `choice` says), or none.
     fn body_for(
         &self,
         op: &'static OperationSpec,
         status: u16,
+        choice: &Choice,
     ) -> (Option<&'static ResponseSpec>, Option<Value>) {
         let documented = documented(op, status);
         let body = documented
             .filter(|r| !r.schema.is_empty() && is_json(r.media))
             .and_then(|r| {
+                let key = (r.schema, choice.clone());
+                if let Some(cached) = self.bodies().get(&key) {
+                    return cached.clone();
+                }
                 let data = self.inner.data.as_ref()?;
-                // The contract's own example when it has one (and, with raw-validation,
-                // when it fits the schema), else a generated value.
-                data.example(r.schema)
-                    .filter(|e| self.fits(r.schema, e))
-                    .or_else(|| data.value(r.schema, self.inner.seed).ok())
+                let generated = || data.value(r.schema, self.inner.seed).ok();
+                let value = match choice {
+                    // The contract's own example when it has one (and, with
+                    // raw-validation, when it fits the schema), else a generated value.
+                    Choice::Example => data
+                        .example(r.schema)
+                        .filter(|e| self.fits(r.schema, e))
+                        .or_else(generated),
+                    Choice::Generated => generated(),
+                    Choice::Named(name) => data.named_example(r.schema, name),
+                };
+                self.bodies().insert(key, value.clone());
+                value
             });
         (documented, body)
     }
 
-    /// What the vendor answers `op` with: the script's next step, or the contract's
-    /// first documented success.
-    fn next_action(&self, op: &'static OperationSpec) -> Action {
+    fn bodies(&self) -> std::sync::MutexGuard<'_, HashMap<(&'static str, Choice), Option<Value>>> {
+        self.inner.bodies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What the script says the vendor answers `op` with next, if it says anything.
+    fn next_action(&self, op: &'static OperationSpec) -> Option<Action> {
         let mut state = self.lock();
         if let Some(queue) = state.scripts.get_mut(op.id) {
             while let Some((times, action)) = queue.front_mut() {
@@ -364,17 +460,13 @@ impl MockVendor {
                     }
                     Some(n) => {
                         *n -= 1;
-                        let action = action.clone();
-                        return action;
+                        return Some(action.clone());
                     }
-                    None => return action.clone(),
+                    None => return Some(action.clone()),
                 }
             }
         }
-        Action::Respond {
-            status: success_status(op),
-            body: None,
-        }
+        None
     }
 
     fn answer(
@@ -382,7 +474,35 @@ impl MockVendor {
         op: &'static OperationSpec,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
-        let action = self.next_action(op);
+        // A script step wins; else what the request prefers (Prism's `Prefer`
+        // header), else the contract's first documented success.
+        let (action, choice) = match self.next_action(op) {
+            Some(action) => (action, Choice::Example),
+            None => match Prefer::of(request.headers()) {
+                Ok(prefer) => match prefer.code {
+                    Some(code) if documented(op, code).is_none() => {
+                        let why = format!(
+                            "Prefer: code={code}: the operation documents no such response"
+                        );
+                        return self.refuse_with(op, request, 400, why, true);
+                    }
+                    code => {
+                        let choice = prefer.choice();
+                        let status = code.unwrap_or_else(|| success_status(op));
+                        if let (Choice::Named(name), Some(data)) = (&choice, &self.inner.data) {
+                            let has = documented(op, status)
+                                .is_some_and(|r| data.named_example(r.schema, name).is_some());
+                            if !has {
+                                let why = format!("Prefer: example={name}: the {status} response has no example of that name");
+                                return self.refuse_with(op, request, 400, why, true);
+                            }
+                        }
+                        (Action::Respond { status, body: None }, choice)
+                    }
+                },
+                Err(why) => return self.refuse_with(op, request, 400, why, true),
+            },
+        };
         let (parts, body) = request.into_parts();
         let mut call = RecordedCall {
             operation: op.id,
@@ -398,7 +518,7 @@ impl MockVendor {
             at: std::time::Instant::now(),
         };
         let respond = |status: u16, body: Option<Value>, call: &mut RecordedCall| {
-            let (documented, generated) = self.body_for(op, status);
+            let (documented, generated) = self.body_for(op, status, &choice);
             let body = body.or(generated);
             call.status = Some(status);
             let mut b = http::Response::builder().status(status);
@@ -467,7 +587,7 @@ impl MockVendor {
                     call.status = Some(status);
                     // A value of the wrong shape for any schema but "anything": an object
                     // where a list is due, a string where an object is; else not JSON.
-                    let (documented, generated) = self.body_for(op, status);
+                    let (documented, generated) = self.body_for(op, status, &Choice::Example);
                     let bad = match generated {
                         Some(Value::Object(_)) => Value::String("acl-mock: not an object".into()),
                         Some(_) => serde_json::json!({"acl-mock": "invalid"}),
@@ -499,7 +619,8 @@ impl MockVendor {
                 ))),
                 Action::Fail(Fault::Hang) => Err(None),
             };
-        self.lock().calls.push(call);
+        let keep = self.inner.record;
+        self.lock().record(call, keep);
         Box::pin(async move {
             match result {
                 Ok((delay, response)) => {
@@ -516,29 +637,22 @@ impl MockVendor {
 
     /// What is wrong with `request` for `op`: a required parameter or body missing, a
     /// body that is not JSON, or (with feature `raw-validation`) one its schema refuses.
-    fn violation(&self, op: &OperationSpec, request: &http::Request<Bytes>) -> Option<String> {
-        let query = request.uri().query().unwrap_or_default();
-        for (location, name) in op.required {
-            let present = match *location {
-                "query" => query.split('&').any(|pair| {
-                    let key = pair.split('=').next().unwrap_or_default();
-                    percent_encoding::percent_decode_str(key).decode_utf8_lossy() == *name
-                        || key.starts_with(&format!("{name}["))
-                }),
-                "header" => request.headers().contains_key(*name),
-                "cookie" => request
-                    .headers()
-                    .get_all(http::header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .any(|c| {
-                        c.split(';')
-                            .any(|kv| kv.trim().starts_with(&format!("{name}=")))
-                    }),
-                _ => true,
-            };
-            if !present {
-                return Some(format!("{location} parameter `{name}` is required"));
+    fn violation(
+        &self,
+        op: &OperationSpec,
+        route: &str,
+        request: &http::Request<Bytes>,
+    ) -> Option<String> {
+        for p in op.parameters {
+            let values = parameter_values(p, route, op.path, request);
+            if values.is_empty() {
+                if p.required {
+                    return Some(format!("{} parameter `{}` is required", p.location, p.name));
+                }
+                continue;
+            }
+            if let Some(why) = self.parameter_violation(p, &values) {
+                return Some(format!("{} parameter `{}`: {why}", p.location, p.name));
             }
         }
         let (required, bodies) = op.body;
@@ -582,6 +696,53 @@ impl MockVendor {
         None
     }
 
+    /// What the parameter's schema refuses in `values` (its raw texts), if anything
+    /// (always nothing without `raw-validation`). Text carries no types: a value passes
+    /// when it fits read as a string, or as the number, boolean or list it spells.
+    fn parameter_violation(&self, p: &ParamSpec, values: &[String]) -> Option<String> {
+        #[cfg(feature = "raw-validation")]
+        if let (Some(contract), false) = (self.inner.api.contract, p.schema.is_empty()) {
+            let scalar = |t: &str| match serde_json::from_str::<Value>(t) {
+                Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+                _ => Value::String(t.to_string()),
+            };
+            let mut candidates = Vec::new();
+            if let [one] = values {
+                candidates.push(scalar(one));
+                candidates.push(Value::String(one.clone()));
+                let items: Vec<&str> = if p.explode {
+                    vec![one.as_str()]
+                } else {
+                    one.split(',').collect()
+                };
+                candidates.push(Value::Array(items.iter().map(|t| scalar(t)).collect()));
+                candidates.push(Value::Array(
+                    items.iter().map(|t| Value::String(t.to_string())).collect(),
+                ));
+            } else {
+                candidates.push(Value::Array(values.iter().map(|t| scalar(t)).collect()));
+                candidates.push(Value::Array(
+                    values.iter().map(|t| Value::String(t.clone())).collect(),
+                ));
+            }
+            let mut first = None;
+            for candidate in &candidates {
+                match crate::boundary::raw::validate_at(contract, p.schema, candidate) {
+                    Ok(Err(violations)) => {
+                        if first.is_none() {
+                            first = violations.into_iter().next().map(|v| v.message);
+                        }
+                    }
+                    // It fits, or the schema does not compile: nothing to say.
+                    _ => return None,
+                }
+            }
+            return first;
+        }
+        let _ = (p, values);
+        None
+    }
+
     /// Answers `request` with the documented 422 (or 400) for the violation `why`.
     fn refuse(
         &self,
@@ -594,27 +755,62 @@ impl MockVendor {
         } else {
             400
         };
-        let (documented, generated) = self.body_for(op, status);
-        let body = generated
-            .unwrap_or_else(|| serde_json::json!({"error": "invalid request", "detail": why}));
-        let media = documented
-            .map(|r| r.media)
-            .filter(|m| !m.is_empty())
-            .unwrap_or("application/json");
+        let explain = self.inner.explain;
+        self.refuse_with(op, request, status, why, explain)
+    }
+
+    /// Answers `request` with `status` for the violation `why`: an RFC 9457 problem
+    /// naming it when `explain`, else the body the contract documents for `status`.
+    fn refuse_with(
+        &self,
+        op: &'static OperationSpec,
+        request: http::Request<Bytes>,
+        status: u16,
+        why: String,
+        explain: bool,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let (documented, generated) = if explain {
+            (None, None)
+        } else {
+            self.body_for(op, status, &Choice::Example)
+        };
+        let (media, body) = match generated {
+            Some(body) => (
+                documented
+                    .map(|r| r.media)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or("application/json"),
+                body,
+            ),
+            None => (
+                "application/problem+json",
+                serde_json::json!({
+                    "type": "about:blank",
+                    "title": "the request breaks the contract",
+                    "status": status,
+                    "detail": why,
+                    "operation": op.id,
+                }),
+            ),
+        };
         let (parts, request_body) = request.into_parts();
-        self.lock().calls.push(RecordedCall {
-            operation: op.id,
-            method: parts.method.to_string(),
-            target: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: parts.headers,
-            body: request_body,
-            status: Some(status),
-            at: std::time::Instant::now(),
-        });
+        let keep = self.inner.record;
+        self.lock().record(
+            RecordedCall {
+                operation: op.id,
+                method: parts.method.to_string(),
+                target: parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                headers: parts.headers,
+                body: request_body,
+                status: Some(status),
+                at: std::time::Instant::now(),
+            },
+            keep,
+        );
         let header: String = why
             .chars()
             .map(|c| {
@@ -685,6 +881,14 @@ impl MockVendor {
         alternatives.iter().any(|alt| alt.iter().all(|s| has(s)))
     }
 
+    /// The operation id a request to `method` `path` (with or without the base URL's
+    /// path) reaches, if any.
+    pub(super) fn operation_of(&self, method: &str, path: &str) -> Option<&'static str> {
+        suffixes(path)
+            .find_map(|p| self.route(method, p))
+            .map(|op| op.id)
+    }
+
     /// The operation `method` and `path` (without the base URL's path) are for.
     fn route(&self, method: &str, path: &str) -> Option<&'static OperationSpec> {
         let api: &'static ApiSpec = self.inner.api;
@@ -721,24 +925,28 @@ impl Transport for MockVendor {
             });
         }
         // The base URL may carry a path (`/v1`): the longest suffix that is a route.
-        let found = suffixes(&path).find_map(|p| self.route(&method, p));
+        let found = suffixes(&path).find_map(|p| Some((self.route(&method, p)?, p.to_string())));
         match found {
             // Without the credentials the operation's security asks for: 401, as the
             // vendor would, whatever the script says.
-            Some(op) if !self.authorized(op, &request) => {
-                self.lock().calls.push(RecordedCall {
-                    operation: op.id,
-                    method,
-                    target: request
-                        .uri()
-                        .path_and_query()
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    headers: request.headers().clone(),
-                    body: request.body().clone(),
-                    status: Some(401),
-                    at: std::time::Instant::now(),
-                });
+            Some((op, _)) if !self.authorized(op, &request) => {
+                let keep = self.inner.record;
+                self.lock().record(
+                    RecordedCall {
+                        operation: op.id,
+                        method,
+                        target: request
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default(),
+                        headers: request.headers().clone(),
+                        body: request.body().clone(),
+                        status: Some(401),
+                        at: std::time::Instant::now(),
+                    },
+                    keep,
+                );
                 Box::pin(async {
                     http::Response::builder()
                         .status(401)
@@ -752,7 +960,7 @@ impl Transport for MockVendor {
             }
             // A request the contract refuses: its documented 422 (or 400), the violation
             // named in `x-acl-mock-violation`, as the vendor would answer.
-            Some(op) => match self.violation(op, &request) {
+            Some((op, route)) => match self.violation(op, &route, &request) {
                 Some(why) => self.refuse(op, request, why),
                 None => self.answer(op, request),
             },
@@ -767,57 +975,108 @@ impl Transport for MockVendor {
     }
 }
 
-/// A [`MockVendor`] on a loopback port ([`MockVendor::serve`]); the server stops when
-/// this is dropped.
-#[cfg(feature = "axum")]
-#[derive(Debug)]
-pub struct Served {
-    /// `http://127.0.0.1:<port>`: the base URL to give the client (with the contract's
-    /// base path, if its operations are under one).
-    pub base_url: String,
-    task: tokio::task::JoinHandle<()>,
+/// What a request asks of the mock in its `Prefer` header (RFC 7240), as Prism reads it:
+/// `code=404`, `example=name`, `dynamic=true`, separated by commas or semicolons.
+/// Preferences it does not know are ignored, as RFC 7240 says.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Prefer {
+    code: Option<u16>,
+    example: Option<String>,
+    dynamic: bool,
 }
 
-#[cfg(feature = "axum")]
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-#[cfg(feature = "axum")]
-impl MockVendor {
-    /// Serves the vendor over real HTTP on a free loopback port, for tests that go
-    /// through a real transport (reqwest, another language's client). The same scripts
-    /// and records apply; a transport fault (`Reset`, `Refused`) closes nothing over
-    /// HTTP and answers 502 instead, and requests are read up to 8 MiB.
-    pub async fn serve(&self) -> std::io::Result<Served> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let vendor = self.clone();
-        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let vendor = vendor.clone();
-            async move { vendor.over_http(request).await }
-        });
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Served {
-            base_url: format!("http://{addr}"),
-            task,
-        })
-    }
-
-    async fn over_http(&self, request: axum::extract::Request) -> axum::response::Response {
-        use axum::response::IntoResponse;
-        let (parts, body) = request.into_parts();
-        let Ok(body) = axum::body::to_bytes(body, 8 << 20).await else {
-            return (http::StatusCode::PAYLOAD_TOO_LARGE, "over 8 MiB").into_response();
-        };
-        match self.send(http::Request::from_parts(parts, body)).await {
-            Ok(response) => response.map(axum::body::Body::from),
-            Err(e) => (http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+impl Prefer {
+    fn of(headers: &http::HeaderMap) -> Result<Self, String> {
+        let mut prefer = Prefer::default();
+        for value in headers.get_all("prefer") {
+            let Ok(text) = value.to_str() else {
+                return Err("Prefer: the header is not text".into());
+            };
+            for token in text.split([',', ';']) {
+                let Some((key, value)) = token.split_once('=') else {
+                    continue;
+                };
+                let value = value.trim().trim_matches('"');
+                match key.trim().to_ascii_lowercase().as_str() {
+                    "code" => match value.parse::<u16>() {
+                        Ok(code @ 100..=599) => prefer.code = Some(code),
+                        _ => return Err(format!("Prefer: code={value}: not an HTTP status")),
+                    },
+                    "example" => prefer.example = Some(value.to_string()),
+                    "dynamic" => match value {
+                        "true" => prefer.dynamic = true,
+                        "false" => prefer.dynamic = false,
+                        _ => return Err(format!("Prefer: dynamic={value}: true or false")),
+                    },
+                    _ => {}
+                }
+            }
         }
+        Ok(prefer)
+    }
+
+    fn choice(&self) -> Choice {
+        match (&self.example, self.dynamic) {
+            (Some(name), _) => Choice::Named(name.clone()),
+            (None, true) => Choice::Generated,
+            (None, false) => Choice::Example,
+        }
+    }
+}
+
+/// The raw texts sent for parameter `p` (percent-decoded; one per repetition), given the
+/// part of the path that matched the operation's template.
+fn parameter_values(
+    p: &ParamSpec,
+    route: &str,
+    template: &str,
+    request: &http::Request<Bytes>,
+) -> Vec<String> {
+    let raw = |t: &str| {
+        percent_encoding::percent_decode_str(t)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    // In a query, `+` is a space (form encoding); in a path it is itself.
+    let decode = |t: &str| raw(&t.replace('+', " "));
+    match p.location {
+        "path" => {
+            let wanted = format!("{{{}}}", p.name);
+            template
+                .split('/')
+                .zip(route.split('/'))
+                .find(|(t, _)| *t == wanted)
+                .map(|(_, v)| vec![raw(v)])
+                .unwrap_or_default()
+        }
+        "query" => request
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(k) == p.name).then(|| decode(v))
+            })
+            .collect(),
+        "header" => request
+            .headers()
+            .get_all(p.name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect(),
+        "cookie" => request
+            .headers()
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|c| c.split(';'))
+            .filter_map(|kv| {
+                let (k, v) = kv.trim().split_once('=')?;
+                (k == p.name).then(|| decode(v))
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -881,6 +1140,28 @@ fn is_json(media: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefer_reads_prisms_preferences_and_refuses_bad_values() {
+        let of = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("prefer", http::HeaderValue::from_str(v).unwrap());
+            Prefer::of(&h)
+        };
+        assert_eq!(
+            of("code=404, example=\"cat\"; respond-async").unwrap(),
+            Prefer {
+                code: Some(404),
+                example: Some("cat".into()),
+                dynamic: false
+            }
+        );
+        assert_eq!(of("dynamic=true").unwrap().choice(), Choice::Generated);
+        assert!(of("code=99").unwrap_err().contains("code=99"));
+        assert!(of("code=abc").is_err());
+        assert!(of("dynamic=yes").is_err());
+        assert_eq!(of("wait=10").unwrap(), Prefer::default());
+    }
 
     #[test]
     fn routes_match_templates_under_a_base_path() {

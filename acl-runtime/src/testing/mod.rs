@@ -7,9 +7,12 @@
 pub mod data;
 pub mod mock;
 pub mod policies;
+#[cfg(feature = "mock-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock-server")))]
+pub mod server;
 pub mod strategy;
 
-#[cfg(feature = "axum")]
-pub use mock::Served;
-pub use mock::{Fault, MockVendor, RecordedCall, Scenario, Script};
+pub use mock::{Fault, MockVendor, RecordedCall, Scenario, Script, MAX_RECORDED_CALLS};
 pub use policies::{check_policies, Finding};
+#[cfg(feature = "mock-server")]
+pub use server::{OnRequest, RequestLog, ServeOptions, Served};

@@ -112,14 +112,20 @@ fn request<'c>(core: &'c Core, vendor: &MockVendor, index: usize) -> crate::clie
     let mut r = core.request(index);
     for segment in op.path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            r = r.path(name, "1", "simple", false);
+            let value = op
+                .parameters
+                .iter()
+                .find(|p| p.location == "path" && p.name == name)
+                .map_or_else(|| "1".to_string(), |p| vendor.parameter_text(p));
+            r = r.path(name, &value, "simple", false);
         }
     }
-    for (location, name) in op.required {
-        r = match *location {
-            "query" => r.query(name, "1", "form", true),
-            "header" => r.header(name, "1", false),
-            "cookie" => r.cookie(name, "1", true),
+    for p in op.parameters.iter().filter(|p| p.required) {
+        let value = vendor.parameter_text(p);
+        r = match p.location {
+            "query" => r.query(p.name, &value, "form", true),
+            "header" => r.header(p.name, &value, false),
+            "cookie" => r.cookie(p.name, &value, true),
             _ => r,
         };
     }

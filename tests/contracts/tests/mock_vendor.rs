@@ -14,6 +14,18 @@ use acl_runtime::testing::data::Generator;
 use acl_runtime::testing::{Fault, MockVendor};
 use acl_runtime::transport::Transport;
 
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Sends one request per operation straight to the vendor and checks each answer
 /// against the schema the contract documents for its status.
 async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> usize {
@@ -21,10 +33,22 @@ async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> u
     let contract = api.contract.expect("the contract is embedded");
     let mut checked = 0;
     for op in api.operations {
+        // Parameters the contract accepts (generated from their schemas).
+        let value = |location: &str, name: &str| {
+            op.parameters
+                .iter()
+                .find(|p| p.location == location && p.name == name)
+                .map_or_else(|| "x1".to_string(), |p| vendor.parameter_text(p))
+        };
         let path = op
             .path
             .split('/')
-            .map(|s| if s.starts_with('{') { "x1" } else { s })
+            .map(
+                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => percent_encode(&value("path", name)),
+                    None => s.to_string(),
+                },
+            )
             .collect::<Vec<_>>()
             .join("/");
         // The credentials of the operation's first security alternative.
@@ -63,14 +87,16 @@ async fn every_operation_answers_within_its_contract(api: &'static ApiSpec) -> u
         }
         // Its required parameters, and a body its schema accepts (generated).
         let mut cookies = Vec::new();
-        for (location, name) in op.required {
-            match *location {
+        for p in op.parameters.iter().filter(|p| p.required) {
+            let v = vendor.parameter_text(p);
+            let name = p.name;
+            match p.location {
                 "query" => {
                     query.push(if query.is_empty() { '?' } else { '&' });
-                    query.push_str(&format!("{name}=1"));
+                    query.push_str(&format!("{}={}", percent_encode(name), percent_encode(&v)));
                 }
-                "header" => request = request.header(*name, "1"),
-                "cookie" => cookies.push(format!("{name}=1")),
+                "header" => request = request.header(name, v),
+                "cookie" => cookies.push(format!("{name}={}", percent_encode(&v))),
                 _ => {}
             }
         }

@@ -86,7 +86,43 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "limit",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "status",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/1/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "created",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/2/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "header",
+                    name: "X-Request-Id",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/3/schema",
+                    explode: false,
+                },
+                __c::ParamSpec {
+                    location: "cookie",
+                    name: "session",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/4/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -118,7 +154,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("header", "Idempotency-Key")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "header",
+                    name: "Idempotency-Key",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/post/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (
                 true,
                 &[
@@ -150,7 +194,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (
                 true,
                 &[
@@ -184,7 +228,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "chargeId")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "chargeId",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1%7BchargeId%7D/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -204,7 +256,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "chargeId")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "chargeId",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges~1%7BchargeId%7D~1refunds/post/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (
                 false,
                 &[
@@ -232,7 +292,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "ids")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "ids",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1reports~1%7Bids%7D/get/parameters/0/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -252,7 +320,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "name")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "name",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1files~1%7Bname%7D/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -272,7 +348,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "name")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "name",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1files~1%7Bname%7D/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (
                 true,
                 &[
@@ -300,7 +384,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (false, &[]),
         },
     ],

@@ -41,7 +41,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (
                 true,
                 &[

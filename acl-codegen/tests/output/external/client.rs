@@ -41,7 +41,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "id")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "id",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1widgets~1%7Bid%7D/get/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (false, &[]),
         },
     ],

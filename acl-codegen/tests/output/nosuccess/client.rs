@@ -41,7 +41,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "name")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "name",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1namespaces~1%7Bname%7D/delete/parameters/0/schema",
+                    explode: false,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -67,7 +75,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (
                 true,
                 &[
@@ -95,7 +103,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (false, &[]),
         },
     ],

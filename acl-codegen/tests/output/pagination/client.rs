@@ -54,7 +54,22 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "limit",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "starting_after",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1charges/get/parameters/1/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -81,7 +96,22 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "cursor",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1events/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "limit",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1events/get/parameters/1/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -110,7 +140,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     ],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "per_page",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1repos/get/parameters/0/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -135,7 +173,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "PageSize",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1calls/get/parameters/0/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -162,7 +208,22 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "offset",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1dags/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "limit",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1dags/get/parameters/1/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -190,7 +251,22 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "page",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1assets/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "count",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1assets/get/parameters/1/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -217,7 +293,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "token",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1tokens/get/parameters/0/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -242,7 +326,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -269,7 +353,22 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "skip",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1widgets/get/parameters/0/schema",
+                    explode: true,
+                },
+                __c::ParamSpec {
+                    location: "query",
+                    name: "take",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1widgets/get/parameters/1/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
         __c::OperationSpec {
@@ -289,7 +388,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "query",
+                    name: "offset",
+                    required: false,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1logs/get/parameters/0/schema",
+                    explode: true,
+                },
+            ],
             body: (false, &[]),
         },
     ],

@@ -41,7 +41,7 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[],
+            parameters: &[],
             body: (
                 true,
                 &[
@@ -69,7 +69,15 @@ pub static API: __c::ApiSpec = __c::ApiSpec {
                     headers: &[],
                 },
             ],
-            required: &[("path", "id")],
+            parameters: &[
+                __c::ParamSpec {
+                    location: "path",
+                    name: "id",
+                    required: true,
+                    schema: "https://acl.invalid/contract/0.json#/paths/~1pets~1%7Bid%7D~1photo/post/parameters/0",
+                    explode: false,
+                },
+            ],
             body: (true, &[("multipart/form-data", "")]),
         },
     ],

@@ -1,6 +1,9 @@
-//! The acl-codegen command line: `generate`, `check`, `diff` and `webhook`.
+//! The acl-codegen command line: `generate`, `check`, `diff`, `rules`, `webhook` and
+//! `mock`.
 
-mod cli_webhook;
+mod mock;
+mod spec;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,12 +63,35 @@ enum Command {
     /// Sign or verify a webhook delivery (`webhook sign`, `webhook verify`).
     Webhook {
         #[command(subcommand)]
-        action: cli_webhook::WebhookCommand,
+        action: webhook::WebhookCommand,
     },
     /// Check a contract: list what is unsupported or broken, and a summary.
     Check {
         /// The contract.
         contract: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Serve the contract as a mock vendor over HTTP: documented answers (examples or
+    /// generated data), request validation, `Prefer: code=|example=|dynamic=`.
+    Mock {
+        /// The contract.
+        contract: PathBuf,
+        /// The port (0: a free one).
+        #[arg(long, default_value_t = 4010)]
+        port: u16,
+        /// The address to listen on; loopback unless you mean to share it.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// The seed of generated data (the same seed, the same answers).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print nothing per request.
+        #[arg(long)]
+        quiet: bool,
+        /// Seconds a client may take to send a request's head (slow clients are cut off).
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -188,7 +214,7 @@ fn main() -> ExitCode {
             format,
             fail_on,
         } => return diff(old, new, format, fail_on),
-        Command::Webhook { action } => return cli_webhook::run(action),
+        Command::Webhook { action } => return webhook::run(action),
         Command::Rules => {
             print!("{}", acl_codegen::diff::rules::markdown());
             return ExitCode::SUCCESS;
@@ -196,7 +222,10 @@ fn main() -> ExitCode {
         Command::Generate {
             contract, common, ..
         }
-        | Command::Check { contract, common } => (contract, common),
+        | Command::Check { contract, common }
+        | Command::Mock {
+            contract, common, ..
+        } => (contract, common),
     };
     let settings = match common.settings() {
         Ok(s) => s,
@@ -216,6 +245,27 @@ fn main() -> ExitCode {
     print_diagnostics(&g, matches!(cli.command, Command::Check { .. }));
     let errors = g.diagnostics.errors();
     match cli.command {
+        Command::Mock {
+            port,
+            host,
+            seed,
+            quiet,
+            header_timeout,
+            ..
+        } => {
+            if errors > 0 {
+                eprintln!("{}", g.summary());
+                eprintln!("error: not serving: the contract has errors");
+                return ExitCode::from(1);
+            }
+            let options = mock::Options {
+                addr: std::net::SocketAddr::new(host, port),
+                seed,
+                quiet,
+                header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+            };
+            mock::run(&g, &options)
+        }
         Command::Diff { .. } | Command::Webhook { .. } | Command::Rules => {
             unreachable!("handled above")
         }
