@@ -989,13 +989,23 @@ impl Lowerer<'_> {
             if tagged && tags.is_empty() {
                 if is_ref {
                     if let Some(t) = &target {
+                        // What the wire carries: the values the branch pins its
+                        // discriminator property to (`const`, or `enum`), as vendors
+                        // write them (OpenAI's `type: {enum: [message]}` under the
+                        // schema `Message`); then the schema's name, OpenAPI's implicit
+                        // mapping.
+                        if let Some(d) = &f.discriminator {
+                            tags.extend(self.pinned_values(t, &d.property));
+                        }
                         let last =
                             t.1.rsplit('/')
                                 .next()
                                 .unwrap_or("")
                                 .replace("~1", "/")
                                 .replace("~0", "~");
-                        tags.push(last);
+                        if !tags.contains(&last) {
+                            tags.push(last);
+                        }
                     }
                 } else {
                     tagged = false;
@@ -1038,6 +1048,26 @@ impl Lowerer<'_> {
             },
             variants: out,
         }
+    }
+
+    /// The string values the schema at `branch` pins its `property` to (`const`, or every
+    /// `enum` value), after `allOf` merging and `$ref`s.
+    fn pinned_values(&mut self, branch: &Loc, property: &str) -> Vec<String> {
+        let facts = self.facts(branch);
+        let Some((_, at)) = facts.properties.iter().find(|(n, _)| n == property) else {
+            return Vec::new();
+        };
+        let at = at.clone();
+        let p = self.facts(&at);
+        let values = match (&p.const_value, &p.enum_values) {
+            (Some(c), _) => vec![c.clone()],
+            (None, Some(e)) => e.clone(),
+            (None, None) => Vec::new(),
+        };
+        values
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
     }
 
     /// `type: [string, integer]`: a union with one branch per type, each keeping the

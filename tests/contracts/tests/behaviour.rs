@@ -144,6 +144,18 @@ fn unions_pick_the_right_branch_or_say_why_not() {
     assert_eq!(e.rule(), Some("discriminator"), "{e}");
     assert!(e.message.contains("kitty, dog"), "{e}");
 
+    // No mapping: the values the branches pin their tag to, and the schema names.
+    assert!(matches!(
+        accept::<Item>(json!({"kind": "note", "text": "hi"})),
+        Item::Note(_)
+    ));
+    assert!(matches!(
+        accept::<Item>(json!({"kind": "photo", "url": "u"})),
+        Item::Photo(_)
+    ));
+    // The schema name routes too, and the branch's own rule then has the last word.
+    let e = refuse::<Item>(json!({"kind": "Photo", "url": "u"}));
+    assert_eq!(e.rule(), Some("const"), "{e}");
     assert!(matches!(
         accept::<Shape>(json!({"radius": 1.5})),
         Shape::Circle(_)

@@ -15,7 +15,7 @@ use acl_codegen::{Generator, Settings};
 fn shared_contracts() -> Option<PathBuf> {
     let dir = match std::env::var_os("ACL_SHARED_CONTRACTS") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/contracts"),
     };
     dir.join("MANIFEST.tsv").exists().then_some(dir)
 }

@@ -30,8 +30,11 @@ pub mod schema_refs {
     pub const Chain: &str = "https://acl.invalid/contract/0.json#/components/schemas/Chain";
     pub const Dog: &str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
     pub const IdOrName: &str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
+    pub const Item: &str = "https://acl.invalid/contract/0.json#/components/schemas/Item";
     pub const MaybeCat: &str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeCat";
+    pub const Note: &str = "https://acl.invalid/contract/0.json#/components/schemas/Note";
     pub const Pet: &str = "https://acl.invalid/contract/0.json#/components/schemas/Pet";
+    pub const Photo: &str = "https://acl.invalid/contract/0.json#/components/schemas/Photo";
     pub const Shape: &str = "https://acl.invalid/contract/0.json#/components/schemas/Shape";
     pub const StringOrNumber: &str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
 }
@@ -333,8 +336,127 @@ impl ::acl_runtime::__private::BoundarySchema for IdOrName {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
 }
+/// A discriminator without a mapping whose branches pin the tag, as OpenAI writes them.
+///
+/// Contract name: `Item`.
+///
+/// The property `kind` names the branch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    #[allow(missing_docs)]
+    Note(Note),
+    #[allow(missing_docs)]
+    Photo(Photo),
+}
+impl __acl::serde::Serialize for Item {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Note(v) => __acl::serde::Serialize::serialize(v, serializer),
+            Self::Photo(v) => __acl::serde::Serialize::serialize(v, serializer),
+        }
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for Item {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        __acl::decode_union(
+            deserializer,
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "note",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Note>(v).map(Self::Note)
+                        },
+                    ),
+                    (
+                        "Note",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Note>(v).map(Self::Note)
+                        },
+                    ),
+                    (
+                        "photo",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Photo>(v).map(Self::Photo)
+                        },
+                    ),
+                    (
+                        "Photo",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<Photo>(v).map(Self::Photo)
+                        },
+                    ),
+                ];
+                __acl::tagged("Item", "kind", value, variants)
+            },
+        )
+    }
+}
+impl ::acl_runtime::__private::BoundarySchema for Item {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Item";
+}
 /// Contract name: `MaybeCat`.
 pub type MaybeCat = ::std::option::Option<Cat>;
+/// Contract name: `Note`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: ::std::string::String,
+}
+impl ::acl_runtime::__private::BoundarySchema for Note {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Note";
+}
+impl __acl::serde::Serialize for Note {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("kind", &self.kind)?;
+        __m.serialize_entry("text", &self.text)?;
+        __m.end()
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for Note {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Note;
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Note")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Note, __A::Error> {
+                let mut __f0: ::std::option::Option<NoteKind> = None;
+                let mut __f1: ::std::option::Option<::std::string::String> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "kind" => __acl::fields::field(&mut __map, &mut __f0, "kind")?,
+                        "text" => __acl::fields::field(&mut __map, &mut __f1, "text")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Note {
+                    kind: __acl::fields::required(__f0, "kind")?,
+                    text: __acl::fields::required(__f1, "text")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Contract location: `#/components/schemas/Note/properties/kind`.
+///
+/// Always `"note"`.
+pub type NoteKind = ::acl_runtime::__private::Tag<rules::NoteKind>;
 /// Contract name: `Pet`.
 ///
 /// The property `pet_type` names the branch.
@@ -388,6 +510,58 @@ impl ::acl_runtime::__private::BoundarySchema for Pet {
     }
     const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Pet";
 }
+/// Contract name: `Photo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Photo {
+    pub kind: PhotoKind,
+    pub url: ::std::string::String,
+}
+impl ::acl_runtime::__private::BoundarySchema for Photo {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/Photo";
+}
+impl __acl::serde::Serialize for Photo {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("kind", &self.kind)?;
+        __m.serialize_entry("url", &self.url)?;
+        __m.end()
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for Photo {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = Photo;
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "Photo")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<Photo, __A::Error> {
+                let mut __f0: ::std::option::Option<PhotoKind> = None;
+                let mut __f1: ::std::option::Option<::std::string::String> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "kind" => __acl::fields::field(&mut __map, &mut __f0, "kind")?,
+                        "url" => __acl::fields::field(&mut __map, &mut __f1, "url")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(Photo {
+                    kind: __acl::fields::required(__f0, "kind")?,
+                    url: __acl::fields::required(__f1, "url")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Contract location: `#/components/schemas/Photo/properties/kind`.
+///
+/// Always `"photo"`.
+pub type PhotoKind = ::acl_runtime::__private::Tag<rules::PhotoKind>;
 /// oneOf without a discriminator; exactly one branch must fit.
 ///
 /// Contract name: `Shape`.
@@ -590,6 +764,18 @@ pub type StringOrNumberString = ::acl_runtime::__private::Checked<
 >;
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
+    /// The value of [`super::NoteKind`].
+    #[derive(Debug)]
+    pub struct NoteKind;
+    impl ::acl_runtime::__private::TagValue for NoteKind {
+        const VALUE: &'static str = "note";
+    }
+    /// The value of [`super::PhotoKind`].
+    #[derive(Debug)]
+    pub struct PhotoKind;
+    impl ::acl_runtime::__private::TagValue for PhotoKind {
+        const VALUE: &'static str = "photo";
+    }
     /// The rules of [`super::StringOrNumberNumber`].
     #[derive(Debug)]
     pub struct StringOrNumberNumber;
