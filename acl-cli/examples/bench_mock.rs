@@ -35,7 +35,14 @@ fn workspace() -> PathBuf {
 fn build_mock() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "acl-cli", "--bin", "acl-codegen"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "acl-cli",
+            "--bin",
+            "acl-codegen",
+        ])
         .current_dir(workspace())
         .status()
         .expect("cargo runs");
@@ -86,11 +93,8 @@ struct Req {
 
 fn mix() -> Vec<Req> {
     use reqwest::Method;
-    let r = |method: Method, path: &'static str, body: Option<&'static str>| Req {
-        method,
-        path,
-        body,
-    };
+    let r =
+        |method: Method, path: &'static str, body: Option<&'static str>| Req { method, path, body };
     vec![
         // Valid: a list, one pet, a creation.
         r(Method::GET, "/pets", None),
@@ -127,12 +131,8 @@ async fn load(base: &str, seconds: u64, connections: usize) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for worker in 0..connections {
-        let (client, mix, measuring, stop) = (
-            client.clone(),
-            mix.clone(),
-            measuring.clone(),
-            stop.clone(),
-        );
+        let (client, mix, measuring, stop) =
+            (client.clone(), mix.clone(), measuring.clone(), stop.clone());
         let base = base.to_string();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -236,7 +236,11 @@ fn main() {
         .args(["--port", &port.to_string()]);
     // With its log line per request, as Prism logs each request too.
     let (server, startup) = start(command, "mock of").expect("acl-codegen mock starts");
-    let ours = runtime.block_on(load(&format!("http://127.0.0.1:{port}"), seconds, connections));
+    let ours = runtime.block_on(load(
+        &format!("http://127.0.0.1:{port}"),
+        seconds,
+        connections,
+    ));
     drop(server);
     print("acl-codegen mock", &ours);
     println!(
@@ -297,7 +301,11 @@ fn main() {
         println!("prism: skipped (it did not start: is the npm registry reachable?)");
         return;
     };
-    let theirs = runtime.block_on(load(&format!("http://127.0.0.1:{port}"), seconds, connections));
+    let theirs = runtime.block_on(load(
+        &format!("http://127.0.0.1:{port}"),
+        seconds,
+        connections,
+    ));
     drop(server);
     print("prism mock", &theirs);
     println!(

@@ -366,9 +366,30 @@ impl<'g> Walk<'g, '_> {
                 }
                 let start = self.rng.usize(..branches.len());
                 let mut last = None;
+                // Branches beside the schema's own properties narrow it (OpenAI's
+                // "exactly one of": `anyOf: [{required: [image_url]}, {required:
+                // [file_id]}]`): a value for both at once, not the branch alone.
+                let rest: Map<String, Value> = s
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "oneOf" | "anyOf" | "discriminator" | "not")
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let narrows = s.contains_key("properties");
                 for k in 0..branches.len() {
                     let i = (start + k) % branches.len();
-                    match self.value(&branches[i], doc, &format!("{at}/{key}/{i}"), depth + 1) {
+                    let branch_at = format!("{at}/{key}/{i}");
+                    let generated = if narrows {
+                        let both = serde_json::json!({"allOf": [Value::Object(rest.clone()), branches[i].clone()]});
+                        self.value(&both, doc, &branch_at, depth + 1).map(|mut v| {
+                            drop_forbidden(s, &branches[i], &mut v);
+                            v
+                        })
+                    } else {
+                        self.value(&branches[i], doc, &branch_at, depth + 1)
+                    };
+                    match generated {
                         // `oneOf`: a value another branch also takes would match twice.
                         Ok(v)
                             if key == "oneOf"
@@ -397,14 +418,7 @@ impl<'g> Walk<'g, '_> {
                                 why: "the branch's value is not of the schema's `type`".into(),
                             });
                         }
-                        Ok(v) => {
-                            let mut v = v;
-                            if s.contains_key("properties") && v.is_object() {
-                                let own = self.object(s, doc, at, depth)?;
-                                merge(&mut v, own);
-                            }
-                            return Ok(v);
-                        }
+                        Ok(v) => return Ok(v),
                         Err(e) => last = Some(e),
                     }
                 }
@@ -1076,6 +1090,40 @@ fn pattern_text(pattern: &str, rng: &mut fastrand::Rng) -> Result<String, String
     Ok(out)
 }
 
+/// Removes from `value` what the schema's `not: {required: [...]}` forbids together: the
+/// properties it names that neither the schema nor the chosen `branch` requires.
+fn drop_forbidden(schema: &Map<String, Value>, branch: &Value, value: &mut Value) {
+    let Some(Value::Array(names)) = schema.get("not").and_then(|n| n.get("required")) else {
+        return;
+    };
+    let Value::Object(fields) = value else {
+        return;
+    };
+    let all_present = names
+        .iter()
+        .filter_map(Value::as_str)
+        .all(|n| fields.contains_key(n));
+    if !all_present {
+        return;
+    }
+    let required: Vec<&str> = [schema.get("required"), branch.get("required")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    // One is enough to break "all of these"; drop the last optional one present.
+    if let Some(n) = names
+        .iter()
+        .rev()
+        .filter_map(Value::as_str)
+        .find(|n| !required.contains(n))
+    {
+        fields.remove(n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1125,6 +1173,31 @@ mod tests {
             .value("https://acl.invalid/contract/0.json#/nope", 1)
             .unwrap_err();
         assert!(e.to_string().contains("no schema there"), "{e}");
+    }
+
+    #[test]
+    fn exactly_one_of_two_properties_holds_for_every_seed() {
+        static ONE_OF_TWO: &str = r##"{"$defs": {"Ref": {"type": "object",
+            "properties": {"url": {"type": "string", "minLength": 1}, "id": {"type": "string", "minLength": 1}},
+            "anyOf": [{"required": ["url"]}, {"required": ["id"]}],
+            "not": {"required": ["url", "id"]},
+            "additionalProperties": false}}}"##;
+        let contract: &'static Contract = Box::leak(Box::new(Contract {
+            documents: Box::leak(Box::new([("https://acl.invalid/one.json", ONE_OF_TWO)])),
+            dialect: "2020-12",
+        }));
+        let g = Generator::new(contract).unwrap();
+        for seed in 0..40 {
+            let v = g
+                .value("https://acl.invalid/one.json#/$defs/Ref", seed)
+                .unwrap();
+            let (url, id) = (v.get("url"), v.get("id"));
+            assert!(url.is_some() != id.is_some(), "{v}");
+            assert!(
+                url.or(id).unwrap().as_str().is_some_and(|s| !s.is_empty()),
+                "{v}"
+            );
+        }
     }
 
     #[test]

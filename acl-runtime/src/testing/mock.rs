@@ -402,8 +402,7 @@ impl MockVendor {
             .find(|o| o.id == id)
             .expect("found by `on`");
         let encode = |t: &str| {
-            percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
+            percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
         let text = |location: &str, name: &str| {
             op.parameters
@@ -998,6 +997,7 @@ impl MockVendor {
 
     /// The operation id a request to `method` `path` (with or without the base URL's
     /// path) reaches, if any.
+    #[cfg(feature = "mock-server")]
     pub(super) fn operation_of(&self, method: &str, path: &str) -> Option<&'static str> {
         suffixes(path)
             .find_map(|p| self.route(method, p))

@@ -12,6 +12,11 @@ use std::process::Command;
 use acl_codegen::ir::{Status, TypeRef};
 use acl_codegen::{Generator, Settings};
 
+/// Operations whose mock answer the generated client does not decode yet, and why. Each
+/// is a gap in acl, not in the mock: the test fails when one more appears and when one of
+/// these is fixed.
+const KNOWN: &[(&str, &str)] = &[];
+
 fn shared_contracts() -> Option<PathBuf> {
     let dir = match std::env::var_os("ACL_SHARED_CONTRACTS") {
         Some(p) => PathBuf::from(p),
@@ -78,7 +83,9 @@ async fn every_operation_decodes() {{
     let mut failures: Vec<String> = Vec::new();
     let mut checked = 0;
 {blocks}
-    assert!(failures.is_empty(), "{{}} of {{checked}}:\n{{}}", failures.len(), failures.join("\n"));
+    for f in &failures {{
+        println!("ACL_FAIL {{f}}");
+    }}
     println!("ACL_CHECKED {{checked}}");
 }}
 "#
@@ -93,9 +100,11 @@ fn mock_answers_decode_with_the_generated_clients_of_three_dev_contracts() {
         panic!("needs ../shared/contracts (or ACL_SHARED_CONTRACTS), which is not there");
     };
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mock-dev-contracts");
-    let runtime = std::path::absolute(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../acl-runtime"))
-        .unwrap();
+    let runtime =
+        std::path::absolute(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../acl-runtime"))
+            .unwrap();
     let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    let mut all_failing: Vec<String> = Vec::new();
     for (file, at_least) in [
         ("openapi/openai.openapi-3.1.yaml", 60),
         ("openapi/bungie.openapi-3.0.json", 100),
@@ -111,7 +120,10 @@ fn mock_answers_decode_with_the_generated_clients_of_three_dev_contracts() {
         let dir = work.join(&name);
         g.write_crate(&dir, &name, Some(&runtime)).unwrap();
         let (test, count) = decode_test(&g, &name);
-        assert!(count >= at_least, "{file}: only {count} operations to decode");
+        assert!(
+            count >= at_least,
+            "{file}: only {count} operations to decode"
+        );
         std::fs::create_dir_all(dir.join("tests")).unwrap();
         std::fs::write(dir.join("tests/mock_decodes.rs"), test).unwrap();
         let mut manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
@@ -125,7 +137,14 @@ fn mock_answers_decode_with_the_generated_clients_of_three_dev_contracts() {
         std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
         std::fs::copy(&lock, dir.join("Cargo.lock")).unwrap();
         let out = Command::new(env!("CARGO"))
-            .args(["test", "--quiet", "--test", "mock_decodes", "--", "--nocapture"])
+            .args([
+                "test",
+                "--quiet",
+                "--test",
+                "mock_decodes",
+                "--",
+                "--nocapture",
+            ])
             .env("CARGO_TARGET_DIR", work.join("target"))
             .env("CARGO_INCREMENTAL", "0")
             .current_dir(&dir)
@@ -143,7 +162,40 @@ fn mock_answers_decode_with_the_generated_clients_of_three_dev_contracts() {
             stdout.contains(&format!("ACL_CHECKED {count}")),
             "{file}: {stdout}"
         );
+        let failing: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("ACL_FAIL "))
+            .collect();
+        let unexpected: Vec<&&str> = failing
+            .iter()
+            .filter(|f| !KNOWN.iter().any(|(op, _)| f.starts_with(&format!("{op}:"))))
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "{file}: {} of {count} operations fail:\n{}",
+            unexpected.len(),
+            unexpected
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        all_failing.extend(
+            failing
+                .iter()
+                .map(|f| f.split(':').next().unwrap_or_default().to_string()),
+        );
         // Keep the disk small.
         let _ = std::fs::remove_dir_all(dir.join("src"));
     }
+    // A known gap that is fixed leaves the list, so the list only shrinks.
+    let fixed: Vec<&str> = KNOWN
+        .iter()
+        .map(|(op, _)| *op)
+        .filter(|op| !all_failing.iter().any(|f| f == op))
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "these now decode; take them off KNOWN: {fixed:?}"
+    );
 }
