@@ -660,7 +660,7 @@ impl MockVendor {
                 Some(v) => {
                     let media = documented
                         .map(|r| r.media)
-                        .filter(|m| !m.is_empty())
+                        .map(content_type)
                         .unwrap_or("application/json");
                     b = b.header(http::header::CONTENT_TYPE, media);
                     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
@@ -709,7 +709,7 @@ impl MockVendor {
                     };
                     let media = documented
                         .map(|r| r.media)
-                        .filter(|m| !m.is_empty())
+                        .map(content_type)
                         .unwrap_or("application/json");
                     let body = if bad.is_null() {
                         Bytes::from_static(b"<html>not json</html>")
@@ -891,8 +891,7 @@ impl MockVendor {
         let (media, body) = match generated {
             Some(body) => (
                 documented
-                    .map(|r| r.media)
-                    .filter(|m| !m.is_empty())
+                    .map(|r| content_type(r.media))
                     .unwrap_or("application/json"),
                 body,
             ),
@@ -1249,7 +1248,22 @@ fn documented(op: &'static OperationSpec, status: u16) -> Option<&'static Respon
 
 fn is_json(media: &str) -> bool {
     let m = media.to_ascii_lowercase();
-    m.is_empty() || m == "application/json" || m.ends_with("+json")
+    // A wildcard with a schema (Bungie's `*/*`) is JSON in practice.
+    m.is_empty()
+        || m == "application/json"
+        || m.ends_with("+json")
+        || m == "*/*"
+        || m == "application/*"
+}
+
+/// The `Content-Type` to answer with for a documented media type: itself, or JSON for
+/// none or a wildcard.
+fn content_type(media: &str) -> &str {
+    if media.is_empty() || media.contains('*') {
+        "application/json"
+    } else {
+        media
+    }
 }
 
 #[cfg(test)]

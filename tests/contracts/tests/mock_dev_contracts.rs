@@ -15,7 +15,16 @@ use acl_codegen::{Generator, Settings};
 /// Operations whose mock answer the generated client does not decode yet, and why. Each
 /// is a gap in acl, not in the mock: the test fails when one more appears and when one of
 /// these is fixed.
-const KNOWN: &[(&str, &str)] = &[];
+const KNOWN: &[(&str, &str)] = &[
+    ("createResponse", OPEN_ENUM_ONE_OF),
+    ("getResponse", OPEN_ENUM_ONE_OF),
+    ("cancelResponse", OPEN_ENUM_ONE_OF),
+    ("beta_createResponse", OPEN_ENUM_ONE_OF),
+    ("beta_getResponse", OPEN_ENUM_ONE_OF),
+    ("beta_cancelResponse", OPEN_ENUM_ONE_OF),
+];
+
+const OPEN_ENUM_ONE_OF: &str = "open enums (the default) keep an unknown `type`, so ToolChoiceTypes also takes a ToolChoiceFunction value and the oneOf sees two branches; JSON Schema's closed enum sees one. Decoding a oneOf should try closed enums first";
 
 fn shared_contracts() -> Option<PathBuf> {
     let dir = match std::env::var_os("ACL_SHARED_CONTRACTS") {
@@ -51,7 +60,7 @@ fn decode_test(g: &acl_codegen::Generated, krate: &str) -> (String, usize) {
             continue;
         };
         let m = content.media_type.to_ascii_lowercase();
-        if !(m == "application/json" || m.ends_with("+json")) {
+        if !(m == "application/json" || m.ends_with("+json") || m == "*/*") {
             continue;
         }
         let Some(ty) = content.ty.as_ref().and_then(rust_type) else {
