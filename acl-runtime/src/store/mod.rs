@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]
@@ -283,6 +286,19 @@ pub trait InboxStore: Send + Sync {
     ) -> Option<Result<Claim, StoreError>> {
         let _ = (delivery, digest, keep);
         None
+    }
+
+    /// Whether [`InboxStore::wait_for_work`] wakes on new work (a PostgreSQL `LISTEN`);
+    /// when not, an idle worker sleeps instead (on tokio's timer, so tests with paused
+    /// time still run).
+    fn notifies(&self) -> bool {
+        false
+    }
+
+    /// Blocks until new work may be there or `timeout` passes (called on the blocking
+    /// pool, only when [`InboxStore::notifies`]).
+    fn wait_for_work(&self, timeout: Duration) {
+        std::thread::sleep(timeout);
     }
 }
 

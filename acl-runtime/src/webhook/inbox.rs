@@ -188,6 +188,17 @@ impl InboxWorker {
             loop {
                 match self.process_one(&handler).await {
                     Ok(Some(_)) => {}
+                    // A store that announces new work (PostgreSQL's NOTIFY) wakes the
+                    // worker early; `idle_wait` stays the slow poll behind it.
+                    Ok(None) if self.store.notifies() => {
+                        let idle = self.idle;
+                        let _ = self
+                            .blocking(move |s| {
+                                s.wait_for_work(idle);
+                                Ok(())
+                            })
+                            .await;
+                    }
                     Ok(None) => tokio::time::sleep(self.idle).await,
                     Err(e) => {
                         tracing::error!(error = %e, "inbox store failed");
