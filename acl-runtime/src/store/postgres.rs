@@ -131,44 +131,46 @@ impl PostgresStoreBuilder {
 
     /// Connects, creates the schema if needed and applies the migrations.
     pub fn connect(self) -> Result<PostgresStore, StoreError> {
-        let mut config: postgres::Config = self.url.parse().map_err(err)?;
-        if let Some(schema) = &self.schema {
-            if schema.is_empty()
-                || !schema
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(err(format!(
-                    "schema `{schema}`: letters, digits and `_` only"
-                )));
+        off_runtime(|| {
+            let mut config: postgres::Config = self.url.parse().map_err(err)?;
+            if let Some(schema) = &self.schema {
+                if schema.is_empty()
+                    || !schema
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return Err(err(format!(
+                        "schema `{schema}`: letters, digits and `_` only"
+                    )));
+                }
+                // Created before the pool's connections name it in their search_path.
+                let mut c = config.connect(NoTls).map_err(err)?;
+                c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                    .map_err(err)?;
+                config.options(&format!("-c search_path={schema}"));
             }
-            // Created before the pool's connections name it in their search_path.
-            let mut c = config.connect(NoTls).map_err(err)?;
-            c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-                .map_err(err)?;
-            config.options(&format!("-c search_path={schema}"));
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(self.checkout_timeout);
-        }
-        let pool = Arc::new(Pool {
-            config: config.clone(),
-            size: self.pool_size,
-            timeout: self.checkout_timeout,
-            state: Mutex::new(PoolState {
-                idle: Vec::new(),
-                open: 0,
-            }),
-            freed: Condvar::new(),
-        });
-        let store = PostgresStore {
-            pool,
-            added: AtomicU64::new(0),
-            retain_processed: self.retain_processed,
-            listener: Arc::new(Listener::new(config)),
-        };
-        store.migrate()?;
-        Ok(store)
+            if config.get_connect_timeout().is_none() {
+                config.connect_timeout(self.checkout_timeout);
+            }
+            let pool = Arc::new(Pool {
+                config: config.clone(),
+                size: self.pool_size,
+                timeout: self.checkout_timeout,
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            });
+            let store = PostgresStore {
+                pool,
+                added: AtomicU64::new(0),
+                retain_processed: self.retain_processed,
+                listener: Arc::new(Listener::new(config)),
+            };
+            store.migrate()?;
+            Ok(store)
+        })
     }
 }
 
@@ -214,6 +216,14 @@ impl Drop for Pooled<'_> {
         }
         drop(state);
         self.pool.freed.notify_one();
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // A client says goodbye to the server when dropped, on its own runtime.
+        let idle = std::mem::take(&mut self.lock().idle);
+        off_runtime(move || drop(idle));
     }
 }
 
@@ -401,6 +411,25 @@ fn delivery_row(r: &Row) -> NewDelivery {
     }
 }
 
+/// Runs `f` where the blocking client may block: on this thread when it drives no async
+/// task (a plain thread, tokio's blocking pool), through `block_in_place` on a
+/// multi-threaded runtime's worker, else on a thread of its own. The `postgres` crate
+/// drives each connection with a runtime of its own, which tokio refuses to start on a
+/// thread that is running async tasks; so `store.push(..)` or `sender.publish(..)` may
+/// be called from async code too.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
 /// A delivery processed in a transaction, and what the handler said.
 pub type Processed<E> = (Delivery, Result<(), E>);
 
@@ -454,25 +483,29 @@ impl PostgresStore {
 
     /// The schema version the database is at (the number of migrations applied).
     pub fn schema_version(&self) -> Result<i32, StoreError> {
-        Ok(self
-            .pool
-            .get()?
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM acl_schema_version",
-                &[],
-            )
-            .map_err(err)?
-            .get(0))
+        off_runtime(|| {
+            Ok(self
+                .pool
+                .get()?
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM acl_schema_version",
+                    &[],
+                )
+                .map_err(err)?
+                .get(0))
+        })
     }
 
     /// Runs `f` with a pooled connection (for the application's own tables in the same
     /// database, or the same schema).
-    pub fn with_client<T>(
+    pub fn with_client<T: Send>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
-        let mut c = self.pool.get()?;
-        f(&mut c).map_err(err)
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            f(&mut c).map_err(err)
+        })
     }
 
     /// Exactly-once processing of the next due delivery for effects kept in this same
@@ -481,32 +514,34 @@ impl PostgresStore {
     /// transaction the server rolls back, and the delivery is processed again (once) by
     /// another. `Ok(None)` when nothing is due; `Err` from `f` rolls back its writes and
     /// returns the delivery with the error, for the caller to retry or dead-letter.
-    pub fn process_next_in_transaction<E>(
+    pub fn process_next_in_transaction<E: Send>(
         &self,
         now: i64,
         in_order: bool,
-        f: impl FnOnce(&mut Transaction<'_>, &Delivery) -> Result<(), E>,
+        f: impl FnOnce(&mut Transaction<'_>, &Delivery) -> Result<(), E> + Send,
     ) -> Result<Option<Processed<E>>, StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let Some(delivery) = claim_inbox(&mut tx, now, 0, in_order)? else {
-            return Ok(None);
-        };
-        match f(&mut tx, &delivery) {
-            Ok(()) => {
-                tx.execute(
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            let Some(delivery) = claim_inbox(&mut tx, now, 0, in_order)? else {
+                return Ok(None);
+            };
+            match f(&mut tx, &delivery) {
+                Ok(()) => {
+                    tx.execute(
                     "UPDATE acl_inbox SET status='done', finished_at=$2, lease_until=NULL WHERE id=$1",
                     &[&delivery.delivery.id, &now],
                 )
                 .map_err(err)?;
-                tx.commit().map_err(err)?;
-                Ok(Some((delivery, Ok(()))))
+                    tx.commit().map_err(err)?;
+                    Ok(Some((delivery, Ok(()))))
+                }
+                Err(e) => {
+                    drop(tx); // rollback: the claim and f's writes are undone
+                    Ok(Some((delivery, Err(e))))
+                }
             }
-            Err(e) => {
-                drop(tx); // rollback: the claim and f's writes are undone
-                Ok(Some((delivery, Err(e))))
-            }
-        }
+        })
     }
 
     /// Every `SWEEP_EVERY` new ids or deliveries (counted per process): deletes expired
@@ -578,45 +613,47 @@ impl IdempotencyStore for PostgresStore {
         lease: Duration,
         now: i64,
     ) -> Result<Claim, StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        // Insert-or-nothing first: of two instances racing on a new id, exactly one
-        // inserts; the other then reads the winner's row (locked until it commits).
-        let inserted = tx
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            // Insert-or-nothing first: of two instances racing on a new id, exactly one
+            // inserts; the other then reads the winner's row (locked until it commits).
+            let inserted = tx
             .execute(
                 "INSERT INTO acl_idempotency (id, digest, committed, expires_at) VALUES ($1, $2, FALSE, $3)
                  ON CONFLICT (id) DO NOTHING",
                 &[&id, &&digest[..], &now.saturating_add(ms(lease))],
             )
             .map_err(err)?;
-        let claim = if inserted == 1 {
-            Claim::New
-        } else {
-            let row = tx
+            let claim = if inserted == 1 {
+                Claim::New
+            } else {
+                let row = tx
                 .query_one(
                     "SELECT digest, committed, expires_at FROM acl_idempotency WHERE id=$1 FOR UPDATE",
                     &[&id],
                 )
                 .map_err(err)?;
-            let (held, committed, expires): (Vec<u8>, bool, i64) =
-                (row.get(0), row.get(1), row.get(2));
-            match super::judge(&held, committed, expires, digest, now) {
-                Some(claim) => claim,
-                None => {
-                    tx.execute(
+                let (held, committed, expires): (Vec<u8>, bool, i64) =
+                    (row.get(0), row.get(1), row.get(2));
+                match super::judge(&held, committed, expires, digest, now) {
+                    Some(claim) => claim,
+                    None => {
+                        tx.execute(
                         "UPDATE acl_idempotency SET digest=$2, committed=FALSE, expires_at=$3 WHERE id=$1",
                         &[&id, &&digest[..], &now.saturating_add(ms(lease))],
                     )
                     .map_err(err)?;
-                    Claim::New
+                        Claim::New
+                    }
                 }
+            };
+            if claim == Claim::New {
+                self.sweep(&mut tx, now, None)?;
             }
-        };
-        if claim == Claim::New {
-            self.sweep(&mut tx, now, None)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(claim)
+            tx.commit().map_err(err)?;
+            Ok(claim)
+        })
     }
 
     fn commit(
@@ -626,7 +663,8 @@ impl IdempotencyStore for PostgresStore {
         keep: Duration,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "INSERT INTO acl_idempotency (id, digest, committed, expires_at) VALUES ($1, $2, TRUE, $3)
@@ -634,18 +672,21 @@ impl IdempotencyStore for PostgresStore {
                 &[&id, &&digest[..], &now.saturating_add(ms(keep))],
             )
             .map_err(err)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn abort(&self, id: &str) -> Result<(), StoreError> {
-        self.pool
-            .get()?
-            .execute(
-                "DELETE FROM acl_idempotency WHERE id=$1 AND committed=FALSE",
-                &[&id],
-            )
-            .map_err(err)?;
-        Ok(())
+        off_runtime(|| {
+            self.pool
+                .get()?
+                .execute(
+                    "DELETE FROM acl_idempotency WHERE id=$1 AND committed=FALSE",
+                    &[&id],
+                )
+                .map_err(err)?;
+            Ok(())
+        })
     }
 }
 
@@ -655,180 +696,11 @@ const INSERT_DELIVERY: &str =
 
 impl InboxStore for PostgresStore {
     fn push(&self, d: &NewDelivery) -> Result<(), StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let added = tx
-            .execute(
-                INSERT_DELIVERY,
-                &[
-                    &d.id,
-                    &d.source,
-                    &encode_headers(&d.headers),
-                    &d.body,
-                    &d.key,
-                    &d.received_at,
-                ],
-            )
-            .map_err(err)?;
-        if added == 1 {
-            tx.batch_execute(&format!("NOTIFY {CHANNEL}"))
-                .map_err(err)?;
-            self.sweep(&mut tx, d.received_at, Some(self.retain_processed))?;
-        }
-        tx.commit().map_err(err)
-    }
-
-    fn claim(
-        &self,
-        now: i64,
-        lease: Duration,
-        in_order: bool,
-    ) -> Result<Option<Delivery>, StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let claimed = claim_inbox(&mut tx, now, ms(lease), in_order)?;
-        tx.commit().map_err(err)?;
-        Ok(claimed)
-    }
-
-    fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        self.pool
-            .get()?
-            .execute(
-                "UPDATE acl_inbox SET status='done', finished_at=$2, lease_until=NULL WHERE id=$1",
-                &[&id, &now],
-            )
-            .map_err(err)?;
-        Ok(())
-    }
-
-    fn retry_at(&self, id: &str, at: i64, error: &str) -> Result<(), StoreError> {
-        self.pool
-            .get()?
-            .execute(
-                "UPDATE acl_inbox SET status='pending', next_at=$2, last_error=$3, lease_until=NULL WHERE id=$1",
-                &[&id, &at, &error],
-            )
-            .map_err(err)?;
-        Ok(())
-    }
-
-    fn dead_letter(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        self.pool
-            .get()?
-            .execute(
-                "UPDATE acl_inbox SET status='dead', last_error=$2, finished_at=$3, lease_until=NULL WHERE id=$1",
-                &[&id, &error, &now],
-            )
-            .map_err(err)?;
-        Ok(())
-    }
-
-    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        let rows = self
-            .pool
-            .get()?
-            .query(
-                "SELECT id, source, headers, body, key, received_at, attempts, last_error, finished_at
-                 FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT $1",
-                &[&(limit.min(i64::MAX as usize) as i64)],
-            )
-            .map_err(err)?;
-        Ok(rows
-            .iter()
-            .map(|r| DeadLetter {
-                delivery: delivery_row(r),
-                attempts: r.get::<_, i32>(6) as u32,
-                error: r.get::<_, Option<String>>(7).unwrap_or_default(),
-                at: r.get::<_, Option<i64>>(8).unwrap_or_default(),
-            })
-            .collect())
-    }
-
-    fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let n = tx
-            .execute(
-                "UPDATE acl_inbox SET status='pending', attempts=0, next_at=$2, finished_at=NULL WHERE id=$1 AND status='dead'",
-                &[&id, &now],
-            )
-            .map_err(err)?;
-        if n == 1 {
-            tx.batch_execute(&format!("NOTIFY {CHANNEL}"))
-                .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(n == 1)
-    }
-
-    fn counts(&self) -> Result<InboxCounts, StoreError> {
-        let rows = self
-            .pool
-            .get()?
-            .query(
-                "SELECT status, COUNT(*) FROM acl_inbox GROUP BY status",
-                &[],
-            )
-            .map_err(err)?;
-        let mut counts = InboxCounts::default();
-        for r in rows {
-            let (status, n): (String, i64) = (r.get(0), r.get(1));
-            let n = n as u64;
-            match status.as_str() {
-                "pending" => counts.pending = n,
-                "processing" => counts.processing = n,
-                "done" => counts.done = n,
-                _ => counts.dead = n,
-            }
-        }
-        Ok(counts)
-    }
-
-    fn push_unique(
-        &self,
-        d: &NewDelivery,
-        digest: &[u8; 32],
-        keep: Duration,
-    ) -> Option<Result<Claim, StoreError>> {
-        let run = || -> Result<Claim, StoreError> {
+        off_runtime(|| {
             let mut c = self.pool.get()?;
             let mut tx = c.transaction().map_err(err)?;
-            let now = d.received_at;
-            // The id row is the lock: of two receivers racing on one id, one inserts and
-            // the other waits on its row, then sees it.
-            let inserted = tx
+            let added = tx
                 .execute(
-                    "INSERT INTO acl_idempotency (id, digest, committed, expires_at) VALUES ($1, $2, TRUE, $3)
-                     ON CONFLICT (id) DO NOTHING",
-                    &[&d.id, &&digest[..], &now.saturating_add(ms(keep))],
-                )
-                .map_err(err)?;
-            let claim = if inserted == 1 {
-                Claim::New
-            } else {
-                let row = tx
-                    .query_one(
-                        "SELECT digest, expires_at FROM acl_idempotency WHERE id=$1 FOR UPDATE",
-                        &[&d.id],
-                    )
-                    .map_err(err)?;
-                let (held, expires): (Vec<u8>, i64) = (row.get(0), row.get(1));
-                if expires <= now {
-                    tx.execute(
-                        "UPDATE acl_idempotency SET digest=$2, committed=TRUE, expires_at=$3 WHERE id=$1",
-                        &[&d.id, &&digest[..], &now.saturating_add(ms(keep))],
-                    )
-                    .map_err(err)?;
-                    Claim::New
-                } else if held.as_slice() == digest {
-                    Claim::Duplicate
-                } else {
-                    Claim::Conflict
-                }
-            };
-            if claim == Claim::New {
-                tx.execute(
                     INSERT_DELIVERY,
                     &[
                         &d.id,
@@ -840,14 +712,201 @@ impl InboxStore for PostgresStore {
                     ],
                 )
                 .map_err(err)?;
+            if added == 1 {
                 tx.batch_execute(&format!("NOTIFY {CHANNEL}"))
                     .map_err(err)?;
-                self.sweep(&mut tx, now, Some(keep))?;
+                self.sweep(&mut tx, d.received_at, Some(self.retain_processed))?;
+            }
+            tx.commit().map_err(err)
+        })
+    }
+
+    fn claim(
+        &self,
+        now: i64,
+        lease: Duration,
+        in_order: bool,
+    ) -> Result<Option<Delivery>, StoreError> {
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            let claimed = claim_inbox(&mut tx, now, ms(lease), in_order)?;
+            tx.commit().map_err(err)?;
+            Ok(claimed)
+        })
+    }
+
+    fn complete(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        off_runtime(|| {
+            self.pool
+            .get()?
+            .execute(
+                "UPDATE acl_inbox SET status='done', finished_at=$2, lease_until=NULL WHERE id=$1",
+                &[&id, &now],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn retry_at(&self, id: &str, at: i64, error: &str) -> Result<(), StoreError> {
+        off_runtime(|| {
+            self.pool
+            .get()?
+            .execute(
+                "UPDATE acl_inbox SET status='pending', next_at=$2, last_error=$3, lease_until=NULL WHERE id=$1",
+                &[&id, &at, &error],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn dead_letter(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        off_runtime(|| {
+            self.pool
+            .get()?
+            .execute(
+                "UPDATE acl_inbox SET status='dead', last_error=$2, finished_at=$3, lease_until=NULL WHERE id=$1",
+                &[&id, &error, &now],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        off_runtime(|| {
+            let rows = self
+            .pool
+            .get()?
+            .query(
+                "SELECT id, source, headers, body, key, received_at, attempts, last_error, finished_at
+                 FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT $1",
+                &[&(limit.min(i64::MAX as usize) as i64)],
+            )
+            .map_err(err)?;
+            Ok(rows
+                .iter()
+                .map(|r| DeadLetter {
+                    delivery: delivery_row(r),
+                    attempts: r.get::<_, i32>(6) as u32,
+                    error: r.get::<_, Option<String>>(7).unwrap_or_default(),
+                    at: r.get::<_, Option<i64>>(8).unwrap_or_default(),
+                })
+                .collect())
+        })
+    }
+
+    fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            let n = tx
+            .execute(
+                "UPDATE acl_inbox SET status='pending', attempts=0, next_at=$2, finished_at=NULL WHERE id=$1 AND status='dead'",
+                &[&id, &now],
+            )
+            .map_err(err)?;
+            if n == 1 {
+                tx.batch_execute(&format!("NOTIFY {CHANNEL}"))
+                    .map_err(err)?;
             }
             tx.commit().map_err(err)?;
-            Ok(claim)
-        };
-        Some(run())
+            Ok(n == 1)
+        })
+    }
+
+    fn counts(&self) -> Result<InboxCounts, StoreError> {
+        off_runtime(|| {
+            let rows = self
+                .pool
+                .get()?
+                .query(
+                    "SELECT status, COUNT(*) FROM acl_inbox GROUP BY status",
+                    &[],
+                )
+                .map_err(err)?;
+            let mut counts = InboxCounts::default();
+            for r in rows {
+                let (status, n): (String, i64) = (r.get(0), r.get(1));
+                let n = n as u64;
+                match status.as_str() {
+                    "pending" => counts.pending = n,
+                    "processing" => counts.processing = n,
+                    "done" => counts.done = n,
+                    _ => counts.dead = n,
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    fn push_unique(
+        &self,
+        d: &NewDelivery,
+        digest: &[u8; 32],
+        keep: Duration,
+    ) -> Option<Result<Claim, StoreError>> {
+        off_runtime(|| {
+            let run = || -> Result<Claim, StoreError> {
+                let mut c = self.pool.get()?;
+                let mut tx = c.transaction().map_err(err)?;
+                let now = d.received_at;
+                // The id row is the lock: of two receivers racing on one id, one inserts and
+                // the other waits on its row, then sees it.
+                let inserted = tx
+                .execute(
+                    "INSERT INTO acl_idempotency (id, digest, committed, expires_at) VALUES ($1, $2, TRUE, $3)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&d.id, &&digest[..], &now.saturating_add(ms(keep))],
+                )
+                .map_err(err)?;
+                let claim = if inserted == 1 {
+                    Claim::New
+                } else {
+                    let row = tx
+                        .query_one(
+                            "SELECT digest, expires_at FROM acl_idempotency WHERE id=$1 FOR UPDATE",
+                            &[&d.id],
+                        )
+                        .map_err(err)?;
+                    let (held, expires): (Vec<u8>, i64) = (row.get(0), row.get(1));
+                    if expires <= now {
+                        tx.execute(
+                        "UPDATE acl_idempotency SET digest=$2, committed=TRUE, expires_at=$3 WHERE id=$1",
+                        &[&d.id, &&digest[..], &now.saturating_add(ms(keep))],
+                    )
+                    .map_err(err)?;
+                        Claim::New
+                    } else if held.as_slice() == digest {
+                        Claim::Duplicate
+                    } else {
+                        Claim::Conflict
+                    }
+                };
+                if claim == Claim::New {
+                    tx.execute(
+                        INSERT_DELIVERY,
+                        &[
+                            &d.id,
+                            &d.source,
+                            &encode_headers(&d.headers),
+                            &d.body,
+                            &d.key,
+                            &d.received_at,
+                        ],
+                    )
+                    .map_err(err)?;
+                    tx.batch_execute(&format!("NOTIFY {CHANNEL}"))
+                        .map_err(err)?;
+                    self.sweep(&mut tx, now, Some(keep))?;
+                }
+                tx.commit().map_err(err)?;
+                Ok(claim)
+            };
+            Some(run())
+        })
     }
 
     fn notifies(&self) -> bool {
@@ -885,7 +944,8 @@ const ENDPOINT: &str =
 
 impl OutboxStore for PostgresStore {
     fn upsert_endpoint(&self, e: &Endpoint) -> Result<(), StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "INSERT INTO acl_endpoints (id, url, secret, disabled, failing_since) VALUES ($1, $2, $3, $4, $5)
@@ -893,12 +953,15 @@ impl OutboxStore for PostgresStore {
                 &[&e.id, &e.url, &e.secret, &e.disabled, &e.failing_since],
             )
             .map_err(err)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, StoreError> {
-        let row = self.pool.get()?.query_opt(ENDPOINT, &[&id]).map_err(err)?;
-        Ok(row.as_ref().map(endpoint_row))
+        off_runtime(|| {
+            let row = self.pool.get()?.query_opt(ENDPOINT, &[&id]).map_err(err)?;
+            Ok(row.as_ref().map(endpoint_row))
+        })
     }
 
     fn endpoint_result(
@@ -907,36 +970,41 @@ impl OutboxStore for PostgresStore {
         ok: bool,
         now: i64,
     ) -> Result<Option<Endpoint>, StoreError> {
-        let mut c = self.pool.get()?;
-        if ok {
-            c.execute(
-                "UPDATE acl_endpoints SET failing_since=NULL WHERE id=$1",
-                &[&id],
-            )
-        } else {
-            c.execute(
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            if ok {
+                c.execute(
+                    "UPDATE acl_endpoints SET failing_since=NULL WHERE id=$1",
+                    &[&id],
+                )
+            } else {
+                c.execute(
                 "UPDATE acl_endpoints SET failing_since=COALESCE(failing_since, $2) WHERE id=$1",
                 &[&id, &now],
             )
-        }
-        .map_err(err)?;
-        let row = c.query_opt(ENDPOINT, &[&id]).map_err(err)?;
-        Ok(row.as_ref().map(endpoint_row))
+            }
+            .map_err(err)?;
+            let row = c.query_opt(ENDPOINT, &[&id]).map_err(err)?;
+            Ok(row.as_ref().map(endpoint_row))
+        })
     }
 
     fn set_endpoint_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "UPDATE acl_endpoints SET disabled=$2, failing_since=CASE WHEN $2 THEN failing_since ELSE NULL END WHERE id=$1",
                 &[&id, &disabled],
             )
             .map_err(err)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn enqueue(&self, m: &OutboundMessage, now: i64) -> Result<(), StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "INSERT INTO acl_outbox (id, endpoint, event_type, version, payload, created_at, status, next_at)
@@ -944,7 +1012,8 @@ impl OutboxStore for PostgresStore {
                 &[&m.id, &m.endpoint, &m.event_type, &m.version, &m.payload, &m.created_at, &now],
             )
             .map_err(err)?;
-        Ok(())
+            Ok(())
+        })
     }
 
     fn claim(
@@ -953,9 +1022,10 @@ impl OutboxStore for PostgresStore {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<(OutboundMessage, u32)>, StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let rows = tx
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            let rows = tx
             .query(
                 "UPDATE acl_outbox SET status='sending', lease_until=$1 + $2, attempts=attempts+1
                  WHERE seq IN (SELECT o.seq FROM acl_outbox o JOIN acl_endpoints e ON e.id=o.endpoint
@@ -965,11 +1035,12 @@ impl OutboxStore for PostgresStore {
                 &[&now, &ms(lease), &(limit.min(i64::MAX as usize) as i64)],
             )
             .map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(rows
-            .iter()
-            .map(|r| (message_row(r), r.get::<_, i32>(6) as u32))
-            .collect())
+            tx.commit().map_err(err)?;
+            Ok(rows
+                .iter()
+                .map(|r| (message_row(r), r.get::<_, i32>(6) as u32))
+                .collect())
+        })
     }
 
     fn record(
@@ -979,37 +1050,42 @@ impl OutboxStore for PostgresStore {
         status: MessageStatus,
         next_at: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut c = self.pool.get()?;
-        let mut tx = c.transaction().map_err(err)?;
-        let n = a.n as i32;
-        let code = a.status.map(i32::from);
-        tx.execute(
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let mut tx = c.transaction().map_err(err)?;
+            let n = a.n as i32;
+            let code = a.status.map(i32::from);
+            tx.execute(
             "INSERT INTO acl_outbox_attempts (message_id, n, at, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (message_id, n) DO UPDATE SET at=excluded.at, status_code=excluded.status_code, error=excluded.error, duration_ms=excluded.duration_ms",
             &[&id, &n, &a.at, &code, &a.error, &a.duration_ms],
         )
         .map_err(err)?;
-        tx.execute(
-            "UPDATE acl_outbox SET status=$2, next_at=$3, lease_until=NULL WHERE id=$1",
-            &[&id, &status.as_str(), &next_at],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)
+            tx.execute(
+                "UPDATE acl_outbox SET status=$2, next_at=$3, lease_until=NULL WHERE id=$1",
+                &[&id, &status.as_str(), &next_at],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)
+        })
     }
 
     fn fail_endpoint_messages(&self, endpoint: &str) -> Result<u64, StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "UPDATE acl_outbox SET status='failed', next_at=NULL WHERE endpoint=$1 AND status IN ('pending','sending')",
                 &[&endpoint],
             )
             .map_err(err)
+        })
     }
 
     fn message(&self, id: &str) -> Result<Option<MessageState>, StoreError> {
-        let mut c = self.pool.get()?;
-        let Some(head) = c
+        off_runtime(|| {
+            let mut c = self.pool.get()?;
+            let Some(head) = c
             .query_opt(
                 "SELECT id, endpoint, event_type, version, payload, created_at, status, next_at FROM acl_outbox WHERE id=$1",
                 &[&id],
@@ -1018,7 +1094,7 @@ impl OutboxStore for PostgresStore {
         else {
             return Ok(None);
         };
-        let attempts = c
+            let attempts = c
             .query(
                 "SELECT n, at, status_code, error, duration_ms FROM acl_outbox_attempts WHERE message_id=$1 ORDER BY n",
                 &[&id],
@@ -1033,17 +1109,19 @@ impl OutboxStore for PostgresStore {
                 duration_ms: r.get(4),
             })
             .collect();
-        let status: String = head.get(6);
-        Ok(Some(MessageState {
-            message: message_row(&head),
-            status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Failed),
-            attempts,
-            next_at: head.get(7),
-        }))
+            let status: String = head.get(6);
+            Ok(Some(MessageState {
+                message: message_row(&head),
+                status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Failed),
+                attempts,
+                next_at: head.get(7),
+            }))
+        })
     }
 
     fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let n = self
+        off_runtime(|| {
+            let n = self
             .pool
             .get()?
             .execute(
@@ -1051,32 +1129,36 @@ impl OutboxStore for PostgresStore {
                 &[&id, &now],
             )
             .map_err(err)?;
-        Ok(n == 1)
+            Ok(n == 1)
+        })
     }
 
     fn counts(&self) -> Result<HashMap<MessageStatus, u64>, StoreError> {
-        let rows = self
-            .pool
-            .get()?
-            .query(
-                "SELECT status, COUNT(*) FROM acl_outbox GROUP BY status",
-                &[],
-            )
-            .map_err(err)?;
-        let mut out = HashMap::new();
-        for r in rows {
-            let (s, n): (String, i64) = (r.get(0), r.get(1));
-            if let Some(s) = MessageStatus::parse(&s) {
-                out.insert(s, n as u64);
+        off_runtime(|| {
+            let rows = self
+                .pool
+                .get()?
+                .query(
+                    "SELECT status, COUNT(*) FROM acl_outbox GROUP BY status",
+                    &[],
+                )
+                .map_err(err)?;
+            let mut out = HashMap::new();
+            for r in rows {
+                let (s, n): (String, i64) = (r.get(0), r.get(1));
+                if let Some(s) = MessageStatus::parse(&s) {
+                    out.insert(s, n as u64);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 
 impl CursorStore for PostgresStore {
     fn load(&self, name: &str) -> Result<Option<CursorState>, StoreError> {
-        let row = self
+        off_runtime(|| {
+            let row = self
             .pool
             .get()?
             .query_opt(
@@ -1084,16 +1166,18 @@ impl CursorStore for PostgresStore {
                 &[&name],
             )
             .map_err(err)?;
-        Ok(row.map(|r| CursorState {
-            cursor: r.get(0),
-            etag: r.get(1),
-            last_modified: r.get(2),
-            covered_until: r.get(3),
-        }))
+            Ok(row.map(|r| CursorState {
+                cursor: r.get(0),
+                etag: r.get(1),
+                last_modified: r.get(2),
+                covered_until: r.get(3),
+            }))
+        })
     }
 
     fn save(&self, name: &str, s: &CursorState) -> Result<(), StoreError> {
-        self.pool
+        off_runtime(|| {
+            self.pool
             .get()?
             .execute(
                 "INSERT INTO acl_cursors (name, cursor, etag, last_modified, covered_until) VALUES ($1, $2, $3, $4, $5)
@@ -1102,6 +1186,7 @@ impl CursorStore for PostgresStore {
                 &[&name, &s.cursor, &s.etag, &s.last_modified, &s.covered_until],
             )
             .map_err(err)?;
-        Ok(())
+            Ok(())
+        })
     }
 }

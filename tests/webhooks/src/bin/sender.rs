@@ -2,6 +2,7 @@
 //! `sender DB URL SECRET COUNT`: publishes COUNT messages (`msg-0` …) to the endpoint at
 //! URL (publishing an id again is a no-op, so a restart publishes nothing new), then
 //! delivers from the SQLite outbox until every message is delivered, and exits 0.
+//! With DB `postgres://…#SCHEMA`, the outbox is in that PostgreSQL schema instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +30,12 @@ async fn main() {
         std::process::exit(2);
     };
     let count: u32 = count.parse().expect("COUNT");
-    let store = Arc::new(SqliteStore::open(db).expect("open the store"));
+    let store: Arc<dyn OutboxStore> = match db.split_once('#') {
+        Some((url, schema)) if url.starts_with("postgres://") => {
+            Arc::new(acl_webhook_tests::open_postgres(url, schema))
+        }
+        _ => Arc::new(SqliteStore::open(db).expect("open the store")),
+    };
     // A short schedule and lease so a killed sender's claims come back quickly.
     let sender = Sender::http(store.clone(), Destinations::Any)
         .unwrap()
