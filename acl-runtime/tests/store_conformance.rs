@@ -293,7 +293,6 @@ pub fn cursors_round_trip(s: &dyn CursorStore) {
 }
 
 mod make {
-    use super::*;
     use acl_runtime::store::postgres::PostgresStore;
     use acl_runtime::store::sqlite::SqliteStore;
 
