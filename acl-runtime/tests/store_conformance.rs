@@ -147,6 +147,39 @@ pub fn push_unique_deduplicates_and_stores_in_one_step(s: &dyn InboxStore) {
     assert_eq!(s.counts().unwrap().pending, 1);
 }
 
+/// 32 threads acknowledge 400 deliveries, each one twice, at once (SQLite commits them
+/// in groups): each id is new exactly once, every copy is a duplicate, all are stored.
+pub fn concurrent_push_unique_stores_each_once(s: Arc<dyn InboxStore>) {
+    let keep = Duration::from_secs(600);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..32)
+        .map(|_| {
+            let (s, next) = (s.clone(), next.clone());
+            std::thread::spawn(move || {
+                let mut claims = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= 800 {
+                        break claims;
+                    }
+                    let d = delivery(&format!("g{}", i % 400), None, 1_000);
+                    claims.push(s.push_unique(&d, &[3; 32], keep).unwrap().unwrap());
+                }
+            })
+        })
+        .collect();
+    let claims: Vec<Claim> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(claims.iter().filter(|c| **c == Claim::New).count(), 400);
+    assert_eq!(
+        claims.iter().filter(|c| **c == Claim::Duplicate).count(),
+        400
+    );
+    assert_eq!(s.counts().unwrap().pending, 400);
+}
+
 /// `uses_now`: whether the store judges expiry by the `now` it is given (Redis uses its
 /// own clock).
 pub fn idempotency_walks_the_two_phases(s: &dyn IdempotencyStore, uses_now: bool) {
@@ -359,6 +392,11 @@ macro_rules! full_store {
             $(#[ignore = $ignore])?
             fn push_unique() {
                 super::push_unique_deduplicates_and_stores_in_one_step(&$make("unique"));
+            }
+            #[test]
+            $(#[ignore = $ignore])?
+            fn concurrent_push_unique() {
+                super::concurrent_push_unique_stores_each_once(Arc::new($make("group")));
             }
             #[test]
             $(#[ignore = $ignore])?

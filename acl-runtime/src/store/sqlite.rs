@@ -53,11 +53,22 @@ pub type Processed<E> = (Delivery, Result<(), E>);
 /// The SQLite store: idempotency keys, inbox and DLQ, outbox, poll cursors.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Acknowledgements waiting to be committed together (see `push_unique`).
+    acks: Mutex<Vec<Ack>>,
     /// New ids and deliveries stored so far; every `SWEEP_EVERY`th sweeps.
     added: std::sync::atomic::AtomicU64,
     /// How long processed deliveries stored with [`InboxStore::push`] stay (those stored
     /// with `push_unique` stay as long as their id is kept).
     retain_processed: Duration,
+}
+
+/// One `push_unique` waiting for the commit that makes it durable, and where its
+/// answer goes.
+struct Ack {
+    delivery: NewDelivery,
+    digest: [u8; 32],
+    keep: Duration,
+    answer: std::sync::Arc<Mutex<Option<Result<Claim, StoreError>>>>,
 }
 
 /// How often (in new ids and deliveries) expired ids and old processed deliveries are
@@ -128,6 +139,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            acks: Mutex::new(Vec::new()),
             added: std::sync::atomic::AtomicU64::new(0),
             retain_processed: Duration::from_secs(7 * 24 * 3600),
         })
@@ -224,6 +236,68 @@ impl SqliteStore {
             .map_err(err)?;
         }
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Deduplicates and stores `batch` in one transaction; one answer per entry (every
+    /// one an error when the commit fails: nothing of it was stored).
+    fn commit_acks(&self, conn: &mut Connection, batch: &[Ack]) -> Vec<Result<Claim, StoreError>> {
+        let run = |conn: &mut Connection| -> Result<Vec<Result<Claim, StoreError>>, StoreError> {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let mut out = Vec::with_capacity(batch.len());
+            let mut newest = 0;
+            for ack in batch {
+                let d = &ack.delivery;
+                let now = d.received_at;
+                newest = newest.max(now);
+                let one = (|| -> Result<Claim, StoreError> {
+                    let found: Option<Vec<u8>> = tx
+                        .query_row(
+                            "SELECT digest FROM acl_idempotency WHERE id=?1 AND expires_at > ?2",
+                            params![d.id, now],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(err)?;
+                    Ok(match found {
+                        Some(existing) if existing.as_slice() == ack.digest => Claim::Duplicate,
+                        Some(_) => Claim::Conflict,
+                        None => {
+                            tx.execute(
+                                "INSERT OR REPLACE INTO acl_idempotency (id, digest, committed, expires_at) VALUES (?1, ?2, 1, ?3)",
+                                params![d.id, &ack.digest[..], now.saturating_add(ms(ack.keep))],
+                            )
+                            .map_err(err)?;
+                            tx.execute(
+                                "INSERT OR IGNORE INTO acl_inbox (id, source, headers, body, key, received_at, status, next_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6)",
+                                params![d.id, d.source, encode_headers(&d.headers), d.body, d.key, d.received_at],
+                            )
+                            .map_err(err)?;
+                            Claim::New
+                        }
+                    })
+                })();
+                out.push(one);
+            }
+            if let Some(keep) = batch.iter().map(|a| a.keep).max() {
+                for _ in 0..out.iter().filter(|r| matches!(r, Ok(Claim::New))).count() {
+                    self.sweep(&tx, newest, Some(keep))?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(out)
+        };
+        match run(conn) {
+            Ok(out) => out,
+            Err(e) => batch
+                .iter()
+                .map(|_| Err(StoreError::new(e.store, &e.message)))
+                .collect(),
+        }
     }
 }
 
@@ -414,49 +488,46 @@ impl InboxStore for SqliteStore {
         Ok(n == 1)
     }
 
+    /// Group commit: concurrent acknowledgements share one transaction and one fsync.
+    /// Each call queues its delivery, then waits for the connection; whoever holds it
+    /// commits everything queued by then (its own included) in one transaction, and
+    /// the others find their answer already there when their turn comes. One caller
+    /// alone still commits at once; under load a commit carries the acknowledgements
+    /// that arrived during the previous one.
     fn push_unique(
         &self,
         d: &NewDelivery,
         digest: &[u8; 32],
         keep: Duration,
     ) -> Option<Result<Claim, StoreError>> {
-        let run = || -> Result<Claim, StoreError> {
-            let mut conn = self.lock()?;
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let now = d.received_at;
-            let found: Option<Vec<u8>> = tx
-                .query_row(
-                    "SELECT digest FROM acl_idempotency WHERE id=?1 AND expires_at > ?2",
-                    params![d.id, now],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
-            let claim = match found {
-                Some(existing) if existing.as_slice() == digest => Claim::Duplicate,
-                Some(_) => Claim::Conflict,
-                None => {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO acl_idempotency (id, digest, committed, expires_at) VALUES (?1, ?2, 1, ?3)",
-                        params![d.id, &digest[..], now.saturating_add(ms(keep))],
-                    )
-                    .map_err(err)?;
-                    tx.execute(
-                        "INSERT OR IGNORE INTO acl_inbox (id, source, headers, body, key, received_at, status, next_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?6)",
-                        params![d.id, d.source, encode_headers(&d.headers), d.body, d.key, d.received_at],
-                    )
-                    .map_err(err)?;
-                    self.sweep(&tx, now, Some(keep))?;
-                    Claim::New
-                }
-            };
-            tx.commit().map_err(err)?;
-            Ok(claim)
+        let answer = std::sync::Arc::new(Mutex::new(None));
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Ack {
+                delivery: d.clone(),
+                digest: *digest,
+                keep,
+                answer: answer.clone(),
+            });
+        let taken = |a: &std::sync::Arc<Mutex<Option<Result<Claim, StoreError>>>>| {
+            a.lock().unwrap_or_else(|p| p.into_inner()).take()
         };
-        Some(run())
+        let mut conn = match self.lock() {
+            Ok(c) => c,
+            Err(e) => return Some(taken(&answer).unwrap_or(Err(e))),
+        };
+        // Committed by the previous holder, with its batch.
+        if let Some(done) = taken(&answer) {
+            return Some(done);
+        }
+        let batch = std::mem::take(&mut *self.acks.lock().unwrap_or_else(|p| p.into_inner()));
+        let results = self.commit_acks(&mut conn, &batch);
+        for (ack, result) in batch.iter().zip(results) {
+            *ack.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+        }
+        drop(conn);
+        Some(taken(&answer).unwrap_or_else(|| Err(err("the acknowledgement was lost"))))
     }
 
     fn counts(&self) -> Result<InboxCounts, StoreError> {
