@@ -144,9 +144,13 @@ impl PostgresStoreBuilder {
                     )));
                 }
                 // Created before the pool's connections name it in their search_path.
+                // Under the migrations' lock: two instances creating one schema at once
+                // would otherwise race (`IF NOT EXISTS` is not atomic in PostgreSQL).
                 let mut c = config.connect(NoTls).map_err(err)?;
-                c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-                    .map_err(err)?;
+                c.batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT"
+                ))
+                .map_err(err)?;
                 config.options(&format!("-c search_path={schema}"));
             }
             if config.get_connect_timeout().is_none() {
