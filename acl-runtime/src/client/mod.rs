@@ -547,6 +547,21 @@ impl<C: FromCore> ClientBuilder<C> {
             }
         }
         let origin = parsed.origin();
+        // OpenTelemetry's HTTP client attributes for each operation's spans and metrics:
+        // the method and the contract's template, never a filled URL.
+        let base_path = parsed.path().trim_end_matches('/').to_string();
+        let operations = operations
+            .into_iter()
+            .zip(api.operations)
+            .map(|(op, spec)| {
+                op.http(crate::resilience::pipeline::HttpTarget {
+                    method: spec.method.to_string(),
+                    url_template: format!("{base_path}{}", spec.path),
+                    server_address: parsed.host_str().unwrap_or_default().to_string(),
+                    server_port: parsed.port_or_known_default(),
+                })
+            })
+            .collect();
         Ok(C::from_core(Core {
             shared: Arc::new(Shared {
                 api,
@@ -1419,8 +1434,9 @@ impl<'a> Request<'a> {
             let finish = &finish;
             let request = &request;
             let attempts = &attempts;
+            let span = pipeline.span();
             let result = pipeline
-                .call(|n| async move {
+                .call_in(span.clone(), |n| async move {
                     attempts.store(n, std::sync::atomic::Ordering::Relaxed);
                     let mut request = request.clone();
                     let context = HookContext {
@@ -1449,6 +1465,9 @@ impl<'a> Request<'a> {
                         }
                     };
                     let (parts, body) = response.into_parts();
+                    // The attempt's span (the current one).
+                    tracing::Span::current()
+                        .record("http.response.status_code", parts.status.as_u16());
                     for hook in &shared.hooks {
                         hook.on_response(&context, &parts);
                     }
@@ -1458,10 +1477,11 @@ impl<'a> Request<'a> {
                 .await;
             let (attempts, stopped, class, last) = match result {
                 Ok(done) => {
+                    span.record("http.response.status_code", done.status);
                     return Ok(Response {
                         meta: meta(Some(done.status), done.headers),
                         value: done.value,
-                    })
+                    });
                 }
                 Err(CallError::CircuitOpen { source, .. }) => {
                     return Err(fail(Error::CircuitOpen {

@@ -254,13 +254,13 @@ impl CircuitBreaker {
                 tracing::info!(system = %system, from = name(t.from), to = name(t.to), "circuit state changed")
             }
         }
-        metrics::counter!("acl_breaker_transitions_total", "system" => system.clone(), "from" => name(t.from), "to" => name(t.to)).increment(1);
+        metrics::counter!("acl_breaker_transitions_total", "acl.system" => system.clone(), "from" => name(t.from), "to" => name(t.to)).increment(1);
         let level = match t.to {
             State::Closed => 0.0,
             State::HalfOpen => 1.0,
             State::Open => 2.0,
         };
-        metrics::gauge!("acl_breaker_state", "system" => system.clone()).set(level);
+        metrics::gauge!("acl_breaker_state", "acl.system" => system.clone()).set(level);
     }
 
     /// The current state.

@@ -245,12 +245,16 @@ static METADATA: metrics::Metadata<'static> =
     metrics::Metadata::new("acl", metrics::Level::INFO, Some(module_path!()));
 
 impl Keys {
-    fn new(system: &str, operation: &str) -> Self {
+    fn new(system: &str, operation: &str, http: Option<&HttpTarget>) -> Self {
         let labels = |extra: Option<&'static str>| {
             let mut l = vec![
-                metrics::Label::new("system", system.to_string()),
-                metrics::Label::new("operation", operation.to_string()),
+                metrics::Label::new("acl.system", system.to_string()),
+                metrics::Label::new("acl.operation", operation.to_string()),
             ];
+            if let Some(h) = http {
+                l.push(metrics::Label::new("http.request.method", h.method.clone()));
+                l.push(metrics::Label::new("url.template", h.url_template.clone()));
+            }
             if let Some(outcome) = extra {
                 l.push(metrics::Label::new("outcome", outcome));
             }
@@ -287,6 +291,22 @@ impl Keys {
     }
 }
 
+/// What an operation calls over HTTP, for the OpenTelemetry attributes of its spans
+/// and the labels of its metrics: never a filled URL (ids, query secrets), only the
+/// contract's template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    /// `GET`, `POST`, … (`http.request.method`).
+    pub method: String,
+    /// The contract's path template, `/pets/{petId}` (`url.template`).
+    pub url_template: String,
+    /// The server's host (`server.address`).
+    pub server_address: String,
+    /// The server's port, when the URL has one or its scheme implies one
+    /// (`server.port`).
+    pub server_port: Option<u16>,
+}
+
 /// One operation's policy.
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -301,6 +321,8 @@ pub struct Operation {
     keys: Arc<Keys>,
     /// The system's outbound limiter, with the operation's key bound.
     limit: Option<OperationLimit>,
+    /// What it calls, when it is an HTTP call.
+    http: Option<Arc<HttpTarget>>,
 }
 
 /// A failed attempt as the transport reports it.
@@ -388,7 +410,7 @@ impl Operation {
             ));
         }
         let name = name.into();
-        let keys = Arc::new(Keys::new(&system.name, &name));
+        let keys = Arc::new(Keys::new(&system.name, &name, None));
         let key = match system.limit_scope {
             LimitScope::System => system.name.as_str(),
             LimitScope::Operation => name.as_str(),
@@ -405,7 +427,54 @@ impl Operation {
             idempotency,
             when_limited: WhenLimited::Wait,
             priority: Priority::Critical,
+            http: None,
         })
+    }
+
+    /// The HTTP request the operation makes: its spans carry OpenTelemetry's HTTP client
+    /// attributes and its metrics the method and template as labels.
+    pub fn http(mut self, target: HttpTarget) -> Self {
+        self.keys = Arc::new(Keys::new(&self.system.name, &self.name, Some(&target)));
+        self.http = Some(Arc::new(target));
+        self
+    }
+
+    /// The `acl.call` span of one call (what [`Operation::call`] runs in): a caller that
+    /// learns more about the call (the response status) records it on this span and
+    /// runs the call with [`Operation::call_in`].
+    pub fn span(&self) -> tracing::Span {
+        let e = tracing::field::Empty;
+        let span = tracing::info_span!(
+            "acl.call",
+            "acl.system" = %self.system.name,
+            "acl.operation" = %self.name,
+            "http.request.method" = e,
+            "url.template" = e,
+            "server.address" = e,
+            "server.port" = e,
+            "http.response.status_code" = e,
+            "http.request.resend_count" = e,
+            "error.type" = e,
+            "acl.breaker.state" = e,
+        );
+        if !span.is_disabled() {
+            if let Some(h) = &self.http {
+                span.record("http.request.method", h.method.as_str());
+                span.record("url.template", h.url_template.as_str());
+                span.record("server.address", h.server_address.as_str());
+                if let Some(port) = h.server_port {
+                    span.record("server.port", port);
+                }
+            }
+            // Read only when someone listens: it takes the breaker's lock.
+            let state = match self.system.breaker.state() {
+                crate::resilience::breaker::State::Closed => "closed",
+                crate::resilience::breaker::State::HalfOpen => "half_open",
+                crate::resilience::breaker::State::Open => "open",
+            };
+            span.record("acl.breaker.state", state);
+        }
+        span
     }
 
     /// Whose retry budget the operation spends (default: [`Priority::Critical`]).
@@ -446,7 +515,20 @@ impl Operation {
     }
 
     /// Runs `attempt` (called with the attempt number, from 1) through the pipeline.
-    pub async fn call<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, CallError<E>>
+    pub async fn call<T, E, F, Fut>(&self, attempt: F) -> Result<T, CallError<E>>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, AttemptError<E>>>,
+    {
+        self.call_in(self.span(), attempt).await
+    }
+
+    /// [`Operation::call`] inside `span` (from [`Operation::span`]).
+    pub async fn call_in<T, E, F, Fut>(
+        &self,
+        span: tracing::Span,
+        mut attempt: F,
+    ) -> Result<T, CallError<E>>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, AttemptError<E>>>,
@@ -458,7 +540,7 @@ impl Operation {
         let since = |a: Tick, b: Tick| Duration::from_nanos(a.saturating_sub(b));
         // Counted in the inbound request's chain record, if there is one.
         let mark = crate::resilience::chain::start(&sys.name);
-        let span = tracing::info_span!("acl.call", system = %sys.name, operation = %self.name);
+        let call_span = span.clone();
         let keys = &*self.keys;
         let result = async {
             let mut now = started;
@@ -474,6 +556,7 @@ impl Operation {
                         }
                         _ => {
                             Keys::count(&keys.bulkhead_rejections);
+                            call_span.record("error.type", "bulkhead_full");
                             return Err(CallError::BulkheadFull {
                                 operation: self.name.clone(),
                                 max_concurrent: *size,
@@ -509,6 +592,7 @@ impl Operation {
                             Keys::count(&keys.rate_limited);
                             let left = self.deadline.saturating_sub(since(now, started));
                             if self.when_limited == WhenLimited::FailFast || retry_after > left {
+                                call_span.record("error.type", "rate_limited");
                                 return Err(CallError::RateLimited {
                                     operation: self.name.clone(),
                                     retry_after,
@@ -524,6 +608,7 @@ impl Operation {
                     Ok(p) => p,
                     Err(source) => {
                         Keys::count(&keys.circuit_open);
+                        call_span.record("error.type", "circuit_open");
                         return Err(CallError::CircuitOpen {
                             operation: self.name.clone(),
                             source,
@@ -532,9 +617,18 @@ impl Operation {
                 };
                 // The attempt, bounded by its timeout and by what is left of the deadline.
                 let left = self.deadline.saturating_sub(since(now, started));
+                let e = tracing::field::Empty;
+                let attempt_span = tracing::debug_span!(
+                    "acl.attempt",
+                    "acl.attempt" = n,
+                    "http.request.resend_count" = n - 1,
+                    "http.response.status_code" = e,
+                    "error.type" = e,
+                    "acl.retry.reason" = e,
+                );
                 let result = timeout_at_lazily(
                     now + self.timeout.min(left).as_nanos() as u64,
-                    attempt(n).instrument(tracing::debug_span!("acl.attempt", attempt = n)),
+                    attempt(n).instrument(attempt_span.clone()),
                 )
                 .await;
                 let end = sys.clock.tick();
@@ -551,6 +645,9 @@ impl Operation {
                 let failure = match result {
                     Ok(Ok(value)) => {
                         permit.record_at(false, took, end);
+                        if n > 1 {
+                            call_span.record("http.request.resend_count", n - 1);
+                        }
                         return Ok(value);
                     }
                     Ok(Err(e)) => e.into_parts(),
@@ -560,6 +657,13 @@ impl Operation {
                 let class =
                     sys.classifier
                         .classify(&outcome, retry_after.as_deref(), SystemTime::now());
+                if !attempt_span.is_disabled() || !call_span.is_disabled() {
+                    if let Outcome::Status(status) = outcome {
+                        attempt_span.record("http.response.status_code", status);
+                        call_span.record("http.response.status_code", status);
+                    }
+                    attempt_span.record("error.type", class_name(class));
+                }
                 // Only failures of the external system count against its breaker.
                 permit.record_at(class == FailureClass::Transient, took, end);
                 let elapsed = since(end, started);
@@ -582,6 +686,7 @@ impl Operation {
                         Ok(delay) => {
                             if budget.is_some_and(|b| b.try_withdraw_at(end)) {
                                 Keys::count(&keys.retries);
+                                attempt_span.record("acl.retry.reason", retry_reason(&outcome));
                                 tracing::debug!(attempt = n, ?class, ?delay, "retrying");
                                 previous_delay = delay;
                                 tokio::time::sleep(delay).await;
@@ -595,6 +700,10 @@ impl Operation {
                 };
                 if let Some(stopped) = stop {
                     Keys::count(keys.failed(class));
+                    call_span.record("error.type", class_name(class));
+                    if n > 1 {
+                        call_span.record("http.request.resend_count", n - 1);
+                    }
                     tracing::warn!(attempts = n, ?class, ?stopped, "external call failed");
                     return Err(CallError::Failed {
                         operation: self.name.clone(),
@@ -611,6 +720,29 @@ impl Operation {
         .await;
         mark.finish(|| since(sys.clock.tick(), started));
         result
+    }
+}
+
+/// acl's failure class as `error.type`.
+fn class_name(class: FailureClass) -> &'static str {
+    match class {
+        FailureClass::Transient => "transient",
+        FailureClass::Permanent => "permanent",
+        FailureClass::RateLimited { .. } => "rate_limited",
+        FailureClass::InvalidData => "invalid_data",
+    }
+}
+
+/// Why an attempt is repeated (`acl.retry.reason`): a few fixed words, never a message.
+fn retry_reason(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Timeout => "timeout",
+        Outcome::ConnectFailed => "connect_failed",
+        Outcome::ConnectionReset => "connection_reset",
+        Outcome::Status(429) => "rate_limited",
+        Outcome::Status(s) if *s >= 500 => "server_error",
+        Outcome::Status(_) => "status",
+        Outcome::InvalidData => "invalid_data",
     }
 }
 
@@ -1289,9 +1421,9 @@ mod tests {
         o.call(|_| async { Ok::<_, AttemptError<()>>(()) })
             .await
             .unwrap();
-        let labels = "operation=op,system=vendor";
+        let labels = "acl.operation=op,acl.system=vendor";
         assert_eq!(
-            recorder.get("acl_calls_total{operation=op,outcome=ok,system=vendor}"),
+            recorder.get("acl_calls_total{acl.operation=op,acl.system=vendor,outcome=ok}"),
             1.0
         );
         assert_eq!(
@@ -1306,21 +1438,22 @@ mod tests {
             4.0
         );
         assert_eq!(
-            recorder.get("acl_calls_total{operation=op,outcome=transient,system=vendor}"),
+            recorder.get("acl_calls_total{acl.operation=op,acl.system=vendor,outcome=transient}"),
             1.0
         );
         assert_eq!(
-            recorder.get("acl_breaker_state{system=vendor}"),
+            recorder.get("acl_breaker_state{acl.system=vendor}"),
             2.0,
             "open"
         );
         assert_eq!(
-            recorder.get("acl_breaker_transitions_total{from=closed,system=vendor,to=open}"),
+            recorder.get("acl_breaker_transitions_total{acl.system=vendor,from=closed,to=open}"),
             1.0
         );
         let _ = o.call(|_| async { Ok::<_, AttemptError<()>>(()) }).await;
         assert_eq!(
-            recorder.get("acl_calls_total{operation=op,outcome=circuit_open,system=vendor}"),
+            recorder
+                .get("acl_calls_total{acl.operation=op,acl.system=vendor,outcome=circuit_open}"),
             1.0
         );
         tokio::time::advance(30 * S).await;
@@ -1328,12 +1461,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            recorder.get("acl_breaker_state{system=vendor}"),
+            recorder.get("acl_breaker_state{acl.system=vendor}"),
             0.0,
             "closed again"
         );
         assert_eq!(
-            recorder.get("acl_breaker_transitions_total{from=half_open,system=vendor,to=closed}"),
+            recorder
+                .get("acl_breaker_transitions_total{acl.system=vendor,from=half_open,to=closed}"),
             1.0
         );
     }
