@@ -185,7 +185,21 @@ impl InboxWorker {
         Fut: Future<Output = Result<(), HandlerError>>,
     {
         let work = async {
+            let mut gauged: Option<tokio::time::Instant> = None;
             loop {
+                // The inbox's depth and its dead letters, for dashboards: refreshed at
+                // most every 5 s (a count is a query), and when the inbox runs dry.
+                if gauged.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+                    gauged = Some(tokio::time::Instant::now());
+                    if let Ok(counts) = self.blocking(|s| s.counts()).await {
+                        let gauge = |state: &'static str, n: u64| {
+                            metrics::gauge!("acl_inbox_deliveries", "state" => state).set(n as f64);
+                        };
+                        gauge("pending", counts.pending);
+                        gauge("processing", counts.processing);
+                        gauge("dead", counts.dead);
+                    }
+                }
                 match self.process_one(&handler).await {
                     Ok(Some(_)) => {}
                     // A store that announces new work (PostgreSQL's NOTIFY) wakes the
