@@ -1454,6 +1454,9 @@ impl<'a> Request<'a> {
                                 error: Failure::Hook(e),
                             })?;
                     }
+                    // W3C trace context of this attempt's span (feature `otel`).
+                    #[cfg(feature = "otel")]
+                    crate::otel::inject(&tracing::Span::current(), request.headers_mut());
                     let url = request.uri().to_string();
                     let response = match transport.send_streaming(request).await {
                         Ok(r) => r,

@@ -133,7 +133,20 @@ impl InboxWorker {
         let id = delivery.delivery.id.clone();
         let source = delivery.delivery.source.clone();
         let attempt = delivery.attempt;
-        let result = match tokio::time::timeout(self.timeout, handler(delivery)).await {
+        // Processing continues the delivery's trace (feature `otel`): the receiver's
+        // span, stored with it.
+        let span = tracing::info_span!(
+            "acl.webhook.process",
+            "acl.webhook.source" = %source,
+            "acl.attempt" = attempt,
+        );
+        #[cfg(feature = "otel")]
+        crate::otel::set_parent(
+            &span,
+            crate::otel::extract_stored(&delivery.delivery.headers),
+        );
+        let handled = tracing::Instrument::instrument(handler(delivery), span);
+        let result = match tokio::time::timeout(self.timeout, handled).await {
             Ok(r) => r,
             Err(_) => Err(HandlerError::Retry(format!(
                 "the handler took longer than {:?}",

@@ -279,6 +279,12 @@ impl Receiver {
     /// stores; from async code use [`Receiver::receive_async`]). `Ok` means "answer 2xx":
     /// the delivery is durable.
     pub fn receive(&self, headers: &HeaderMap, body: &[u8]) -> Result<Receipt, Rejection> {
+        // The delivery's own span: a child of the vendor's trace when it sends one
+        // (feature `otel`), whose context is stored with the delivery for its processing.
+        let span = tracing::info_span!("acl.webhook.receive", "acl.webhook.source" = %self.name);
+        #[cfg(feature = "otel")]
+        crate::otel::set_parent(&span, crate::otel::extract(headers));
+        let _entered = span.enter();
         let result = self.receive_inner(headers, body);
         let outcome = match &result {
             Ok(Receipt::Accepted { .. }) => "accepted",
@@ -320,10 +326,16 @@ impl Receiver {
         let delivery = NewDelivery {
             id: id.clone(),
             source: self.name.clone(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-                .collect(),
+            headers: {
+                #[allow(unused_mut)]
+                let mut stored: Vec<(String, Vec<u8>)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                    .collect();
+                #[cfg(feature = "otel")]
+                stored.extend(crate::otel::stored_headers(&tracing::Span::current()));
+                stored
+            },
             body: body.to_vec(),
             key,
             received_at: now,

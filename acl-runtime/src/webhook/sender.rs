@@ -338,6 +338,9 @@ impl Sender {
             .body(Bytes::from(message.payload.clone()))
             .map_err(|e| format!("bad request to {}: {e}", endpoint.url))?;
         request.headers_mut().extend(headers);
+        let span = tracing::info_span!("acl.webhook.send", "acl.webhook.endpoint" = %endpoint.id);
+        #[cfg(feature = "otel")]
+        crate::otel::inject(&span, request.headers_mut());
         let exchange = async {
             let response = self.transport.send_streaming(request).await?;
             // Read a little of the answer (some servers reset a connection whose
@@ -347,7 +350,12 @@ impl Sender {
             let _ = crate::transport::collect_at_most(body, MAX_RESPONSE_BODY).await;
             Ok::<_, crate::transport::TransportError>(parts)
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        match tokio::time::timeout(
+            self.timeout,
+            tracing::Instrument::instrument(exchange, span),
+        )
+        .await
+        {
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),
             Ok(Err(e)) => Err(e.to_string()),
             Ok(Ok(parts)) => {
