@@ -98,6 +98,29 @@ pub fn in_order_claims_wait_for_the_older_delivery_of_the_same_key(s: &dyn Inbox
     );
 }
 
+/// The operator's view of the DLQ: pages in order, a discard removes one for good.
+pub fn dead_letters_page_and_discard(s: &dyn InboxStore) {
+    for i in 0..7 {
+        let id = format!("d{i}");
+        s.push(&delivery(&id, None, i)).unwrap();
+        let d = s.claim(100, LEASE, false).unwrap().unwrap();
+        s.dead_letter(&d.delivery.id, "bad", 101).unwrap();
+    }
+    let ids = |page: Vec<acl_runtime::store::DeadLetter>| {
+        page.into_iter().map(|d| d.delivery.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(s.dead_letters_page(0, 3).unwrap()), ["d0", "d1", "d2"]);
+    assert_eq!(ids(s.dead_letters_page(3, 3).unwrap()), ["d3", "d4", "d5"]);
+    assert_eq!(ids(s.dead_letters_page(6, 3).unwrap()), ["d6"]);
+    assert!(s.discard("d3").unwrap());
+    assert!(!s.discard("d3").unwrap(), "gone");
+    assert_eq!(ids(s.dead_letters_page(3, 3).unwrap()), ["d4", "d5", "d6"]);
+    // Only dead letters are discarded.
+    s.push(&delivery("alive", None, 1)).unwrap();
+    assert!(!s.discard("alive").unwrap());
+    assert_eq!(s.counts().unwrap().dead, 6);
+}
+
 /// Eight threads claim 200 deliveries at once: each is handed out exactly once.
 pub fn concurrent_claims_never_hand_one_delivery_to_two_workers(s: Arc<dyn InboxStore>) {
     for i in 0..200 {
@@ -297,7 +320,25 @@ pub fn outbox_records_attempts_and_replays(s: &dyn OutboxStore) {
     assert_eq!(failing(false, 7_000), Some(7_000));
     assert_eq!(failing(false, 8_000), Some(7_000));
     assert_eq!(failing(true, 9_000), None);
-    assert_eq!(s.fail_endpoint_messages("e").unwrap(), 1);
+    assert_eq!(s.endpoints().unwrap().len(), 1);
+    assert!(s.endpoints().unwrap()[0].disabled);
+    let m2 = OutboundMessage {
+        id: "m2".into(),
+        ..m.clone()
+    };
+    s.enqueue(&m2, 2).unwrap();
+    let page = s.messages_page(0, 10).unwrap();
+    assert_eq!(
+        page.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["m2", "m1"],
+        "newest first"
+    );
+    assert_eq!(
+        (page[1].status, page[1].attempts),
+        (MessageStatus::Sending, 2)
+    );
+    assert_eq!(s.messages_page(1, 10).unwrap().len(), 1);
+    assert_eq!(s.fail_endpoint_messages("e").unwrap(), 2);
     assert_eq!(
         s.message("m1").unwrap().unwrap().status,
         MessageStatus::Failed
@@ -392,6 +433,11 @@ macro_rules! full_store {
             $(#[ignore = $ignore])?
             fn push_unique() {
                 super::push_unique_deduplicates_and_stores_in_one_step(&$make("unique"));
+            }
+            #[test]
+            $(#[ignore = $ignore])?
+            fn dead_letters_page_and_discard() {
+                super::dead_letters_page_and_discard(&$make("dlq"));
             }
             #[test]
             $(#[ignore = $ignore])?

@@ -271,6 +271,27 @@ pub trait InboxStore: Send + Sync {
     fn dead_letter(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError>;
     /// The dead letters, oldest first.
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+    /// A page of dead letters, oldest first: `limit` of them after the first `offset`
+    /// (the operator console pages through thousands).
+    fn dead_letters_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self
+            .dead_letters(offset.saturating_add(limit))?
+            .into_iter()
+            .skip(offset)
+            .collect())
+    }
+    /// Deletes a dead letter for good (an operator's decision); false if there is none.
+    fn discard(&self, id: &str) -> Result<bool, StoreError> {
+        let _ = id;
+        Err(StoreError::new(
+            "store",
+            "this store cannot discard dead letters",
+        ))
+    }
     /// Puts a dead letter back in the inbox (attempts reset); false if there is none.
     fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Counts by state.
@@ -455,6 +476,38 @@ pub trait OutboxStore: Send + Sync {
     fn replay(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Counts by status.
     fn counts(&self) -> Result<HashMap<MessageStatus, u64>, StoreError>;
+    /// Every endpoint, by id.
+    fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        Err(StoreError::new("store", "this store cannot list endpoints"))
+    }
+    /// A page of messages, newest first.
+    fn messages_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageSummary>, StoreError> {
+        let _ = (offset, limit);
+        Err(StoreError::new("store", "this store cannot list messages"))
+    }
+}
+
+/// A message in a list: where it stands, without its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageSummary {
+    /// The message id.
+    pub id: String,
+    /// Its endpoint.
+    pub endpoint: String,
+    /// Its event type.
+    pub event_type: String,
+    /// Its status.
+    pub status: MessageStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_at: Option<i64>,
+    /// When it was created (Unix ms).
+    pub created_at: i64,
 }
 
 /// A poller's saved position.

@@ -33,8 +33,8 @@ use postgres::{Client, NoTls, Row, Transaction};
 
 use super::{
     AttemptRecord, Claim, CursorState, CursorStore, DeadLetter, Delivery, Endpoint,
-    IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, NewDelivery,
-    OutboundMessage, OutboxStore, StoreError,
+    IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, MessageSummary,
+    NewDelivery, OutboundMessage, OutboxStore, StoreError,
 };
 
 /// The migrations, in order; each runs once per schema, in one transaction, recorded in
@@ -809,16 +809,27 @@ impl InboxStore for PostgresStore {
     }
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead_letters_page(0, limit)
+    }
+
+    fn dead_letters_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
         off_runtime(|| {
             let rows = self
-            .pool
-            .get()?
-            .query(
-                "SELECT id, source, headers, body, key, received_at, attempts, last_error, finished_at
-                 FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT $1",
-                &[&(limit.min(i64::MAX as usize) as i64)],
-            )
-            .map_err(err)?;
+                .pool
+                .get()?
+                .query(
+                    "SELECT id, source, headers, body, key, received_at, attempts, last_error, finished_at
+                     FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT $1 OFFSET $2",
+                    &[
+                        &(limit.min(i64::MAX as usize) as i64),
+                        &(offset.min(i64::MAX as usize) as i64),
+                    ],
+                )
+                .map_err(err)?;
             Ok(rows
                 .iter()
                 .map(|r| DeadLetter {
@@ -828,6 +839,20 @@ impl InboxStore for PostgresStore {
                     at: r.get::<_, Option<i64>>(8).unwrap_or_default(),
                 })
                 .collect())
+        })
+    }
+
+    fn discard(&self, id: &str) -> Result<bool, StoreError> {
+        off_runtime(|| {
+            let n = self
+                .pool
+                .get()?
+                .execute(
+                    "DELETE FROM acl_inbox WHERE id=$1 AND status='dead'",
+                    &[&id],
+                )
+                .map_err(err)?;
+            Ok(n == 1)
         })
     }
 
@@ -1166,6 +1191,54 @@ impl OutboxStore for PostgresStore {
             )
             .map_err(err)?;
             Ok(n == 1)
+        })
+    }
+
+    fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        off_runtime(|| {
+            let rows = self
+                .pool
+                .get()?
+                .query(
+                    "SELECT id, url, secret, disabled, failing_since FROM acl_endpoints ORDER BY id",
+                    &[],
+                )
+                .map_err(err)?;
+            Ok(rows.iter().map(endpoint_row).collect())
+        })
+    }
+
+    fn messages_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageSummary>, StoreError> {
+        off_runtime(|| {
+            let rows = self
+                .pool
+                .get()?
+                .query(
+                    "SELECT id, endpoint, event_type, status, attempts, next_at, created_at FROM acl_outbox
+                     ORDER BY seq DESC LIMIT $1 OFFSET $2",
+                    &[
+                        &(limit.min(i64::MAX as usize) as i64),
+                        &(offset.min(i64::MAX as usize) as i64),
+                    ],
+                )
+                .map_err(err)?;
+            Ok(rows
+                .iter()
+                .map(|r| MessageSummary {
+                    id: r.get(0),
+                    endpoint: r.get(1),
+                    event_type: r.get(2),
+                    status: MessageStatus::parse(&r.get::<_, String>(3))
+                        .unwrap_or(MessageStatus::Failed),
+                    attempts: r.get::<_, i32>(4) as u32,
+                    next_at: r.get(5),
+                    created_at: r.get(6),
+                })
+                .collect())
         })
     }
 

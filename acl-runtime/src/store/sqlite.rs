@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{
     AttemptRecord, Claim, CursorState, CursorStore, DeadLetter, Delivery, Endpoint,
-    IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, NewDelivery,
-    OutboundMessage, OutboxStore, StoreError,
+    IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, MessageSummary,
+    NewDelivery, OutboundMessage, OutboxStore, StoreError,
 };
 
 const SCHEMA: &str = r#"
@@ -457,22 +457,44 @@ impl InboxStore for SqliteStore {
     }
 
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead_letters_page(0, limit)
+    }
+
+    fn discard(&self, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .lock()?
+            .execute("DELETE FROM acl_inbox WHERE id=?1 AND status='dead'", [id])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn dead_letters_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn
             .prepare(
                 "SELECT id, source, headers, body, key, received_at, attempts, last_error, finished_at
-                 FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT ?1",
+                 FROM acl_inbox WHERE status='dead' ORDER BY seq LIMIT ?1 OFFSET ?2",
             )
             .map_err(err)?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(DeadLetter {
-                    delivery: delivery_row(r)?,
-                    attempts: r.get::<_, i64>(6)? as u32,
-                    error: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                    at: r.get::<_, Option<i64>>(8)?.unwrap_or_default(),
-                })
-            })
+            .query_map(
+                [
+                    limit.min(i64::MAX as usize) as i64,
+                    offset.min(i64::MAX as usize) as i64,
+                ],
+                |r| {
+                    Ok(DeadLetter {
+                        delivery: delivery_row(r)?,
+                        attempts: r.get::<_, i64>(6)? as u32,
+                        error: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        at: r.get::<_, Option<i64>>(8)?.unwrap_or_default(),
+                    })
+                },
+            )
             .map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
     }
@@ -749,6 +771,52 @@ impl OutboxStore for SqliteStore {
             )
             .map_err(err)?;
         Ok(n == 1)
+    }
+
+    fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, url, secret, disabled, failing_since FROM acl_endpoints ORDER BY id",
+            )
+            .map_err(err)?;
+        let rows = stmt.query_map([], endpoint_row).map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    fn messages_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<MessageSummary>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, endpoint, event_type, status, attempts, next_at, created_at FROM acl_outbox
+                 ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(
+                [
+                    limit.min(i64::MAX as usize) as i64,
+                    offset.min(i64::MAX as usize) as i64,
+                ],
+                |r| {
+                    Ok(MessageSummary {
+                        id: r.get(0)?,
+                        endpoint: r.get(1)?,
+                        event_type: r.get(2)?,
+                        status: MessageStatus::parse(&r.get::<_, String>(3)?)
+                            .unwrap_or(MessageStatus::Failed),
+                        attempts: r.get::<_, i64>(4)? as u32,
+                        next_at: r.get(5)?,
+                        created_at: r.get(6)?,
+                    })
+                },
+            )
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
     }
 
     fn counts(&self) -> Result<HashMap<MessageStatus, u64>, StoreError> {
