@@ -180,6 +180,20 @@ pub struct CircuitBreaker {
     system: Option<String>,
     inner: Mutex<(Inner, u32)>,
     hook: Option<Hook>,
+    /// The last [`RECENT_TRANSITIONS`] state changes, for an operator's view.
+    recent: Mutex<std::collections::VecDeque<TransitionAt>>,
+}
+
+/// How many state changes [`CircuitBreaker::recent_transitions`] keeps.
+pub const RECENT_TRANSITIONS: usize = 16;
+
+/// A state change and when it happened (Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionAt {
+    /// When.
+    pub at_ms: i64,
+    /// What changed.
+    pub transition: Transition,
 }
 
 impl std::fmt::Debug for CircuitBreaker {
@@ -223,7 +237,18 @@ impl CircuitBreaker {
                 0,
             )),
             hook: None,
+            recent: Mutex::new(std::collections::VecDeque::new()),
         })
+    }
+
+    /// The last state changes, oldest first (at most [`RECENT_TRANSITIONS`]).
+    pub fn recent_transitions(&self) -> Vec<TransitionAt> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Calls `hook` on every state change.
@@ -242,6 +267,16 @@ impl CircuitBreaker {
     }
 
     fn observe(&self, t: Transition) {
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() >= RECENT_TRANSITIONS {
+                recent.pop_front();
+            }
+            recent.push_back(TransitionAt {
+                at_ms: crate::store::unix_ms(),
+                transition: t,
+            });
+        }
         let Some(system) = &self.system else { return };
         let name = |s: State| match s {
             State::Closed => "closed",

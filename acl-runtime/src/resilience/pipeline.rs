@@ -35,6 +35,10 @@ pub struct System {
     /// The tick before which the server asked for no more calls (its rate-limit headers
     /// said nothing is left until a reset); 0 when it did not.
     server_pause: AtomicU64,
+    /// Calls under way (an operator's view).
+    in_flight: AtomicU64,
+    /// Times the outbound limit said wait, since start.
+    limited: AtomicU64,
 }
 
 /// Whose retries an operation spends: the critical path's budget, or the background's.
@@ -63,7 +67,30 @@ impl System {
             classifier: Classifier::default(),
             clock: crate::resilience::clock::Clock::Tokio,
             server_pause: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            limited: AtomicU64::new(0),
         }
+    }
+
+    /// The system's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls to this system under way now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Times the outbound limit (or the vendor's rate-limit headers) made a call wait
+    /// or refused it, since start.
+    pub fn rate_limited_count(&self) -> u64 {
+        self.limited.load(Ordering::Relaxed)
+    }
+
+    /// The main retry budget: (retries made, retries allowed) over its window.
+    pub fn retry_budget_usage(&self) -> (u64, u64) {
+        self.budget.usage(std::time::Instant::now())
     }
 
     /// Notes what a response of this system said about its rate limit (`RateLimit`,
@@ -542,6 +569,15 @@ impl Operation {
         let mark = crate::resilience::chain::start(&sys.name);
         let call_span = span.clone();
         let keys = &*self.keys;
+        sys.in_flight.fetch_add(1, Ordering::Relaxed);
+        /// Counts the call out however it ends (cancelled included).
+        struct InFlight<'a>(&'a AtomicU64);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let _in_flight = InFlight(&sys.in_flight);
         let result = async {
             let mut now = started;
             // Bulkhead: a place for the whole call, retries included.
@@ -590,6 +626,7 @@ impl Operation {
                         Decision::Allow => break,
                         Decision::Deny { retry_after } => {
                             Keys::count(&keys.rate_limited);
+                            sys.limited.fetch_add(1, Ordering::Relaxed);
                             let left = self.deadline.saturating_sub(since(now, started));
                             if self.when_limited == WhenLimited::FailFast || retry_after > left {
                                 call_span.record("error.type", "rate_limited");

@@ -67,6 +67,14 @@ impl RetryBudget {
         self.calls.add(self.calls.slot(now));
     }
 
+    /// How much of the budget the last window used: (retries made, retries allowed).
+    pub fn usage(&self, now: Instant) -> (u64, u64) {
+        let slot = self.calls.slot(tick_of(now));
+        let floor = self.min_per_second as f64 * self.window.as_secs_f64();
+        let allowed = floor + self.ratio * self.calls.total(slot) as f64;
+        (self.retries.total(slot), allowed.floor() as u64)
+    }
+
     /// Takes one retry from the budget; `false` when it is spent.
     pub fn try_withdraw(&self, now: Instant) -> bool {
         self.try_withdraw_at(tick_of(now))
