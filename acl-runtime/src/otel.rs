@@ -94,6 +94,7 @@ pub fn set_parent(span: &tracing::Span, parent: Context) {
 
 /// The headers to store with a delivery received in `span`: its context under
 /// [`STORED_TRACEPARENT`] and [`STORED_TRACESTATE`] (none when there is no trace).
+#[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
 pub(crate) fn stored_headers(span: &tracing::Span) -> Vec<(String, Vec<u8>)> {
     let mut h = http::HeaderMap::new();
     inject(span, &mut h);

@@ -14,9 +14,12 @@ use std::sync::{Arc, Mutex};
 use acl_contract_tests::client::client::*;
 use acl_runtime::testing::{Fault, MockVendor};
 
-/// Every span: its name and fields, as text.
+/// A span's name and its fields, as text.
+type Recorded = (String, BTreeMap<String, String>);
+
+/// Every span.
 #[derive(Default, Clone)]
-struct Spans(Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>);
+struct Spans(Arc<Mutex<Vec<Recorded>>>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 

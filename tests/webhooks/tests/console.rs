@@ -10,7 +10,7 @@ use acl_runtime::console::{bearer, Console};
 use acl_runtime::resilience::breaker::{BreakerConfig, CircuitBreaker, Window};
 use acl_runtime::resilience::classify::Outcome;
 use acl_runtime::resilience::pipeline::{AttemptError, Operation, System};
-use acl_runtime::resilience::retry::{Backoff, RetryBudget, RetryPolicy};
+use acl_runtime::resilience::retry::{RetryBudget, RetryPolicy};
 use acl_runtime::store::sqlite::SqliteStore;
 use acl_runtime::store::{InboxStore, NewDelivery};
 
