@@ -65,8 +65,13 @@ impl Extractor for StoredExtractor<'_> {
     }
 }
 
-/// Injects `span`'s context into `headers` with the global propagator.
+/// Injects `span`'s context into `headers` with the global propagator. A span no
+/// subscriber records has no context: nothing to inject, and the propagator's lock is
+/// not taken (what a service that does not trace pays; `benches/overhead`).
 pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    if span.is_disabled() {
+        return;
+    }
     let cx = span.context();
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut HeaderInjector(headers));

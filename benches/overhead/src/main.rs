@@ -256,4 +256,61 @@ fn main() {
         Err(_) => println!("acl Redis limiter decision: skipped (set ACL_REDIS_URL)"),
     }
     println!("pipeline_ratio={:.3}", acl_ns / peer_ns);
+
+    // OpenTelemetry: the operation as a generated client builds it (HTTP attributes on its
+    // spans and labels), and each attempt injecting `traceparent` into its request's
+    // headers as the client does. First with no subscriber (what a service that does not
+    // trace pays), then with tracing-opentelemetry's layer and an SDK tracer that samples
+    // every span and exports nowhere (what tracing every call costs).
+    use acl_runtime::resilience::pipeline::HttpTarget;
+    let target = HttpTarget {
+        method: "GET".into(),
+        url_template: "/v1/charges/{chargeId}".into(),
+        server_address: "api.example.com".into(),
+        server_port: Some(443),
+    };
+    let op_http = operation(BreakerConfig::default(), Clock::Tsc).http(target);
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    let call_http = || async {
+        op_http
+            .call(|_| async {
+                let mut headers = http::HeaderMap::new();
+                acl_runtime::otel::inject(&tracing::Span::current(), &mut headers);
+                std::hint::black_box(&headers);
+                Ok::<u32, AttemptError<()>>(1)
+            })
+            .await
+            .unwrap();
+    };
+    let (otel_off, plain) = measure_pair_async(
+        &rt,
+        ("acl + HTTP attributes + injection, no subscriber", "acl pipeline (TSC clock), again"),
+        call_http,
+        || async {
+            op.call(|_| async { Ok::<u32, AttemptError<()>>(1) }).await.unwrap();
+        },
+    );
+    println!("otel_off_ratio={:.3} (goal <= 1.3)", otel_off / plain);
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    let traced = tracing::subscriber::with_default(subscriber, || {
+        measure_async(&rt, "acl + OTel layer, every span sampled", || async {
+            op_http
+                .call(|_| async {
+                    let mut headers = http::HeaderMap::new();
+                    acl_runtime::otel::inject(&tracing::Span::current(), &mut headers);
+                    std::hint::black_box(&headers);
+                    Ok::<u32, AttemptError<()>>(1)
+                })
+                .await
+                .unwrap();
+        })
+    });
+    println!(
+        "otel_traced_ratio={:.3} (each call records two spans in the SDK; informational)",
+        traced / plain
+    );
 }
