@@ -112,7 +112,9 @@ pub mod __private {
     pub use crate::boundary::formats::{Base64Bytes, Never, Tag, TagValue};
     pub use crate::boundary::mapping::support as mapping;
     pub use crate::boundary::mapping::MappingError;
-    pub use crate::boundary::union::{branch, decode_union, one_of, tagged, UnionKind, Variant};
+    pub use crate::boundary::union::{
+        branch, decode_union, note_unknown_kept, one_of, tagged, UnionKind, Variant,
+    };
     pub use crate::boundary::{nullable, optional_nullable};
     pub use crate::boundary::{Checked, Constraints, Num, Rule};
     #[cfg(feature = "client")]

@@ -778,8 +778,12 @@ impl Emitter<'_> {
                 } else {
                     TokenStream::new()
                 };
+                // Kept, and said so: a union prefers a branch that fits without it.
                 let unknown = if e.open {
-                    quote!(_ => Self::#fallback(s.into_owned()),)
+                    quote!(_ => {
+                        ::acl_runtime::__private::note_unknown_kept();
+                        Self::#fallback(s.into_owned())
+                    })
                 } else {
                     quote!(_ => return Err(<D::Error as #serde::de::Error>::unknown_variant(&s, Self::VALUES)),)
                 };
@@ -836,7 +840,10 @@ impl Emitter<'_> {
                     TokenStream::new()
                 };
                 let unknown = if e.open {
-                    quote!(other => Self::#fallback(other),)
+                    quote!(other => {
+                        ::acl_runtime::__private::note_unknown_kept();
+                        Self::#fallback(other)
+                    })
                 } else {
                     quote!(other => return Err(<D::Error as #serde::de::Error>::custom(::std::format_args!("enum: {} is not one of {:?}", other, Self::VALUES))),)
                 };

@@ -48,6 +48,14 @@ pub fn branch<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String
 
 /// Decodes `value` as the union `name` of `variants`.
 ///
+/// Open enums (acl's default) keep values the contract does not list, and between the
+/// branches of a union that is how a value meant for one branch can fit another too
+/// (OpenAI's `ToolChoiceParam`: a function choice fits the hosted-tool branch through its
+/// open `type`). So a branch that fits only by keeping an unknown enum value is a loose
+/// fit, and an exact fit wins over it: a `oneOf` with one exact fit picks it, as JSON
+/// Schema's closed enums would; only without an exact fit do loose ones count. Each
+/// branch is still decoded once.
+///
 /// The message of a value that fits no branch is bounded: at most [`MAX_REASONS`]
 /// branch reasons of at most [`MAX_REASON`] bytes each.
 pub fn one_of<T>(
@@ -56,22 +64,37 @@ pub fn one_of<T>(
     value: &Value,
     variants: &[Variant<'_, T>],
 ) -> Result<T, String> {
-    let mut found: Option<(&str, T)> = None;
+    let start = UNKNOWN_KEPT.with(std::cell::Cell::get);
+    // (branch, value, unknown values it kept)
+    let mut exact: Option<(&str, T)> = None;
+    let mut loose: Option<(&str, T, u64)> = None;
+    let (mut exact_more, mut loose_more) = (None::<&str>, None::<&str>);
     let mut why = Vec::new();
     let mut more = 0usize;
     for (variant, decode) in variants {
         BRANCHES_TRIED.with(|n| n.set(n.get() + 1));
-        match decode(value) {
-            Ok(decoded) => match (&found, kind) {
-                (None, UnionKind::AnyOf) => return Ok(decoded),
-                (None, UnionKind::OneOf) => found = Some((variant, decoded)),
-                (Some((first, _)), UnionKind::OneOf) => {
-                    return Err(format!(
-                    "oneOf: the value fits more than one branch of {name} ({first} and {variant})"
-                ))
+        UNKNOWN_KEPT.with(|u| u.set(start));
+        let result = decode(value);
+        let kept = UNKNOWN_KEPT.with(std::cell::Cell::get) - start;
+        match result {
+            Ok(decoded) if kept == 0 => {
+                if kind == UnionKind::AnyOf {
+                    UNKNOWN_KEPT.with(|u| u.set(start));
+                    return Ok(decoded);
                 }
-                (Some(_), UnionKind::AnyOf) => unreachable!("anyOf returns on the first match"),
-            },
+                if exact.is_none() {
+                    exact = Some((variant, decoded));
+                } else if exact_more.is_none() {
+                    exact_more = Some(variant);
+                }
+            }
+            Ok(decoded) => {
+                if loose.is_none() {
+                    loose = Some((variant, decoded, kept));
+                } else if loose_more.is_none() {
+                    loose_more = Some(variant);
+                }
+            }
             Err(_) if why.len() == MAX_REASONS => more += 1,
             Err(e) => {
                 let (path, message) = split_path(&e);
@@ -83,9 +106,24 @@ pub fn one_of<T>(
             }
         }
     }
-    match found {
-        Some((_, decoded)) => Ok(decoded),
-        None => Err(format!(
+    // What the chosen branch kept is what the union kept (an enclosing union judges it).
+    UNKNOWN_KEPT.with(|u| u.set(start));
+    let ambiguous = |first: &str, second: &str| {
+        format!("oneOf: the value fits more than one branch of {name} ({first} and {second})")
+    };
+    match (exact, loose) {
+        (Some((first, _)), _) if exact_more.is_some() => {
+            Err(ambiguous(first, exact_more.unwrap_or_default()))
+        }
+        (Some((_, decoded)), _) => Ok(decoded),
+        (None, Some((first, _, _))) if kind == UnionKind::OneOf && loose_more.is_some() => {
+            Err(ambiguous(first, loose_more.unwrap_or_default()))
+        }
+        (None, Some((_, decoded, kept))) => {
+            UNKNOWN_KEPT.with(|u| u.set(start + kept));
+            Ok(decoded)
+        }
+        (None, None) => Err(format!(
             "{}: the value fits no branch of {name} ({})",
             match kind {
                 UnionKind::OneOf => "oneOf",
@@ -94,6 +132,13 @@ pub fn one_of<T>(
             reasons(&why, more)
         )),
     }
+}
+
+/// What a generated open enum calls when it keeps a value the contract does not list:
+/// a union whose branch fit only that way prefers a branch that fits exactly (see
+/// [`one_of`]).
+pub fn note_unknown_kept() {
+    UNKNOWN_KEPT.with(|u| u.set(u.get() + 1));
 }
 
 /// Decodes `value` as the discriminated union `name`: the string property `tag` picks
@@ -165,6 +210,8 @@ thread_local! {
     static FRAMES: RefCell<Vec<Memo>> = const { RefCell::new(Vec::new()) };
     /// Branch decodes attempted on this thread (for tests of the work done).
     static BRANCHES_TRIED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Unknown enum values kept by open enums on this thread (see [`one_of`]).
+    static UNKNOWN_KEPT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 type Memo = HashMap<(TypeId, usize), Box<dyn Any>>;
@@ -225,17 +272,23 @@ where
                 frames
                     .last()?
                     .get(&key)?
-                    .downcast_ref::<Result<T, String>>()
+                    .downcast_ref::<(Result<T, String>, u64)>()
                     .cloned()
             });
             match hit {
-                Some(hit) => hit,
+                Some((hit, kept)) => {
+                    // The unknown values it kept count again for the branch reusing it.
+                    UNKNOWN_KEPT.with(|u| u.set(u.get() + kept));
+                    hit
+                }
                 None => {
+                    let before = UNKNOWN_KEPT.with(std::cell::Cell::get);
                     let result = run(value);
+                    let kept = UNKNOWN_KEPT.with(std::cell::Cell::get) - before;
                     // Remembered by the enclosing union, whose buffer holds `node`.
                     FRAMES.with(|f| {
                         if let Some(memo) = f.borrow_mut().last_mut() {
-                            memo.insert(key, Box::new(result.clone()));
+                            memo.insert(key, Box::new((result.clone(), kept)));
                         }
                     });
                     result

@@ -153,6 +153,20 @@ fn unions_pick_the_right_branch_or_say_why_not() {
         accept::<Item>(json!({"kind": "photo", "url": "u"})),
         Item::Photo(_)
     ));
+    // Open enums do not make a oneOf ambiguous: branches are tried closed first.
+    assert!(matches!(
+        accept::<ToolChoice>(json!({"type": "function", "name": "lookup"})),
+        ToolChoice::FunctionTool(_)
+    ));
+    assert!(matches!(
+        accept::<ToolChoice>(json!({"type": "web_search"})),
+        ToolChoice::HostedTool(_)
+    ));
+    // A value no branch lists still fits, open, where it can.
+    match accept::<ToolChoice>(json!({"type": "code_interpreter"})) {
+        ToolChoice::HostedTool(h) => assert_eq!(h.type_.unwrap().as_str(), "code_interpreter"),
+        other => panic!("{other:?}"),
+    }
     // The schema name routes too, and the branch's own rule then has the last word.
     let e = refuse::<Item>(json!({"kind": "Photo", "url": "u"}));
     assert_eq!(e.rule(), Some("const"), "{e}");

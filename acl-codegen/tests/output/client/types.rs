@@ -222,7 +222,10 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeEventStatus {
                 "pending" => Self::Pending,
                 "succeeded" => Self::Succeeded,
                 "failed" => Self::Failed,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }
@@ -280,7 +283,10 @@ impl<'de> __acl::serde::Deserialize<'de> for ChargeStatus {
                 "pending" => Self::Pending,
                 "succeeded" => Self::Succeeded,
                 "failed" => Self::Failed,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }

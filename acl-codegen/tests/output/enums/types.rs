@@ -85,7 +85,10 @@ impl<'de> __acl::serde::Deserialize<'de> for MaybeColor {
             match &*s {
                 "red" => Self::Red,
                 "green" => Self::Green,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }
@@ -148,7 +151,10 @@ impl<'de> __acl::serde::Deserialize<'de> for Priority {
                 1 => Self::V1,
                 2 => Self::V2,
                 3 => Self::V3,
-                other => Self::Unknown(other),
+                other => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(other)
+                }
             },
         )
     }
@@ -233,7 +239,10 @@ impl<'de> __acl::serde::Deserialize<'de> for Reaction {
                 "reactions--1" => Self::ReactionsMinus1,
                 "laugh" => Self::Laugh,
                 "" => Self::Empty,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }
@@ -297,7 +306,10 @@ impl<'de> __acl::serde::Deserialize<'de> for Status {
                 "active" => Self::Active,
                 "past_due" => Self::PastDue,
                 "canceled" => Self::Canceled,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }

@@ -159,7 +159,10 @@ impl<'de> __acl::serde::Deserialize<'de> for CreateSubscriptionStatusChangedBody
                 "active" => Self::Active,
                 "past_due" => Self::PastDue,
                 "canceled" => Self::Canceled,
-                _ => Self::Unknown(s.into_owned()),
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
             },
         )
     }

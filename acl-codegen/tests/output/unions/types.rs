@@ -29,6 +29,8 @@ pub mod schema_refs {
     pub const Cat: &str = "https://acl.invalid/contract/0.json#/components/schemas/Cat";
     pub const Chain: &str = "https://acl.invalid/contract/0.json#/components/schemas/Chain";
     pub const Dog: &str = "https://acl.invalid/contract/0.json#/components/schemas/Dog";
+    pub const FunctionTool: &str = "https://acl.invalid/contract/0.json#/components/schemas/FunctionTool";
+    pub const HostedTool: &str = "https://acl.invalid/contract/0.json#/components/schemas/HostedTool";
     pub const IdOrName: &str = "https://acl.invalid/contract/0.json#/components/schemas/IdOrName";
     pub const Item: &str = "https://acl.invalid/contract/0.json#/components/schemas/Item";
     pub const MaybeCat: &str = "https://acl.invalid/contract/0.json#/components/schemas/MaybeCat";
@@ -37,6 +39,7 @@ pub mod schema_refs {
     pub const Photo: &str = "https://acl.invalid/contract/0.json#/components/schemas/Photo";
     pub const Shape: &str = "https://acl.invalid/contract/0.json#/components/schemas/Shape";
     pub const StringOrNumber: &str = "https://acl.invalid/contract/0.json#/components/schemas/StringOrNumber";
+    pub const ToolChoice: &str = "https://acl.invalid/contract/0.json#/components/schemas/ToolChoice";
 }
 /// Contract name: `Cat`.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +286,160 @@ impl<'de> __acl::serde::Deserialize<'de> for Dog {
         __deserializer.deserialize_map(__Visitor)
     }
 }
+/// Contract name: `FunctionTool`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionTool {
+    pub type_: FunctionToolType,
+    pub name: ::std::string::String,
+}
+impl ::acl_runtime::__private::BoundarySchema for FunctionTool {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/FunctionTool";
+}
+impl __acl::serde::Serialize for FunctionTool {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(2usize))?;
+        __m.serialize_entry("type", &self.type_)?;
+        __m.serialize_entry("name", &self.name)?;
+        __m.end()
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for FunctionTool {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = FunctionTool;
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "FunctionTool")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<FunctionTool, __A::Error> {
+                let mut __f0: ::std::option::Option<FunctionToolType> = None;
+                let mut __f1: ::std::option::Option<::std::string::String> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "type" => __acl::fields::field(&mut __map, &mut __f0, "type")?,
+                        "name" => __acl::fields::field(&mut __map, &mut __f1, "name")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(FunctionTool {
+                    type_: __acl::fields::required(__f0, "type")?,
+                    name: __acl::fields::required(__f1, "name")?,
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Contract location: `#/components/schemas/FunctionTool/properties/type`.
+///
+/// Always `"function"`.
+pub type FunctionToolType = ::acl_runtime::__private::Tag<rules::FunctionToolType>;
+/// Contract name: `HostedTool`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedTool {
+    pub type_: ::std::option::Option<HostedToolType>,
+}
+impl ::acl_runtime::__private::BoundarySchema for HostedTool {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/HostedTool";
+}
+impl __acl::serde::Serialize for HostedTool {
+    fn serialize<__S: __acl::serde::Serializer>(&self, __s: __S) -> ::std::result::Result<__S::Ok, __S::Error> {
+        use __acl::serde::ser::SerializeMap as _;
+        let mut __m = __s.serialize_map(::std::option::Option::Some(0usize + self.type_.is_some() as usize))?;
+        if self.type_.is_some() {
+            __m.serialize_entry("type", &self.type_)?;
+        }
+        __m.end()
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for HostedTool {
+    fn deserialize<__D: __acl::serde::Deserializer<'de>>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error> {
+        struct __Visitor;
+        impl<'de> __acl::serde::de::Visitor<'de> for __Visitor {
+            type Value = HostedTool;
+            fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                __acl::fields::expecting_object(__f, "HostedTool")
+            }
+            fn visit_map<__A: __acl::serde::de::MapAccess<'de>>(self, mut __map: __A) -> ::std::result::Result<HostedTool, __A::Error> {
+                let mut __f0: ::std::option::Option<::std::option::Option<HostedToolType>> = None;
+                while let Some(__key) = __map.next_key::<__acl::fields::Key<'de>>()? {
+                    match __key.as_str() {
+                        "type" => __acl::fields::field(&mut __map, &mut __f0, "type")?,
+                        _ => __acl::fields::skip(&mut __map)?,
+                    }
+                }
+                Ok(HostedTool {
+                    type_: __f0.flatten(),
+                })
+            }
+        }
+        __deserializer.deserialize_map(__Visitor)
+    }
+}
+/// Contract location: `#/components/schemas/HostedTool/properties/type`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HostedToolType {
+    /// `"file_search"`
+    FileSearch,
+    /// `"web_search"`
+    WebSearch,
+    /// A value this version of the contract does not list (the vendor may add
+    /// values without notice); kept as received.
+    Unknown(::std::string::String),
+}
+impl HostedToolType {
+    /// Every value the contract lists.
+    pub const VALUES: &'static [&'static str] = &["file_search", "web_search"];
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::FileSearch => "file_search",
+            Self::WebSearch => "web_search",
+            Self::Unknown(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::fmt::Display for HostedToolType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl __acl::serde::Serialize for HostedToolType {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for HostedToolType {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let s = <::std::borrow::Cow<
+            'de,
+            str,
+        > as __acl::serde::Deserialize>::deserialize(deserializer)?;
+        Ok(
+            match &*s {
+                "file_search" => Self::FileSearch,
+                "web_search" => Self::WebSearch,
+                _ => {
+                    ::acl_runtime::__private::note_unknown_kept();
+                    Self::Unknown(s.into_owned())
+                }
+            },
+        )
+    }
+}
+impl __acl::mapping::OpenEnum for HostedToolType {}
 /// Contract name: `IdOrName`.
 ///
 /// The first branch that matches is taken (`anyOf`).
@@ -762,8 +919,69 @@ pub type StringOrNumberString = ::acl_runtime::__private::Checked<
     ::std::string::String,
     rules::StringOrNumberString,
 >;
+/// OpenAI's shape, where an open enum would let one branch take the other's value.
+///
+/// Contract name: `ToolChoice`.
+///
+/// Exactly one branch must match (`oneOf`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    #[allow(missing_docs)]
+    HostedTool(HostedTool),
+    #[allow(missing_docs)]
+    FunctionTool(FunctionTool),
+}
+impl __acl::serde::Serialize for ToolChoice {
+    fn serialize<S: __acl::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::HostedTool(v) => __acl::serde::Serialize::serialize(v, serializer),
+            Self::FunctionTool(v) => __acl::serde::Serialize::serialize(v, serializer),
+        }
+    }
+}
+impl<'de> __acl::serde::Deserialize<'de> for ToolChoice {
+    fn deserialize<D: __acl::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        __acl::decode_union(
+            deserializer,
+            |value: &__acl::serde_json::Value| {
+                let variants: &[__acl::Variant<'_, Self>] = &[
+                    (
+                        "HostedTool",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<HostedTool>(v).map(Self::HostedTool)
+                        },
+                    ),
+                    (
+                        "FunctionTool",
+                        &|v: &__acl::serde_json::Value| {
+                            __acl::branch::<FunctionTool>(v).map(Self::FunctionTool)
+                        },
+                    ),
+                ];
+                __acl::one_of("ToolChoice", __acl::UnionKind::OneOf, value, variants)
+            },
+        )
+    }
+}
+impl ::acl_runtime::__private::BoundarySchema for ToolChoice {
+    fn contract() -> &'static ::acl_runtime::__private::Contract {
+        &CONTRACT
+    }
+    const SCHEMA_REF: &'static str = "https://acl.invalid/contract/0.json#/components/schemas/ToolChoice";
+}
 /// The contract's rules for each validated type (see `acl_runtime::Checked`).
 pub mod rules {
+    /// The value of [`super::FunctionToolType`].
+    #[derive(Debug)]
+    pub struct FunctionToolType;
+    impl ::acl_runtime::__private::TagValue for FunctionToolType {
+        const VALUE: &'static str = "function";
+    }
     /// The value of [`super::NoteKind`].
     #[derive(Debug)]
     pub struct NoteKind;
