@@ -43,6 +43,9 @@ use crate::store::{CursorStore, InboxStore, OutboxStore, StoreError};
 /// Dead letters and messages per page.
 pub const PAGE: usize = 50;
 
+/// A poller whose cursor covers nothing newer than this (ms) shows a gap.
+pub const GAP_AFTER_MS: i64 = 120_000;
+
 /// Who may see the console: true lets the request through.
 pub type Authenticate = Arc<dyn Fn(&HeaderMap) -> bool + Send + Sync>;
 
@@ -461,12 +464,25 @@ impl Shared {
             h.push_str("</table>");
         }
         if let Some((store, names)) = &c.cursors {
-            h.push_str("<h2>Poll cursors</h2><table><tr><th>poller</th><th>cursor</th><th>covered until</th></tr>");
+            h.push_str("<h2>Poll cursors</h2><table><tr><th>poller</th><th>cursor</th><th>covered until</th><th>gap</th></tr>");
+            let now = crate::store::unix_ms();
             for name in names {
                 let st = store.load(name).ok().flatten().unwrap_or_default();
+                // Time since the last covered instant: a poller that stopped, or a
+                // gap its next round will report.
+                let gap = match st.covered_until {
+                    Some(t) if now - t > GAP_AFTER_MS => {
+                        format!(
+                            "<span class=gap>uncovered for {} s</span>",
+                            (now - t) / 1000
+                        )
+                    }
+                    Some(_) => "none".to_string(),
+                    None => "never polled".to_string(),
+                };
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{gap}</td></tr>",
                     escape(name),
                     escape(st.cursor.as_deref().unwrap_or("")),
                     st.covered_until.map(when).unwrap_or_else(|| "never".into())

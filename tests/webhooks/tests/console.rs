@@ -100,10 +100,32 @@ fn csrf(page: &str) -> String {
 async fn the_console_shows_the_boundary_and_acts_only_with_its_tokens() {
     let system = broken_system().await;
     let inbox = dead_inbox(3);
+    use acl_runtime::store::{CursorState, CursorStore};
+    let now = acl_runtime::store::unix_ms();
+    inbox
+        .save(
+            "orders",
+            &CursorState {
+                cursor: Some("c-41".into()),
+                covered_until: Some(now - 600_000),
+                ..CursorState::default()
+            },
+        )
+        .unwrap();
+    inbox
+        .save(
+            "refunds",
+            &CursorState {
+                covered_until: Some(now),
+                ..CursorState::default()
+            },
+        )
+        .unwrap();
     let console = Console::new()
         .system(system.clone())
         .inbox(inbox.clone())
         .outbox(inbox.clone())
+        .cursors(inbox.clone(), &["orders", "refunds", "invoices"])
         .router(bearer("console-token"));
     let base = serve(axum::Router::new().nest_service("/acl", console)).await;
     let http = reqwest::Client::builder()
@@ -135,6 +157,19 @@ async fn the_console_shows_the_boundary_and_acts_only_with_its_tokens() {
     );
     assert!(overview.contains("closed → open"), "{overview}");
     assert!(overview.contains("3 dead letters"), "{overview}");
+    // Cursors, and the poller whose coverage stopped ten minutes ago.
+    assert!(
+        overview.contains("<td>orders</td><td>c-41</td>"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("uncovered for 600 s") || overview.contains("uncovered for 601 s"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("<td>invoices</td><td></td><td>never</td><td>never polled</td>"),
+        "{overview}"
+    );
     // Dead letters: listed, payloads redacted until asked for.
     let dlq = get("/acl/dlq", Some("console-token"))
         .await
