@@ -93,3 +93,67 @@ fn postgres_notify_wakes_an_idle_worker_before_its_slow_poll() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: set ACL_POSTGRES_URL (.ci/run starts one)"]
+fn postgres_sweeps_expired_ids_and_old_processed_deliveries() {
+    let schema = fresh("acl_pg_sweep");
+    let store = PostgresStore::builder(&url())
+        .schema(schema)
+        .retain_processed(Duration::from_secs(60))
+        .connect()
+        .unwrap();
+    let keep = Duration::from_secs(60);
+    let delivery = |id: &str, at: i64| NewDelivery {
+        id: id.into(),
+        source: "test".into(),
+        headers: Vec::new(),
+        body: b"{}".to_vec(),
+        key: None,
+        received_at: at,
+    };
+    store
+        .push_unique(&delivery("old", 0), &[1; 32], keep)
+        .unwrap()
+        .unwrap();
+    store.complete("old", 1).unwrap();
+    store.push(&delivery("dead", 0)).unwrap();
+    let d = store
+        .claim(2, Duration::from_secs(5), false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.delivery.id, "dead");
+    store.dead_letter("dead", "bad", 3).unwrap();
+    // An hour later, enough new deliveries for a sweep (every 256 per process).
+    for i in 0..300 {
+        store
+            .push_unique(&delivery(&format!("n{i}"), 3_600_000), &[2; 32], keep)
+            .unwrap()
+            .unwrap();
+    }
+    let count = |sql: &str| -> i64 {
+        store
+            .with_client(|c| c.query_one(sql, &[]).map(|r| r.get(0)))
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM acl_idempotency WHERE id='old'"),
+        0,
+        "the expired id is gone"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM acl_inbox WHERE id='old'"),
+        0,
+        "the old processed delivery is gone"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM acl_inbox WHERE id='dead'"),
+        1,
+        "dead letters stay"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM acl_inbox WHERE id LIKE 'n%'"),
+        300,
+        "the new ones stay"
+    );
+}
