@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, NoTls, Row, Transaction};
 
+use super::headers::{decode_headers, encode_headers};
 use super::{
     AttemptRecord, Claim, CursorState, CursorStore, DeadLetter, Delivery, Endpoint,
     IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, MessageSummary,
@@ -398,32 +399,6 @@ impl std::fmt::Debug for PostgresStore {
             .field("pool_size", &self.pool.size)
             .finish_non_exhaustive()
     }
-}
-
-/// Headers as stored, the same lossless encoding as the SQLite store.
-fn encode_headers(headers: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (n, v) in headers {
-        out.extend_from_slice(n.as_bytes());
-        out.push(0);
-        out.extend_from_slice(v);
-        out.push(b'\n');
-    }
-    out
-}
-
-fn decode_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|line| {
-            let i = line.iter().position(|b| *b == 0)?;
-            Some((
-                String::from_utf8_lossy(&line[..i]).into_owned(),
-                line[i + 1..].to_vec(),
-            ))
-        })
-        .collect()
 }
 
 /// A delivery from the columns id, source, headers, body, key, received_at.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::headers::{decode_headers, encode_headers};
 use super::{
     AttemptRecord, Claim, CursorState, CursorStore, DeadLetter, Delivery, Endpoint,
     IdempotencyStore, InboxCounts, InboxStore, MessageState, MessageStatus, MessageSummary,
@@ -87,33 +88,6 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 
 fn ms(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
-}
-
-/// Headers as stored: `name \0 value \n`, values as raw bytes (names are ASCII without
-/// NUL; values never contain `\n` in HTTP). Lossless, unlike a JSON of strings.
-fn encode_headers(headers: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (n, v) in headers {
-        out.extend_from_slice(n.as_bytes());
-        out.push(0);
-        out.extend_from_slice(v);
-        out.push(b'\n');
-    }
-    out
-}
-
-fn decode_headers(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .filter_map(|line| {
-            let i = line.iter().position(|b| *b == 0)?;
-            Some((
-                String::from_utf8_lossy(&line[..i]).into_owned(),
-                line[i + 1..].to_vec(),
-            ))
-        })
-        .collect()
 }
 
 impl SqliteStore {
