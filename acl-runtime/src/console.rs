@@ -36,7 +36,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use crate::client::Core;
-use crate::resilience::breaker::State;
 use crate::resilience::pipeline::System;
 use crate::store::{CursorStore, InboxStore, OutboxStore, StoreError};
 
@@ -231,14 +230,6 @@ fn when(ms: i64) -> String {
     )
 }
 
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Closed => "closed",
-        State::HalfOpen => "half-open",
-        State::Open => "open",
-    }
-}
-
 impl Shared {
     async fn handle(self: Arc<Self>, request: Request) -> Response {
         let (parts, body) = request.into_parts();
@@ -381,7 +372,7 @@ impl Shared {
         h.push_str("<h2>External systems</h2><table><tr><th>system</th><th>breaker</th><th>recent transitions</th><th>in flight</th><th>retry budget (last window)</th><th>rate-limit waits</th></tr>");
         for w in &c.systems {
             let s = w.system();
-            let state = state_name(s.breaker().state());
+            let state = s.breaker().state().as_str();
             let transitions: Vec<String> = s
                 .breaker()
                 .recent_transitions()
@@ -391,8 +382,8 @@ impl Shared {
                 .map(|t| {
                     format!(
                         "{} → {} at {}",
-                        state_name(t.transition.from),
-                        state_name(t.transition.to),
+                        t.transition.from.as_str(),
+                        t.transition.to.as_str(),
                         when(t.at_ms)
                     )
                 })
@@ -549,7 +540,7 @@ impl Shared {
 
 fn head(title: &str, refresh: bool) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=utf-8><title>{title}</title>{}<style>body{{font:14px system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}.open{{background:#fdd}}.half-open{{background:#ffd}}.closed{{background:#dfd}}form{{display:inline}}</style></head><body><h1>{title}</h1>",
+        "<!doctype html><html><head><meta charset=utf-8><title>{title}</title>{}<style>body{{font:14px system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}.open{{background:#fdd}}.half_open{{background:#ffd}}.closed{{background:#dfd}}form{{display:inline}}</style></head><body><h1>{title}</h1>",
         if refresh { "<meta http-equiv=refresh content=5>" } else { "" }
     )
 }

@@ -36,6 +36,17 @@ pub enum State {
     HalfOpen,
 }
 
+impl State {
+    /// Its name in metrics, spans and the console: `closed`, `open`, `half_open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+        }
+    }
+}
+
 /// A call refused because the circuit is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("circuit open: the breaker tries again in {retry_in:?}")]
@@ -278,11 +289,7 @@ impl CircuitBreaker {
             });
         }
         let Some(system) = &self.system else { return };
-        let name = |s: State| match s {
-            State::Closed => "closed",
-            State::HalfOpen => "half_open",
-            State::Open => "open",
-        };
+        let name = State::as_str;
         match t.to {
             State::Open => tracing::warn!(system = %system, from = name(t.from), "circuit opened"),
             _ => {

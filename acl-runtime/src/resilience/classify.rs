@@ -25,6 +25,17 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
+    /// Its name in metrics (`outcome`) and spans (`error.type`): `transient`,
+    /// `permanent`, `rate_limited`, `invalid_data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Transient => "transient",
+            FailureClass::Permanent => "permanent",
+            FailureClass::RateLimited { .. } => "rate_limited",
+            FailureClass::InvalidData => "invalid_data",
+        }
+    }
+
     /// Whether this class of failure may be retried at all.
     pub fn is_retryable(self) -> bool {
         matches!(

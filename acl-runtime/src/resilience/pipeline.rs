@@ -292,11 +292,12 @@ impl Keys {
             ok: key("acl_calls_total", Some("ok")),
             circuit_open: key("acl_calls_total", Some("circuit_open")),
             failed: [
-                key("acl_calls_total", Some("transient")),
-                key("acl_calls_total", Some("permanent")),
-                key("acl_calls_total", Some("rate_limited")),
-                key("acl_calls_total", Some("invalid_data")),
-            ],
+                FailureClass::Transient,
+                FailureClass::Permanent,
+                FailureClass::RateLimited { retry_after: None },
+                FailureClass::InvalidData,
+            ]
+            .map(|class| key("acl_calls_total", Some(class.as_str()))),
             attempt_seconds: key("acl_attempt_seconds", None),
             retries: key("acl_retries_total", None),
             rate_limited: key("acl_rate_limited_total", None),
@@ -494,12 +495,7 @@ impl Operation {
                 }
             }
             // Read only when someone listens: it takes the breaker's lock.
-            let state = match self.system.breaker.state() {
-                crate::resilience::breaker::State::Closed => "closed",
-                crate::resilience::breaker::State::HalfOpen => "half_open",
-                crate::resilience::breaker::State::Open => "open",
-            };
-            span.record("acl.breaker.state", state);
+            span.record("acl.breaker.state", self.system.breaker.state().as_str());
         }
         span
     }
@@ -699,7 +695,7 @@ impl Operation {
                         attempt_span.record("http.response.status_code", status);
                         call_span.record("http.response.status_code", status);
                     }
-                    attempt_span.record("error.type", class_name(class));
+                    attempt_span.record("error.type", class.as_str());
                 }
                 // Only failures of the external system count against its breaker.
                 permit.record_at(class == FailureClass::Transient, took, end);
@@ -737,7 +733,7 @@ impl Operation {
                 };
                 if let Some(stopped) = stop {
                     Keys::count(keys.failed(class));
-                    call_span.record("error.type", class_name(class));
+                    call_span.record("error.type", class.as_str());
                     if n > 1 {
                         call_span.record("http.request.resend_count", n - 1);
                     }
@@ -757,16 +753,6 @@ impl Operation {
         .await;
         mark.finish(|| since(sys.clock.tick(), started));
         result
-    }
-}
-
-/// acl's failure class as `error.type`.
-fn class_name(class: FailureClass) -> &'static str {
-    match class {
-        FailureClass::Transient => "transient",
-        FailureClass::Permanent => "permanent",
-        FailureClass::RateLimited { .. } => "rate_limited",
-        FailureClass::InvalidData => "invalid_data",
     }
 }
 
