@@ -85,6 +85,24 @@ pub struct RecordedCall {
 }
 
 impl RecordedCall {
+    /// The call `request` makes to `op`, answered with `status`.
+    fn of(op: &OperationSpec, request: http::Request<Bytes>, status: Option<u16>) -> Self {
+        let (parts, body) = request.into_parts();
+        RecordedCall {
+            operation: op.id,
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: parts.headers,
+            body,
+            status,
+            at: std::time::Instant::now(),
+        }
+    }
+
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
@@ -116,10 +134,7 @@ impl State {
         }
     }
 
-    fn record(&mut self, call: RecordedCall, keep: bool) {
-        if !keep {
-            return;
-        }
+    fn record(&mut self, call: RecordedCall) {
         if self.calls.len() >= MAX_RECORDED_CALLS {
             self.calls.pop_front();
         }
@@ -263,6 +278,13 @@ impl MockVendor {
     /// default the last [`MAX_RECORDED_CALLS`] are kept.
     pub fn without_records(self) -> Self {
         self.with(|inner| inner.record = false)
+    }
+
+    /// Keeps `call` for [`MockVendor::calls`], unless the vendor keeps none.
+    fn remember(&self, call: RecordedCall) {
+        if self.inner.record {
+            self.lock().record(call);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -617,20 +639,7 @@ impl MockVendor {
                 Err(why) => return self.refuse_with(op, request, 400, why, true),
             },
         };
-        let (parts, body) = request.into_parts();
-        let mut call = RecordedCall {
-            operation: op.id,
-            method: parts.method.to_string(),
-            target: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: parts.headers,
-            body,
-            status: None,
-            at: std::time::Instant::now(),
-        };
+        let mut call = RecordedCall::of(op, request, None);
         let respond = |status: u16, body: Option<Value>, call: &mut RecordedCall| {
             let (documented, generated) = self.body_for(op, status, &choice);
             let body = body.or(generated);
@@ -733,8 +742,7 @@ impl MockVendor {
                 ))),
                 Action::Fail(Fault::Hang) => Err(None),
             };
-        let keep = self.inner.record;
-        self.lock().record(call, keep);
+        self.remember(call);
         Box::pin(async move {
             match result {
                 Ok((delay, response)) => {
@@ -906,24 +914,7 @@ impl MockVendor {
                 }),
             ),
         };
-        let (parts, request_body) = request.into_parts();
-        let keep = self.inner.record;
-        self.lock().record(
-            RecordedCall {
-                operation: op.id,
-                method: parts.method.to_string(),
-                target: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                headers: parts.headers,
-                body: request_body,
-                status: Some(status),
-                at: std::time::Instant::now(),
-            },
-            keep,
-        );
+        self.remember(RecordedCall::of(op, request, Some(status)));
         let header: String = why
             .chars()
             .map(|c| {
@@ -1044,23 +1035,7 @@ impl Transport for MockVendor {
             // Without the credentials the operation's security asks for: 401, as the
             // vendor would, whatever the script says.
             Some((op, _)) if !self.authorized(op, &request) => {
-                let keep = self.inner.record;
-                self.lock().record(
-                    RecordedCall {
-                        operation: op.id,
-                        method,
-                        target: request
-                            .uri()
-                            .path_and_query()
-                            .map(|p| p.to_string())
-                            .unwrap_or_default(),
-                        headers: request.headers().clone(),
-                        body: request.body().clone(),
-                        status: Some(401),
-                        at: std::time::Instant::now(),
-                    },
-                    keep,
-                );
+                self.remember(RecordedCall::of(op, request, Some(401)));
                 Box::pin(async {
                     http::Response::builder()
                         .status(401)
