@@ -444,3 +444,24 @@ async fn the_contracts_own_example_is_the_answer_when_it_fits() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].id.as_str(), "ex1");
 }
+
+#[tokio::test]
+async fn records_are_bounded_and_can_be_turned_off() {
+    use acl_runtime::testing::MAX_RECORDED_CALLS;
+    let vendor = MockVendor::new(&API);
+    for _ in 0..MAX_RECORDED_CALLS + 5 {
+        let _ = vendor
+            .send(vendor.valid_request("getCharge"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        vendor.calls("getCharge").len(),
+        MAX_RECORDED_CALLS,
+        "the oldest go first"
+    );
+    let quiet = MockVendor::new(&API).without_records();
+    let response = quiet.send(quiet.valid_request("getCharge")).await.unwrap();
+    assert!(response.status().is_success());
+    assert!(quiet.all_calls().is_empty());
+}
