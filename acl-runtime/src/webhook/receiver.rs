@@ -328,8 +328,12 @@ impl Receiver {
             source: self.name.clone(),
             headers: {
                 #[allow(unused_mut)]
+                // `acl-traceparent`/`acl-tracestate` are the receiver's own (the context
+                // processing continues): a sender's copies are not kept, or it could
+                // choose the trace its delivery is processed in.
                 let mut stored: Vec<(String, Vec<u8>)> = headers
                     .iter()
+                    .filter(|(n, _)| !n.as_str().starts_with("acl-trace"))
                     .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
                     .collect();
                 #[cfg(feature = "otel")]

@@ -101,6 +101,14 @@ async fn a_trace_goes_from_a_delivery_through_its_processing_to_the_vendor() {
             .parse()
             .unwrap(),
     );
+    // A sender cannot pick the trace its delivery is processed in: the receiver's own
+    // stored context is not taken from the request.
+    headers.insert(
+        "acl-traceparent",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            .parse()
+            .unwrap(),
+    );
     receiver.receive(&headers, body).unwrap();
     let worker = InboxWorker::new(store.clone());
     let handler = |_d: acl_runtime::store::Delivery| {
